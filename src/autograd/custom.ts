@@ -1,0 +1,118 @@
+/**
+ * User-defined differentiable functions (`customFunction`) and reusable pullbacks (`vjp`).
+ * IFT is built from both: a custom node whose backward runs a solver that calls a pullback
+ * many times.
+ */
+import type { Tensor } from '../tensor.js';
+import { fmtShape, peekNextTensorId } from '../tensor.js';
+import { keep } from '../scope.js';
+import { record, noGrad, enableGrad, grad, checkKeys } from './engine.js';
+import type { Node } from './node.js';
+
+export interface CustomContext {
+  /** Saves tensors for backward (the node keeps its own handles on them). */
+  save(...tensors: Tensor[]): void;
+  /** Any extra non-tensor state for backward. */
+  [key: string]: unknown;
+}
+
+export interface CustomFunctionSpec<A extends Tensor[]> {
+  /** Computes the output without a graph (runs under noGrad). */
+  forward(ctx: CustomContext, ...inputs: A): Tensor;
+  /**
+   * Returns one gradient (or null) per input given the output's gradient. May be async.
+   * Runs with grad mode on only when the caller asked for `createGraph`.
+   */
+  backward(ctx: CustomContext & { saved: readonly Tensor[] }, grad: Tensor):
+    (Tensor | null | undefined)[] | Promise<(Tensor | null | undefined)[]>;
+}
+
+/**
+ * A differentiable function with a hand-written backward, like `torch.autograd.Function`.
+ * @example
+ * const square = customFunction({
+ *   forward: (ctx, x) => { ctx.save(x); return x.mul(x); },
+ *   backward: (ctx, g) => [g.mul(ctx.saved[0]).mul(2)],
+ * });
+ */
+export function customFunction<A extends Tensor[]>(spec: CustomFunctionSpec<A>): (...inputs: A) => Tensor {
+  return (...inputs: A): Tensor => {
+    inputs.forEach((t, i) => t.assertLive(`customFunction (input ${i})`));
+    const toSave: Tensor[] = [];
+    const ctx: CustomContext = { save: (...ts: Tensor[]) => { toSave.push(...ts); } };
+    const y = noGrad(() => spec.forward(ctx, ...inputs));
+    if (!y || typeof y !== 'object' || !('storage' in y)) {
+      throw new Error(`customFunction: expected forward to return a Tensor, received ${typeof y}`);
+    }
+    // Never hand the graph a tensor the caller also holds: the output is our own handle.
+    const o = inputs.includes(y) ? y.alias() : y;
+    return record('customFunction', o, inputs, toSave, (g, saved) => spec.backward({ ...ctx, saved }, g));
+  };
+}
+
+export interface VjpOptions {
+  /** Build a graph of the pullback's result (for double backward). */
+  createGraph?: boolean;
+}
+
+/** A pullback: maps a cotangent of y to cotangents of the inputs. Call it as often as you like. */
+export interface Pullback {
+  (v: Tensor): Promise<Tensor[]>;
+  /** Frees the recorded graph. */
+  dispose(): void;
+}
+
+/**
+ * Evaluates `fn` at `x` and returns `[y, pullback]` with `pullback(v) = v^T (dy/dx)`, like
+ * `jax.vjp`. Gradients flow to the given inputs only (parameters used inside `fn` are
+ * treated as constants here).
+ * @example const [y, pb] = vjp((z) => tanh(z), x); const [gx] = await pb(onesLike(y));
+ */
+export function vjp(fn: (...xs: Tensor[]) => Tensor, x: Tensor | Tensor[], opts: VjpOptions = {}): [Tensor, Pullback] {
+  checkKeys('vjp', opts, ['createGraph']);
+  const xs = Array.isArray(x) ? x : [x];
+  const leaves = xs.map((t, i) => {
+    t.assertLive(`vjp (input ${i})`);
+    const l = keep(t.detach());
+    l.requiresGrad = true;
+    return l;
+  });
+  const firstEpoch = peekNextTensorId();
+  const y0 = enableGrad(() => fn(...leaves));
+  if (!y0 || typeof y0 !== 'object' || !('storage' in y0)) {
+    throw new Error(`vjp: expected fn to return a Tensor, received ${typeof y0}`);
+  }
+  const y = keep(y0);
+  let disposed = false;
+  const pullback = (async (v: Tensor): Promise<Tensor[]> => {
+    if (disposed) throw new Error('vjp pullback: expected a live pullback, received one that was disposed');
+    if (!y.requiresGrad) return leaves.map((l) => l.mul(0));
+    if (v.shape.length !== y.shape.length || v.shape.some((s, i) => s !== y.shape[i])) {
+      throw new Error(`vjp pullback: expected a cotangent of shape ${fmtShape(y.shape)}, received ${fmtShape(v.shape)}`);
+    }
+    const gs = await grad([y], leaves, { gradOutputs: [v], retainGraph: true, createGraph: opts.createGraph ?? false, allowUnused: true });
+    return gs.map((g, i) => g ?? leaves[i].mul(0));
+  }) as Pullback;
+  pullback.dispose = () => {
+    if (disposed) return;
+    disposed = true;
+    releaseGraph(y.node, firstEpoch);
+    for (const l of leaves) l.dispose();
+    y.dispose();
+  };
+  const out = y.detach();
+  return [out, pullback];
+}
+
+/** Releases every node reachable from `root` that was created at or after `minEpoch`. */
+export function releaseGraph(root: Node | null, minEpoch = 0): void {
+  const stack = root ? [root] : [];
+  const seen = new Set<Node>();
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (seen.has(n) || n.epoch < minEpoch) continue;
+    seen.add(n);
+    for (const p of n.parents()) stack.push(p);
+    n.release();
+  }
+}

@@ -1,0 +1,276 @@
+/**
+ * Reverse-mode differentiation: grad mode, recording op nodes, and the async backward pass
+ * behind `tensor.backward()` and `grad()`. Backward is async because a node's backward may
+ * run a solver (IFT) and, on WebGPU, read data back.
+ */
+import { Tensor, fmtShape, peekNextTensorId } from '../tensor.js';
+import { keep } from '../scope.js';
+import { Node, edgeOf, type BackwardFn, type Edge } from './node.js';
+import { add } from '../ops/arith.js';
+import { ones } from '../creation.js';
+
+let gradEnabled = true;
+
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+function withGradMode<T>(mode: boolean, fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = mode;
+  let r: T;
+  try {
+    r = fn();
+  } catch (e) {
+    gradEnabled = prev;
+    throw e;
+  }
+  if (r instanceof Promise) {
+    return r.finally(() => { gradEnabled = prev; }) as T;
+  }
+  gradEnabled = prev;
+  return r;
+}
+
+/**
+ * Runs `fn` without recording a graph (like `torch.no_grad`).
+ * @example const y = noGrad(() => f(z));
+ */
+export function noGrad<T>(fn: () => T): T {
+  return withGradMode(false, fn);
+}
+
+/** Runs `fn` with graph recording on, even inside `noGrad`. */
+export function enableGrad<T>(fn: () => T): T {
+  return withGradMode(true, fn);
+}
+
+/**
+ * Internal: attaches a graph node to `out` when grad mode is on and an input requires grad.
+ * `saved` are the tensors `fn` needs; the node holds its own handles on them.
+ */
+export function record(name: string, out: Tensor, inputs: readonly Tensor[], saved: readonly Tensor[],
+  fn: BackwardFn): Tensor {
+  if (!gradEnabled) return out;
+  let any = false;
+  for (const t of inputs) if (t.requiresGrad) { any = true; break; }
+  if (!any) return out;
+  new Node(name, inputs, saved, fn, out);
+  return out;
+}
+
+export interface BackwardOptions {
+  /** Keep the graph so backward can run through it again (default: createGraph). */
+  retainGraph?: boolean;
+  /** Record the backward computation so the gradients can be differentiated again. */
+  createGraph?: boolean;
+}
+
+type Key = Node | Tensor;
+
+/** Post-order (inputs before consumers) of the nodes reachable from `roots`, iteratively. */
+function topoOrder(roots: Node[], minEpoch = 0): Node[] {
+  const order: Node[] = [];
+  const state = new Map<Node, number>(); // 1 = visiting, 2 = done
+  for (const r of roots) {
+    if (state.has(r)) continue;
+    const stack: [Node, Iterator<Node>][] = [[r, r.parents()[Symbol.iterator]()]];
+    state.set(r, 1);
+    while (stack.length) {
+      const top = stack[stack.length - 1];
+      const nx = top[1].next();
+      if (nx.done) {
+        stack.pop();
+        state.set(top[0], 2);
+        order.push(top[0]);
+      } else if (!state.has(nx.value) && nx.value.epoch >= minEpoch) {
+        state.set(nx.value, 1);
+        stack.push([nx.value, nx.value.parents()[Symbol.iterator]()]);
+      }
+    }
+  }
+  return order;
+}
+
+/**
+ * Runs the backward pass from `roots` seeded with `seeds` (owned by the engine) and returns
+ * the accumulated gradient for each key in `wanted` (a node's output, or a leaf tensor).
+ * With `wanted` undefined every leaf that requires grad is wanted.
+ */
+async function run(roots: Tensor[], seeds: Tensor[], wanted: Set<Key> | undefined,
+  opts: { retainGraph: boolean; createGraph: boolean }): Promise<Map<Key, Tensor>> {
+  const acc = new Map<Key, Tensor>();
+  const accumulate = (k: Key, g: Tensor): void => {
+    const old = acc.get(k);
+    if (!old) { acc.set(k, g); return; }
+    const sum = withGradMode(opts.createGraph, () => add(old, g));
+    old.dispose();
+    g.dispose();
+    acc.set(k, sum);
+  };
+  const rootNodes: Node[] = [];
+  roots.forEach((r, i) => {
+    const k: Key = r.node ?? r.target;
+    accumulate(k, seeds[i]);
+    if (r.node) rootNodes.push(r.node);
+  });
+  // Nodes older than everything wanted cannot reach it: do not walk into them.
+  let minEpoch = 0;
+  if (wanted) {
+    minEpoch = Infinity;
+    for (const k of wanted) minEpoch = Math.min(minEpoch, k instanceof Node ? k.epoch : k.id + 1);
+  }
+  const order = topoOrder(rootNodes, minEpoch);
+  // needed(n): n's gradient can reach something wanted.
+  const needed = new Set<Node>();
+  for (const n of order) {
+    let need = wanted ? wanted.has(n) : false;
+    for (const e of n.edges) {
+      if (!e) continue;
+      if (e instanceof Node) { if (needed.has(e) || wanted?.has(e)) need = true; }
+      else if (!wanted || wanted.has(e)) need = true;
+    }
+    if (need) needed.add(n);
+  }
+  for (let i = order.length - 1; i >= 0; i--) {
+    const node = order[i];
+    const g = acc.get(node);
+    if (!needed.has(node) || !g) {
+      if (!opts.retainGraph) node.release();
+      continue;
+    }
+    const firstNew = peekNextTensorId();
+    const results = await withGradMode(opts.createGraph, () => node.apply(g));
+    const owned = new Set<Tensor>();
+    node.edges.forEach((e: Edge, j) => {
+      let r = results[j];
+      if (!e || !r) return;
+      const want = node.inputShapes[j];
+      if (r.shape.length !== want.length || r.shape.some((s, t) => s !== want[t])) {
+        throw new Error(`backward: the backward of '${node.name}' returned a gradient of shape ${fmtShape(r.shape)} for input ${j}, expected ${fmtShape(want)}`);
+      }
+      // The engine owns (and later disposes) only tensors created by this backward call.
+      if (r.id < firstNew || owned.has(r) || r === g) r = r.alias();
+      owned.add(r);
+      accumulate(e, r);
+    });
+    for (let j = node.edges.length; j < results.length; j++) {
+      const r = results[j];
+      if (r && r.id >= firstNew && !owned.has(r)) r.dispose();
+    }
+    if (!wanted?.has(node)) {
+      acc.delete(node);
+      g.dispose();
+    }
+    if (!opts.retainGraph) node.release();
+  }
+  return acc;
+}
+
+function seedsFor(where: string, outputs: Tensor[], gradOutputs: (Tensor | null | undefined)[] | undefined): Tensor[] {
+  return outputs.map((o, i) => {
+    o.assertLive(where);
+    if (!o.requiresGrad) {
+      throw new Error(`${where}: expected output ${i} to require grad, received a tensor that is not part of a graph (shape ${fmtShape(o.shape)}); did you compute it inside noGrad or from tensors without requiresGrad?`);
+    }
+    const g = gradOutputs?.[i];
+    if (g) {
+      g.assertLive(where);
+      if (g.shape.length !== o.shape.length || g.shape.some((s, t) => s !== o.shape[t])) {
+        throw new Error(`${where}: expected gradient ${i} of shape ${fmtShape(o.shape)}, received ${fmtShape(g.shape)}`);
+      }
+      if (g.dtype !== o.dtype) {
+        throw new Error(`${where}: expected gradient ${i} of dtype ${o.dtype}, received ${g.dtype}`);
+      }
+      return g.alias();
+    }
+    if (o.size !== 1) {
+      throw new Error(`${where}: expected a scalar output or an explicit gradient, received an output of shape ${fmtShape(o.shape)} and no gradient`);
+    }
+    return ones(o.shape, { dtype: o.dtype, backend: o.backend });
+  });
+}
+
+/**
+ * Accumulates d(output)/d(leaf) into `leaf.grad` for every leaf that requires grad.
+ * Implementation of `Tensor.backward`.
+ */
+export async function backward(output: Tensor, gradient?: Tensor, opts: BackwardOptions = {}): Promise<void> {
+  checkKeys('backward', opts, ['retainGraph', 'createGraph']);
+  const createGraph = opts.createGraph ?? false;
+  const retainGraph = opts.retainGraph ?? createGraph;
+  const seeds = seedsFor('backward', [output], [gradient]);
+  const acc = await run([output], seeds, undefined, { retainGraph, createGraph });
+  for (const [k, g] of acc) {
+    if (k instanceof Node) { g.dispose(); continue; }
+    if (k.node) { g.dispose(); continue; }
+    if (k.grad) {
+      const old = k.grad;
+      k.grad = keep(withGradMode(createGraph, () => add(old, g)));
+      old.dispose();
+      g.dispose();
+    } else {
+      k.grad = keep(g);
+    }
+  }
+}
+
+export interface GradOptions extends BackwardOptions {
+  /** Gradients of the outputs (required for non-scalar outputs). */
+  gradOutputs?: (Tensor | null | undefined)[] | Tensor;
+  /** Return null for inputs the outputs do not depend on instead of throwing. */
+  allowUnused?: boolean;
+}
+
+/**
+ * Gradients of `outputs` with respect to `inputs`, like `torch.autograd.grad`. Does not touch `.grad`.
+ * @example const [gx] = await grad(x.mul(x).sum(), [x]); // 2x
+ */
+export async function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[], opts: GradOptions = {}): Promise<(Tensor | null)[]> {
+  checkKeys('grad', opts, ['gradOutputs', 'retainGraph', 'createGraph', 'allowUnused']);
+  const outs = Array.isArray(outputs) ? outputs : [outputs];
+  const ins = Array.isArray(inputs) ? inputs : [inputs];
+  const createGraph = opts.createGraph ?? false;
+  const retainGraph = opts.retainGraph ?? createGraph;
+  const gos = opts.gradOutputs === undefined ? undefined : Array.isArray(opts.gradOutputs) ? opts.gradOutputs : [opts.gradOutputs];
+  if (gos && gos.length !== outs.length) {
+    throw new Error(`grad: expected ${outs.length} gradOutputs (one per output), received ${gos.length}`);
+  }
+  const keys: Key[] = ins.map((t, i) => {
+    t.assertLive('grad');
+    if (!t.requiresGrad) throw new Error(`grad: expected input ${i} to require grad, received a tensor with requiresGrad false`);
+    return edgeOf(t)!;
+  });
+  const seeds = seedsFor('grad', outs, gos);
+  const acc = await run(outs, seeds, new Set(keys), { retainGraph, createGraph });
+  const res = keys.map((k, i) => {
+    const g = acc.get(k);
+    if (!g) {
+      if (opts.allowUnused) return null;
+      throw new Error(`grad: input ${i} (shape ${fmtShape(ins[i].shape)}) was not used to compute the outputs; pass { allowUnused: true } to get null for it`);
+    }
+    return g;
+  });
+  // Duplicate inputs share one accumulated gradient: hand each its own handle.
+  const seen = new Set<Tensor>();
+  const out = res.map((g) => {
+    if (!g) return g;
+    if (seen.has(g)) return g.alias();
+    seen.add(g);
+    return g;
+  });
+  for (const [k, g] of acc) if (!keys.includes(k)) g.dispose();
+  return out;
+}
+
+/** Throws for option keys outside `valid`, naming them and the valid ones. */
+export function checkKeys(where: string, opts: object | undefined, valid: readonly string[]): void {
+  if (!opts) return;
+  if (typeof opts !== 'object') {
+    throw new Error(`${where}: expected an options object, received ${typeof opts}`);
+  }
+  const bad = Object.keys(opts).filter((k) => !valid.includes(k));
+  if (bad.length) {
+    throw new Error(`${where}: unknown option${bad.length > 1 ? 's' : ''} ${bad.map((k) => `'${k}'`).join(', ')}; valid options are ${valid.map((k) => `'${k}'`).join(', ')}`);
+  }
+}

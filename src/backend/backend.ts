@@ -1,0 +1,147 @@
+/**
+ * The one contract every backend implements. The naive `js` backend defines correctness;
+ * `wasm` (and later `webgpu`) implement the same primitives fast. Backends know nothing about
+ * autograd: gradients are composed above them from these primitives.
+ *
+ * Conventions for every kernel:
+ * - `out` is always a freshly allocated, contiguous, row-major storage of the right size and
+ *   dtype; it never aliases an input unless the kernel says so.
+ * - All inputs and `out` of one call share a dtype (the op layer checks this).
+ * - Strides and offsets are in elements, not bytes. A stride of 0 broadcasts.
+ * - Storages are opaque to callers; only the backend that made a storage may touch it.
+ */
+import type { DType, TypedArray } from '../dtype.js';
+
+/** An opaque handle to a block of backend memory holding `size` elements of `dtype`. */
+export interface Storage {
+  readonly dtype: DType;
+  readonly size: number;
+  /** Reference count managed by the tensor layer; the backend frees at zero. */
+  refs: number;
+}
+
+export type UnaryOp =
+  | 'neg' | 'sqrt' | 'exp' | 'log' | 'abs' | 'tanh' | 'sigmoid' | 'relu' | 'gelu'
+  | 'softplus' | 'sign' | 'square' | 'reciprocal' | 'step' | 'geluGrad' | 'sin' | 'cos';
+
+export type BinaryOp =
+  | 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum'
+  | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
+
+export type ReduceOp = 'sum' | 'max' | 'min' | 'argmax' | 'argmin';
+
+/** Batched GEMM geometry: out[b] = op(A[b]) @ op(B[b]), out is (batch, m, n) contiguous. */
+export interface MatmulSpec {
+  batch: number;
+  m: number;
+  n: number;
+  k: number;
+  /** If true, A[b] is stored (k, m) row-major and used transposed. */
+  transA: boolean;
+  /** If true, B[b] is stored (n, k) row-major and used transposed. */
+  transB: boolean;
+  /** Element stride between consecutive A[b] (0 broadcasts one matrix over the batch). */
+  strideA: number;
+  strideB: number;
+}
+
+/** conv2d geometry for im2col / col2im (NCHW). */
+export interface ConvSpec {
+  n: number; c: number; h: number; w: number;
+  kh: number; kw: number;
+  sh: number; sw: number;
+  ph: number; pw: number;
+  dh: number; dw: number;
+  oh: number; ow: number;
+}
+
+export interface Backend {
+  readonly name: string;
+
+  // ---- memory ----
+  /** Allocates `size` zero-filled elements. */
+  alloc(size: number, dtype: DType): Storage;
+  free(s: Storage): void;
+  /** Copies `src` into the storage starting at element `offset` (default 0). */
+  write(s: Storage, src: ArrayLike<number>, offset?: number): void;
+  /** Synchronous copy out (CPU backends). GPU backends throw and point to `readAsync`. */
+  readSync(s: Storage): TypedArray;
+  readAsync(s: Storage): Promise<TypedArray>;
+  /** Bytes currently held by live storages of this backend. */
+  liveBytes(): number;
+
+  // ---- elementwise ----
+  fill(out: Storage, value: number): void;
+  unary(op: UnaryOp, x: Storage, out: Storage): void;
+  /**
+   * out[i] = a[ia] op b[ib] over the N-d index i of `shape` (out is contiguous in `shape`),
+   * with ia = sum(i_d * aStrides[d]) and likewise for b.
+   */
+  binary(op: BinaryOp, a: Storage, b: Storage, out: Storage, shape: readonly number[],
+    aStrides: readonly number[], bStrides: readonly number[]): void;
+  /** out = cond != 0 ? a : b, broadcast by strides as in `binary`. */
+  where(cond: Storage, a: Storage, b: Storage, out: Storage, shape: readonly number[],
+    cStrides: readonly number[], aStrides: readonly number[], bStrides: readonly number[]): void;
+  /** out = alpha * x + beta * y (same size, no broadcasting). `out` may alias `x` or `y`. */
+  axpby(alpha: number, x: Storage, beta: number, y: Storage, out: Storage): void;
+  /** Converts between dtypes (same size). */
+  cast(x: Storage, out: Storage): void;
+
+  // ---- layout ----
+  /**
+   * Strided copy: for every N-d index i of `shape`,
+   * out[outOffset + i·outStrides] = x[xOffset + i·xStrides]. Serves permute, slice, pad,
+   * concat and broadcast materialisation.
+   */
+  copy(x: Storage, xOffset: number, xStrides: readonly number[], out: Storage, outOffset: number,
+    outStrides: readonly number[], shape: readonly number[]): void;
+
+  // ---- reductions ----
+  /** x viewed as (outer, n, inner) reduced over n into out (outer, inner). argmax/argmin write indices. */
+  reduce(op: ReduceOp, x: Storage, out: Storage, outer: number, n: number, inner: number): void;
+
+  // ---- linear algebra ----
+  matmul(a: Storage, b: Storage, out: Storage, spec: MatmulSpec): void;
+  /** out[b] = sum_d x[b,d] * y[b,d] for x, y of shape (B, D); out has B elements. */
+  batchedDot(x: Storage, y: Storage, out: Storage, B: number, D: number): void;
+  /** out[b] = ||x[b, :]||_2 for x of shape (B, D). */
+  batchedNorm(x: Storage, out: Storage, B: number, D: number): void;
+  /** out[b] = G[b] G[b]^T + lam I for G of shape (B, m, D); out is (B, m, m). */
+  gram(g: Storage, out: Storage, B: number, m: number, D: number, lam: number): void;
+  /**
+   * Solves A[b] x[b] = rhs[b] for A (B, n, n) and rhs (B, n) with partial pivoting.
+   * Returns false for each batch entry whose matrix is singular (pivot below 1e-300 or
+   * non-finite); those entries of out are NaN. Inputs are not modified.
+   */
+  solve(a: Storage, rhs: Storage, out: Storage, B: number, n: number): boolean[];
+  /**
+   * Low-rank update product: out[b] = s * x[b] + sum_j U[b,j] (V[b,j] · x[b]), for U, V of
+   * shape (B, r, D) (only the first `r` of `rmax` rows used; rows are D contiguous
+   * elements), x and out of shape (B, D).
+   */
+  lowRankMatvec(u: Storage, v: Storage, x: Storage, out: Storage, B: number, r: number,
+    rmax: number, D: number, s: number): void;
+
+  // ---- convolution ----
+  /** x (n, c, h, w) -> cols (n, c*kh*kw, oh*ow). */
+  im2col(x: Storage, cols: Storage, spec: ConvSpec): void;
+  /** Adjoint of im2col: cols (n, c*kh*kw, oh*ow) summed into out (n, c, h, w), which starts zeroed. */
+  col2im(cols: Storage, out: Storage, spec: ConvSpec): void;
+}
+
+/** Contiguous row-major strides of a shape, in elements. */
+export function stridesOf(shape: readonly number[]): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i];
+  }
+  return s;
+}
+
+export function sizeOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}

@@ -1,0 +1,53 @@
+/**
+ * Backend registry: `registerBackend`, `setBackend`, `getBackend`, `listBackends`.
+ * The `js` backend is always present; `wasm` is registered by `init()`.
+ */
+import type { Backend } from './backend.js';
+import { JsBackend } from './js.js';
+
+const backends = new Map<string, Backend>();
+const pending = new Map<string, string>();
+let current: Backend;
+
+export function registerBackend(name: string, backend: Backend): void {
+  backends.set(name, backend);
+  pending.delete(name);
+}
+
+/** Names a backend that exists but needs `hint` (e.g. `await init()`) before it can be used. */
+export function declareBackend(name: string, hint: string): void {
+  if (!backends.has(name)) pending.set(name, hint);
+}
+
+export function listBackends(): string[] {
+  return [...backends.keys()];
+}
+
+/**
+ * Selects the backend new tensors are created on.
+ * @example setBackend('js')
+ */
+export function setBackend(name: string): void {
+  const b = backends.get(name);
+  if (!b) {
+    const hint = pending.get(name);
+    if (hint) throw new Error(`setBackend: backend '${name}' is not ready: ${hint}`);
+    throw new Error(`setBackend: unknown backend '${name}'; expected one of ${JSON.stringify([...backends.keys(), ...pending.keys()])}`);
+  }
+  current = b;
+}
+
+/** The backend new tensors are created on. */
+export function getBackend(): Backend {
+  return current;
+}
+
+export function findBackend(name: string): Backend | undefined {
+  return backends.get(name);
+}
+
+const js = new JsBackend();
+registerBackend('js', js);
+declareBackend('wasm', 'call `await init()` first');
+declareBackend('webgpu', 'the webgpu backend is not available in this version');
+current = js;

@@ -1,0 +1,195 @@
+/**
+ * Creating tensors: `tensor`, `zeros`, `ones`, `full`, `randn`, `rand`, `arange`, `eye`,
+ * `zerosLike`, `onesLike`.
+ */
+import type { Backend } from './backend/backend.js';
+import { sizeOf } from './backend/backend.js';
+import { getBackend } from './backend/registry.js';
+import { checkDType, type DType } from './dtype.js';
+import { Tensor, fmtShape } from './tensor.js';
+import { rngFor } from './random.js';
+
+export interface CreateOptions {
+  dtype?: DType;
+  requiresGrad?: boolean;
+  /** Backend to create on (default: the current one). */
+  backend?: Backend;
+}
+
+const CREATE_KEYS = ['dtype', 'requiresGrad', 'backend'];
+
+function checkOpts(where: string, opts: object, extra: string[] = []): void {
+  const valid = [...CREATE_KEYS, ...extra];
+  for (const k of Object.keys(opts)) {
+    if (!valid.includes(k)) {
+      throw new Error(`${where}: unknown option '${k}'; valid options are ${valid.map((v) => `'${v}'`).join(', ')}`);
+    }
+  }
+}
+
+export function checkShape(where: string, shape: unknown): number[] {
+  if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw new Error(`${where}: expected a shape (array of non-negative integers), received ${JSON.stringify(shape)}`);
+  }
+  return shape as number[];
+}
+
+function make(where: string, values: ArrayLike<number> | null, shape: number[], opts: CreateOptions): Tensor {
+  const dtype = checkDType(opts.dtype ?? 'float32', where);
+  const backend = opts.backend ?? getBackend();
+  const s = backend.alloc(sizeOf(shape), dtype);
+  if (values) backend.write(s, values);
+  const t = new Tensor(s, shape, backend);
+  if (opts.requiresGrad) t.requiresGrad = true;
+  return t;
+}
+
+type Nested = number | readonly Nested[];
+
+function inferShape(data: Nested): number[] {
+  const shape: number[] = [];
+  let cur: Nested = data;
+  while (Array.isArray(cur)) {
+    shape.push(cur.length);
+    cur = (cur as readonly Nested[])[0];
+  }
+  return shape;
+}
+
+function flatten(where: string, data: Nested, shape: number[]): number[] {
+  const out: number[] = [];
+  const rec = (v: Nested, ax: number): void => {
+    if (ax === shape.length) {
+      if (typeof v !== 'number') throw new Error(`${where}: expected a number at depth ${ax}, received ${JSON.stringify(v)}`);
+      out.push(v);
+      return;
+    }
+    if (!Array.isArray(v) || v.length !== shape[ax]) {
+      throw new Error(`${where}: ragged nested array: expected length ${shape[ax]} at depth ${ax}, received ${Array.isArray(v) ? v.length : typeof v}`);
+    }
+    for (const x of v as readonly Nested[]) rec(x, ax + 1);
+  };
+  rec(data, 0);
+  return out;
+}
+
+/**
+ * A tensor from nested arrays, a flat array/typed array with a shape, or a number.
+ * @example const x = tensor([[1, 2], [3, 4]]); const y = tensor([1, 2, 3, 4], [2, 2], { dtype: 'float64' });
+ */
+export function tensor(data: Nested | ArrayLike<number>, shape?: readonly number[], opts: CreateOptions = {}): Tensor {
+  checkOpts('tensor', opts);
+  if (typeof data === 'number') {
+    const sh = shape ? checkShape('tensor', [...shape]) : [];
+    if (sizeOf(sh) !== 1) throw new Error(`tensor: a number makes one element, but shape ${fmtShape(sh)} has ${sizeOf(sh)}`);
+    return make('tensor', [data], sh, opts);
+  }
+  if (ArrayBuffer.isView(data) || (shape && !Array.isArray((data as ArrayLike<number>)[0]))) {
+    const flat = data as ArrayLike<number>;
+    const sh = shape ? checkShape('tensor', [...shape]) : [flat.length];
+    if (sizeOf(sh) !== flat.length) {
+      throw new Error(`tensor: shape ${fmtShape(sh)} needs ${sizeOf(sh)} values, received ${flat.length}`);
+    }
+    return make('tensor', flat, sh, opts);
+  }
+  if (!Array.isArray(data)) throw new Error(`tensor: expected a number, an array or a typed array, received ${typeof data}`);
+  const inferred = inferShape(data as Nested);
+  const flat = flatten('tensor', data as Nested, inferred);
+  if (shape) {
+    const sh = checkShape('tensor', [...shape]);
+    if (sizeOf(sh) !== flat.length) {
+      throw new Error(`tensor: shape ${fmtShape(sh)} needs ${sizeOf(sh)} values, received ${flat.length}`);
+    }
+    return make('tensor', flat, sh, opts);
+  }
+  return make('tensor', flat, inferred, opts);
+}
+
+/** @example zeros([2, 3]) */
+export function zeros(shape: readonly number[], opts: CreateOptions = {}): Tensor {
+  checkOpts('zeros', opts);
+  return make('zeros', null, checkShape('zeros', [...shape]), opts);
+}
+
+/** @example ones([2, 3], { dtype: 'float64' }) */
+export function ones(shape: readonly number[], opts: CreateOptions = {}): Tensor {
+  checkOpts('ones', opts);
+  return full(shape, 1, opts);
+}
+
+/** @example full([2], 7) */
+export function full(shape: readonly number[], value: number, opts: CreateOptions = {}): Tensor {
+  checkOpts('full', opts);
+  if (typeof value !== 'number') throw new Error(`full: expected a number value, received ${typeof value}`);
+  const t = make('full', null, checkShape('full', [...shape]), { ...opts, requiresGrad: false });
+  if (value !== 0) t.backend.fill(t.storage, value);
+  if (opts.requiresGrad) t.requiresGrad = true;
+  return t;
+}
+
+export function zerosLike(t: Tensor, opts: CreateOptions = {}): Tensor {
+  return zeros(t.shape, { dtype: t.dtype, backend: t.backend, ...opts });
+}
+
+export function onesLike(t: Tensor, opts: CreateOptions = {}): Tensor {
+  return ones(t.shape, { dtype: t.dtype, backend: t.backend, ...opts });
+}
+
+export interface RandomOptions extends CreateOptions {
+  /** Seed: the same seed gives the same numbers on every runtime. Without it the global generator (see `manualSeed`) is used. */
+  seed?: number;
+}
+
+/**
+ * Standard normal samples (times `std` plus `mean`).
+ * @example randn([2, 3], { seed: 1 })
+ */
+export function randn(shape: readonly number[], opts: RandomOptions & { mean?: number; std?: number } = {}): Tensor {
+  checkOpts('randn', opts, ['seed', 'mean', 'std']);
+  const sh = checkShape('randn', [...shape]);
+  const rng = rngFor(opts.seed);
+  const mean = opts.mean ?? 0, std = opts.std ?? 1;
+  const v = new Float64Array(sizeOf(sh));
+  for (let i = 0; i < v.length; i++) v[i] = mean + std * rng.normal();
+  return make('randn', v, sh, opts);
+}
+
+/**
+ * Uniform samples in [low, high) (default [0, 1)).
+ * @example rand([4], { seed: 3, low: -1, high: 1 })
+ */
+export function rand(shape: readonly number[], opts: RandomOptions & { low?: number; high?: number } = {}): Tensor {
+  checkOpts('rand', opts, ['seed', 'low', 'high']);
+  const sh = checkShape('rand', [...shape]);
+  const rng = rngFor(opts.seed);
+  const lo = opts.low ?? 0, hi = opts.high ?? 1;
+  const v = new Float64Array(sizeOf(sh));
+  for (let i = 0; i < v.length; i++) v[i] = lo + (hi - lo) * rng.uniform();
+  return make('rand', v, sh, opts);
+}
+
+/**
+ * Evenly spaced values in [start, stop) (one argument: [0, stop)).
+ * @example arange(5) // [0,1,2,3,4]
+ */
+export function arange(start: number, stop?: number, step = 1, opts: CreateOptions = {}): Tensor {
+  checkOpts('arange', opts);
+  if (stop === undefined) { stop = start; start = 0; }
+  if (step === 0 || !Number.isFinite(step)) throw new Error(`arange: expected a finite non-zero step, received ${step}`);
+  const n = Math.max(0, Math.ceil((stop - start) / step));
+  const v = new Float64Array(n);
+  for (let i = 0; i < n; i++) v[i] = start + i * step;
+  return make('arange', v, [n], opts);
+}
+
+/**
+ * Identity matrix (n, m).
+ * @example eye(3)
+ */
+export function eye(n: number, m: number = n, opts: CreateOptions = {}): Tensor {
+  checkOpts('eye', opts);
+  checkShape('eye', [n, m]);
+  const v = new Float64Array(n * m);
+  for (let i = 0; i < Math.min(n, m); i++) v[i * m + i] = 1;
+  return make('eye', v, [n, m], opts);
+}

@@ -1,0 +1,21 @@
+/**
+ * tsdeq: deep equilibrium (implicit) models for JavaScript.
+ */
+import './tensor_methods.js';
+
+export { Tensor, memory, type NestedArray } from './tensor.js';
+export type { DType, TypedArray } from './dtype.js';
+export { tidy, keep } from './scope.js';
+export { tensor, zeros, ones, full, zerosLike, onesLike, randn, rand, arange, eye, type CreateOptions, type RandomOptions } from './creation.js';
+export { manualSeed } from './random.js';
+export { setBackend, getBackend, listBackends, registerBackend } from './backend/registry.js';
+export type { Backend, Storage, MatmulSpec, ConvSpec, UnaryOp, BinaryOp, ReduceOp } from './backend/backend.js';
+export { noGrad, enableGrad, grad, backward, isGradEnabled, type BackwardOptions, type GradOptions } from './autograd/engine.js';
+export { customFunction, vjp, type CustomContext, type CustomFunctionSpec, type Pullback } from './autograd/custom.js';
+export { add, sub, mul, div, neg, pow, maximum, minimum, equal, notEqual, less, lessEqual, greater, greaterEqual, where } from './ops/arith.js';
+export { sqrt, exp, log, abs, tanh, sigmoid, relu, gelu, softplus, square, sin, cos } from './ops/unary.js';
+export { sum, mean, max, min, argmax, argmin, type ReduceOptions } from './ops/reduce.js';
+export { reshape, flatten, squeeze, unsqueeze, permute, transpose, broadcastTo } from './ops/shape.js';
+export { matmul, linear } from './ops/linalg.js';
+export { cast, clone } from './ops/cast.js';
+export type { TensorLike } from './ops/util.js';

@@ -1,0 +1,94 @@
+/**
+ * Matrix products on the backend GEMM: `matmul` (2-D, batched with broadcast batch dims, and
+ * 1-D vectors like torch) and `linear` (x W^T + b without materialising W^T).
+ */
+import type { MatmulSpec } from '../backend/backend.js';
+import { record } from '../autograd/engine.js';
+import type { Tensor } from '../tensor.js';
+import { fmtShape } from '../tensor.js';
+import { broadcastShapes, need, out, sameKind, sameShape } from './util.js';
+import { broadcastTo, reshape } from './shape.js';
+import { sumTo } from './reduce.js';
+import { add } from './arith.js';
+
+/**
+ * op(A) @ op(B) for A (..., m, k) and B (..., k, n) (or their stored transposes when transA /
+ * transB), batch dims broadcast. Differentiable, including twice.
+ */
+export function matmulEx(a: Tensor, b: Tensor, transA = false, transB = false): Tensor {
+  const op = 'matmul';
+  const A = need(op, 'a', a), B = need(op, 'b', b);
+  sameKind(op, A, B);
+  if (A.rank < 2 || B.rank < 2) {
+    throw new Error(`${op}: expected tensors of rank >= 2 here, received ${fmtShape(A.shape)} and ${fmtShape(B.shape)}`);
+  }
+  const [ar, ac] = A.shape.slice(-2), [br, bc] = B.shape.slice(-2);
+  const m = transA ? ac : ar, k = transA ? ar : ac;
+  const kb = transB ? bc : br, n = transB ? br : bc;
+  if (k !== kb) {
+    throw new Error(`${op}: inner dimensions differ: ${fmtShape(A.shape)}${transA ? '^T' : ''} @ ${fmtShape(B.shape)}${transB ? '^T' : ''} (${k} vs ${kb})`);
+  }
+  const batchShape = broadcastShapes(op, A.shape.slice(0, -2), B.shape.slice(0, -2));
+  const batch = batchShape.reduce((x, y) => x * y, 1);
+  // A batch operand is either complete (its own matrix per batch entry) or a single matrix.
+  const fit = (t: Tensor): [Tensor, number] => {
+    const tb = t.shape.slice(0, -2);
+    const tbSize = tb.reduce((x, y) => x * y, 1);
+    if (tbSize === 1) return [t, 0];
+    if (sameShape(tb, batchShape)) return [t, t.shape[t.rank - 1] * t.shape[t.rank - 2]];
+    const full = broadcastTo(t, [...batchShape, ...t.shape.slice(-2)]);
+    return [full, t.shape[t.rank - 1] * t.shape[t.rank - 2]];
+  };
+  const [Af, strideA] = fit(A), [Bf, strideB] = fit(B);
+  const o = out([...batchShape, m, n], A);
+  const spec: MatmulSpec = { batch, m, n, k, transA, transB, strideA, strideB };
+  A.backend.matmul(Af.storage, Bf.storage, o.storage, spec);
+  if (Af !== A) Af.dispose();
+  if (Bf !== B) Bf.dispose();
+  return record(op, o, [A, B], [A, B], (g, [sa, sb]) => {
+    let ga: Tensor | null = null, gb: Tensor | null = null;
+    if (A.requiresGrad) {
+      ga = !transA ? matmulEx(g, sb, false, !transB) : matmulEx(sb, g, transB, true);
+      ga = sumTo(ga, A.shape);
+    }
+    if (B.requiresGrad) {
+      gb = !transB ? matmulEx(sa, g, !transA, false) : matmulEx(g, sa, true, transA);
+      gb = sumTo(gb, B.shape);
+    }
+    return [ga, gb];
+  });
+}
+
+/**
+ * Matrix product with torch's rules: 2-D @ 2-D, batched (broadcast batch dims), and 1-D
+ * operands promoted to a row/column and squeezed back.
+ * @example matmul(x, w) // (B, in) @ (in, out)
+ */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  const A = need('matmul', 'a', a), B = need('matmul', 'b', b);
+  if (A.rank === 0 || B.rank === 0) {
+    throw new Error(`matmul: expected tensors of rank >= 1, received ${fmtShape(A.shape)} and ${fmtShape(B.shape)}`);
+  }
+  const a2 = A.rank === 1 ? reshape(A, [1, A.shape[0]]) : A;
+  const b2 = B.rank === 1 ? reshape(B, [B.shape[0], 1]) : B;
+  let o = matmulEx(a2, b2);
+  if (A.rank === 1) o = reshape(o, [...o.shape.slice(0, -2), o.shape[o.rank - 1]]);
+  if (B.rank === 1) o = reshape(o, o.shape.slice(0, -1));
+  return o;
+}
+
+/**
+ * torch.nn.functional.linear: x @ W^T + b with W of shape (out, in).
+ * @example linear(x, w, b)
+ */
+export function linear(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
+  const X = need('linear', 'x', x), W = need('linear', 'weight', w);
+  if (W.rank !== 2) throw new Error(`linear: expected weight of shape (out, in), received ${fmtShape(W.shape)}`);
+  if (X.shape[X.rank - 1] !== W.shape[1]) {
+    throw new Error(`linear: expected input with last dimension ${W.shape[1]} (weight ${fmtShape(W.shape)}), received ${fmtShape(X.shape)}`);
+  }
+  const x2 = X.rank === 2 ? X : reshape(X, [-1, W.shape[1]]);
+  let y = matmulEx(x2, W, false, true);
+  if (b) y = add(y, need('linear', 'bias', b));
+  return X.rank === 2 ? y : reshape(y, [...X.shape.slice(0, -1), W.shape[0]]);
+}

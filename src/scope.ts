@@ -1,0 +1,135 @@
+/**
+ * Lifetimes: `tidy(fn)` scopes dispose every tensor created inside them except what `fn`
+ * returns or `keep()`s, and release the saved tensors of graph nodes that nothing kept can
+ * reach. `tidy` also works around an `async` function (a training step); scopes form one
+ * stack, so async tidies must be awaited one after another, not interleaved.
+ */
+import type { Tensor } from './tensor.js';
+import type { Node } from './autograd/node.js';
+
+interface Scope {
+  tensors: Set<Tensor>;
+  nodes: Node[];
+  kept: Set<Tensor>;
+}
+
+class ScopeStack {
+  private stack: Scope[] = [];
+
+  track(t: Tensor): void {
+    const s = this.stack[this.stack.length - 1];
+    if (s) s.tensors.add(t);
+  }
+  trackNode(n: Node): void {
+    const s = this.stack[this.stack.length - 1];
+    if (s) s.nodes.push(n);
+  }
+  /** Removes t from every scope so no tidy disposes it. */
+  keep(t: Tensor): void {
+    for (const s of this.stack) {
+      s.tensors.delete(t);
+      s.kept.add(t);
+    }
+  }
+  begin(): Scope {
+    const s: Scope = { tensors: new Set(), nodes: [], kept: new Set() };
+    this.stack.push(s);
+    return s;
+  }
+  end(scope: Scope, result: unknown): void {
+    const top = this.stack.pop();
+    if (top !== scope) {
+      if (top) this.stack.push(top);
+      throw new Error('tidy: scopes ended out of order (async tidies must be awaited one after another)');
+    }
+    const survivors = new Set<Tensor>();
+    collectTensors(result, survivors, new Set());
+    for (const t of scope.kept) survivors.add(t);
+    for (const t of scope.tensors) {
+      if (!survivors.has(t)) t.dispose();
+    }
+    // Nodes that a survivor's graph (or a kept tensor's) still reaches stay alive.
+    const reachable = new Set<Node>();
+    const stack: Node[] = [];
+    for (const t of survivors) {
+      if (t.node) stack.push(t.node);
+      if (t.grad?.node) stack.push(t.grad.node);
+    }
+    while (stack.length) {
+      const n = stack.pop()!;
+      if (reachable.has(n)) continue;
+      reachable.add(n);
+      for (const p of n.parents()) stack.push(p);
+    }
+    const parent = this.stack[this.stack.length - 1];
+    for (const n of scope.nodes) {
+      if (reachable.has(n)) parent?.nodes.push(n);
+      else n.release();
+    }
+    if (parent) {
+      for (const t of survivors) {
+        if (!t.isDisposed && scope.tensors.has(t)) parent.tensors.add(t);
+      }
+    }
+  }
+  depth(): number {
+    return this.stack.length;
+  }
+}
+
+export const scopes = new ScopeStack();
+
+function collectTensors(v: unknown, out: Set<Tensor>, seen: Set<unknown>): void {
+  if (v === null || typeof v !== 'object' || seen.has(v)) return;
+  seen.add(v);
+  if (isTensor(v)) {
+    out.add(v);
+    return;
+  }
+  if (Array.isArray(v)) {
+    for (const x of v) collectTensors(x, out, seen);
+    return;
+  }
+  if (v instanceof Map) {
+    for (const x of v.values()) collectTensors(x, out, seen);
+    return;
+  }
+  const proto = Object.getPrototypeOf(v);
+  if (proto === Object.prototype || proto === null) {
+    for (const x of Object.values(v as Record<string, unknown>)) collectTensors(x, out, seen);
+  }
+}
+
+function isTensor(v: unknown): v is Tensor {
+  return typeof v === 'object' && v !== null && 'storage' in v && 'shape' in v && 'dispose' in v;
+}
+
+/**
+ * Runs `fn` and disposes every tensor it created except those it returns (in arrays or plain
+ * objects too) and those passed to `keep()`. Works with async functions.
+ * @example const y = tidy(() => x.mul(2).add(1)); // the intermediate x*2 is freed
+ */
+export function tidy<T>(fn: () => T): T {
+  const scope = scopes.begin();
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    scopes.end(scope, undefined);
+    throw e;
+  }
+  if (result instanceof Promise) {
+    return result.then(
+      (r) => { scopes.end(scope, r); return r; },
+      (e) => { scopes.end(scope, undefined); throw e; },
+    ) as T;
+  }
+  scopes.end(scope, result);
+  return result;
+}
+
+/** Marks a tensor so no enclosing `tidy` disposes it. Returns it. */
+export function keep<T extends Tensor>(t: T): T {
+  scopes.keep(t);
+  return t;
+}
