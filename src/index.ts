@@ -19,3 +19,5 @@ export { reshape, flatten, squeeze, unsqueeze, permute, transpose, broadcastTo }
 export { matmul, linear } from './ops/linalg.js';
 export { cast, clone } from './ops/cast.js';
 export type { TensorLike } from './ops/util.js';
+export { jacReg, powerMethod, fpCorrection, registerWeightFunc, getWeightFunc, listWeightFuncs, correctionWeights, type JacRegOptions, type PowerMethodOptions, type PowerMethodResult, type FpCorrectionOptions, type WeightFunc, type WeightArgs } from './loss/index.js';
+export { mixedInit, type MixedInitOptions } from './utils/mixed_init.js';
