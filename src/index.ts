@@ -12,6 +12,7 @@ export { setBackend, getBackend, listBackends, registerBackend } from './backend
 export type { Backend, Storage, MatmulSpec, ConvSpec, UnaryOp, BinaryOp, ReduceOp } from './backend/backend.js';
 export { noGrad, enableGrad, grad, backward, isGradEnabled, type BackwardOptions, type GradOptions } from './autograd/engine.js';
 export { customFunction, vjp, type CustomContext, type CustomFunctionSpec, type Pullback } from './autograd/custom.js';
+export { zeroGrad } from './autograd/util.js';
 export { add, sub, mul, div, neg, pow, maximum, minimum, equal, notEqual, less, lessEqual, greater, greaterEqual, where } from './ops/arith.js';
 export { sqrt, exp, log, abs, tanh, sigmoid, relu, gelu, softplus, square, sin, cos } from './ops/unary.js';
 export { sum, mean, max, min, argmax, argmin, type ReduceOptions } from './ops/reduce.js';

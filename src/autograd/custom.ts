@@ -17,6 +17,8 @@ export interface CustomContext {
 }
 
 export interface CustomFunctionSpec<A extends Tensor[]> {
+  /** Name used in error messages (default 'customFunction'). */
+  name?: string;
   /** Computes the output without a graph (runs under noGrad). */
   forward(ctx: CustomContext, ...inputs: A): Tensor;
   /**
@@ -36,17 +38,22 @@ export interface CustomFunctionSpec<A extends Tensor[]> {
  * });
  */
 export function customFunction<A extends Tensor[]>(spec: CustomFunctionSpec<A>): (...inputs: A) => Tensor {
+  checkKeys('customFunction', spec, ['name', 'forward', 'backward']);
+  if (typeof spec.forward !== 'function' || typeof spec.backward !== 'function') {
+    throw new Error(`customFunction: expected a spec with forward and backward functions, received forward: ${typeof spec.forward}, backward: ${typeof spec.backward}`);
+  }
+  const name = spec.name ?? 'customFunction';
   return (...inputs: A): Tensor => {
-    inputs.forEach((t, i) => t.assertLive(`customFunction (input ${i})`));
+    inputs.forEach((t, i) => t.assertLive(`${name} (input ${i})`));
     const toSave: Tensor[] = [];
     const ctx: CustomContext = { save: (...ts: Tensor[]) => { toSave.push(...ts); } };
     const y = noGrad(() => spec.forward(ctx, ...inputs));
     if (!y || typeof y !== 'object' || !('storage' in y)) {
-      throw new Error(`customFunction: expected forward to return a Tensor, received ${typeof y}`);
+      throw new Error(`${name}: expected forward to return a Tensor, received ${y === null ? 'null' : typeof y}`);
     }
     // Never hand the graph a tensor the caller also holds: the output is our own handle.
     const o = inputs.includes(y) ? y.alias() : y;
-    return record('customFunction', o, inputs, toSave, (g, saved) => spec.backward({ ...ctx, saved }, g));
+    return record(name, o, inputs, toSave, (g, saved) => spec.backward({ ...ctx, saved }, g));
   };
 }
 

@@ -4,7 +4,7 @@
  * run a solver (IFT) and, on WebGPU, read data back.
  */
 import { Tensor, fmtShape, peekNextTensorId } from '../tensor.js';
-import { keep } from '../scope.js';
+import { keep, tidy } from '../scope.js';
 import { Node, edgeOf, type BackwardFn, type Edge } from './node.js';
 import { add } from '../ops/arith.js';
 import { ones } from '../creation.js';
@@ -100,6 +100,19 @@ function topoOrder(roots: Node[], minEpoch = 0): Node[] {
 async function run(roots: Tensor[], seeds: Tensor[], wanted: Set<Key> | undefined,
   opts: { retainGraph: boolean; createGraph: boolean }): Promise<Map<Key, Tensor>> {
   const acc = new Map<Key, Tensor>();
+  try {
+    await propagate(acc, roots, seeds, wanted, opts);
+  } catch (e) {
+    // A failed backward leaves no gradient storage behind.
+    for (const g of seeds) g.dispose();
+    for (const g of acc.values()) g.dispose();
+    throw e;
+  }
+  return acc;
+}
+
+async function propagate(acc: Map<Key, Tensor>, roots: Tensor[], seeds: Tensor[], wanted: Set<Key> | undefined,
+  opts: { retainGraph: boolean; createGraph: boolean }): Promise<void> {
   const accumulate = (k: Key, g: Tensor): void => {
     const old = acc.get(k);
     if (!old) { acc.set(k, g); return; }
@@ -140,7 +153,10 @@ async function run(roots: Tensor[], seeds: Tensor[], wanted: Set<Key> | undefine
       continue;
     }
     const firstNew = peekNextTensorId();
-    const results = await withGradMode(opts.createGraph, () => node.apply(g));
+    // A scope frees the temporaries a VJP makes (an async VJP keeps it open while it runs, so,
+    // like grad mode, it must not be interleaved with unrelated tensor code).
+    const results = await tidy(() => withGradMode(opts.createGraph, () => node.apply(g)));
+    checkResults(node, results);
     const owned = new Set<Tensor>();
     node.edges.forEach((e: Edge, j) => {
       let r = results[j];
@@ -148,6 +164,9 @@ async function run(roots: Tensor[], seeds: Tensor[], wanted: Set<Key> | undefine
       const want = node.inputShapes[j];
       if (r.shape.length !== want.length || r.shape.some((s, t) => s !== want[t])) {
         throw new Error(`backward: the backward of '${node.name}' returned a gradient of shape ${fmtShape(r.shape)} for input ${j}, expected ${fmtShape(want)}`);
+      }
+      if (r.dtype !== node.inputDTypes[j]) {
+        throw new Error(`backward: the backward of '${node.name}' returned a gradient of dtype ${r.dtype} for input ${j}, expected ${node.inputDTypes[j]}`);
       }
       // The engine owns (and later disposes) only tensors created by this backward call.
       if (r.id < firstNew || owned.has(r) || r === g) r = r.alias();
@@ -164,7 +183,20 @@ async function run(roots: Tensor[], seeds: Tensor[], wanted: Set<Key> | undefine
     }
     if (!opts.retainGraph) node.release();
   }
-  return acc;
+}
+
+/** Throws unless a node's backward returned an array of Tensors / nulls. */
+function checkResults(node: Node, results: unknown): asserts results is (Tensor | null | undefined)[] {
+  if (!Array.isArray(results)) {
+    const got = results instanceof Tensor ? 'Tensor' : results === null ? 'null' : typeof results;
+    throw new Error(`backward: the backward of '${node.name}' returned ${got}, expected an array with one gradient (Tensor or null) per input (${node.edges.length})`);
+  }
+  results.forEach((r, j) => {
+    if (r !== null && r !== undefined && !(r instanceof Tensor)) {
+      throw new Error(`backward: the backward of '${node.name}' returned ${typeof r} for input ${j}, expected a Tensor or null`);
+    }
+    if (r instanceof Tensor) r.assertLive(`backward (the backward of '${node.name}', input ${j})`);
+  });
 }
 
 function seedsFor(where: string, outputs: Tensor[], gradOutputs: (Tensor | null | undefined)[] | undefined): Tensor[] {

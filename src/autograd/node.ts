@@ -4,6 +4,7 @@
  * user's tensors never breaks a pending backward.
  */
 import type { Tensor } from '../tensor.js';
+import type { DType } from '../dtype.js';
 import { scopes } from '../scope.js';
 import { peekNextTensorId } from '../tensor.js';
 
@@ -28,6 +29,7 @@ export class Node {
   readonly name: string;
   readonly edges: Edge[];
   readonly inputShapes: (readonly number[])[];
+  readonly inputDTypes: DType[];
   private savedTensors: Tensor[];
   private fn: BackwardFn | null;
   released = false;
@@ -37,6 +39,7 @@ export class Node {
     this.name = name;
     this.edges = inputs.map(edgeOf);
     this.inputShapes = inputs.map((t) => t.shape);
+    this.inputDTypes = inputs.map((t) => t.dtype);
     out.node = this;
     out.requiresGrad = true;
     this.savedTensors = saved.map((t) => t.alias(false));
