@@ -101,11 +101,13 @@ export class Tensor {
 
   /** Nested JS arrays (a number for a scalar). Synchronous: CPU backends only. */
   toArray(): NestedArray {
+    this.assertLive('toArray');
     return nest(this.dataSync(), this.shape);
   }
 
   /** The single value of a one-element tensor. */
   item(): number {
+    this.assertLive('item');
     if (this.size !== 1) {
       throw new Error(`item: expected a tensor with exactly 1 element, received shape ${fmtShape(this.shape)}`);
     }
