@@ -18,20 +18,47 @@ export interface CreateOptions {
 
 const CREATE_KEYS = ['dtype', 'requiresGrad', 'backend'];
 
-function checkOpts(where: string, opts: object, extra: string[] = []): void {
+function checkOpts(where: string, opts: unknown, extra: string[] = [], numeric: string[] = []): void {
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) {
+    throw new Error(`${where}: expected an options object, received ${describe(opts)}`);
+  }
   const valid = [...CREATE_KEYS, ...extra];
-  for (const k of Object.keys(opts)) {
+  const o = opts as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
     if (!valid.includes(k)) {
       throw new Error(`${where}: unknown option '${k}'; valid options are ${valid.map((v) => `'${v}'`).join(', ')}`);
     }
   }
+  if (o.requiresGrad !== undefined && typeof o.requiresGrad !== 'boolean') {
+    throw new Error(`${where}: expected option 'requiresGrad' to be a boolean, received ${describe(o.requiresGrad)}`);
+  }
+  const b = o.backend as Backend | undefined;
+  if (b !== undefined && (b === null || typeof b !== 'object' || typeof b.alloc !== 'function')) {
+    throw new Error(`${where}: expected option 'backend' to be a Backend object (see getBackend()), received ${describe(b)}`);
+  }
+  for (const k of numeric) {
+    if (o[k] !== undefined && (typeof o[k] !== 'number' || !Number.isFinite(o[k]))) {
+      throw new Error(`${where}: expected option '${k}' to be a finite number, received ${describe(o[k])}`);
+    }
+  }
 }
 
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'number' || typeof v === 'boolean') return `${typeof v} ${String(v)}`;
+  if (typeof v === 'string') return `string ${JSON.stringify(v)}`;
+  return Array.isArray(v) ? 'an array' : typeof v;
+}
+
+/** Validates a shape (array of non-negative integers) naming `where`; returns a copy. */
 export function checkShape(where: string, shape: unknown): number[] {
   if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
-    throw new Error(`${where}: expected a shape (array of non-negative integers), received ${JSON.stringify(shape)}`);
+    const got = Array.isArray(shape)
+      ? `[${shape.map((d) => (typeof d === 'string' ? JSON.stringify(d) : String(d))).join(',')}]`
+      : describe(shape);
+    throw new Error(`${where}: expected a shape (array of non-negative integers), received ${got}`);
   }
-  return shape as number[];
+  return [...shape] as number[];
 }
 
 function make(where: string, values: ArrayLike<number> | null, shape: number[], opts: CreateOptions): Tensor {
@@ -60,12 +87,12 @@ function flatten(where: string, data: Nested, shape: number[]): number[] {
   const out: number[] = [];
   const rec = (v: Nested, ax: number): void => {
     if (ax === shape.length) {
-      if (typeof v !== 'number') throw new Error(`${where}: expected a number at depth ${ax}, received ${JSON.stringify(v)}`);
+      if (typeof v !== 'number') throw new Error(`${where}: expected a number at depth ${ax}, received ${describe(v)}`);
       out.push(v);
       return;
     }
     if (!Array.isArray(v) || v.length !== shape[ax]) {
-      throw new Error(`${where}: ragged nested array: expected length ${shape[ax]} at depth ${ax}, received ${Array.isArray(v) ? v.length : typeof v}`);
+      throw new Error(`${where}: ragged nested array: expected an array of length ${shape[ax]} at depth ${ax}, received ${Array.isArray(v) ? `length ${v.length}` : describe(v)}`);
     }
     for (const x of v as readonly Nested[]) rec(x, ax + 1);
   };
@@ -80,23 +107,31 @@ function flatten(where: string, data: Nested, shape: number[]): number[] {
 export function tensor(data: Nested | ArrayLike<number>, shape?: readonly number[], opts: CreateOptions = {}): Tensor {
   checkOpts('tensor', opts);
   if (typeof data === 'number') {
-    const sh = shape ? checkShape('tensor', [...shape]) : [];
+    const sh = shape ? checkShape('tensor', shape) : [];
     if (sizeOf(sh) !== 1) throw new Error(`tensor: a number makes one element, but shape ${fmtShape(sh)} has ${sizeOf(sh)}`);
     return make('tensor', [data], sh, opts);
   }
+  if (data === null || typeof data !== 'object') {
+    throw new Error(`tensor: expected a number, an array or a typed array, received ${describe(data)}`);
+  }
   if (ArrayBuffer.isView(data) || (shape && !Array.isArray((data as ArrayLike<number>)[0]))) {
     const flat = data as ArrayLike<number>;
-    const sh = shape ? checkShape('tensor', [...shape]) : [flat.length];
+    if (!ArrayBuffer.isView(flat)) {
+      for (let i = 0; i < flat.length; i++) {
+        if (typeof flat[i] !== 'number') throw new Error(`tensor: expected a number at index ${i}, received ${describe(flat[i])}`);
+      }
+    }
+    const sh = shape ? checkShape('tensor', shape) : [flat.length];
     if (sizeOf(sh) !== flat.length) {
       throw new Error(`tensor: shape ${fmtShape(sh)} needs ${sizeOf(sh)} values, received ${flat.length}`);
     }
     return make('tensor', flat, sh, opts);
   }
-  if (!Array.isArray(data)) throw new Error(`tensor: expected a number, an array or a typed array, received ${typeof data}`);
+  if (!Array.isArray(data)) throw new Error(`tensor: expected a number, an array or a typed array, received ${describe(data)}`);
   const inferred = inferShape(data as Nested);
   const flat = flatten('tensor', data as Nested, inferred);
   if (shape) {
-    const sh = checkShape('tensor', [...shape]);
+    const sh = checkShape('tensor', shape);
     if (sizeOf(sh) !== flat.length) {
       throw new Error(`tensor: shape ${fmtShape(sh)} needs ${sizeOf(sh)} values, received ${flat.length}`);
     }
@@ -108,20 +143,20 @@ export function tensor(data: Nested | ArrayLike<number>, shape?: readonly number
 /** @example zeros([2, 3]) */
 export function zeros(shape: readonly number[], opts: CreateOptions = {}): Tensor {
   checkOpts('zeros', opts);
-  return make('zeros', null, checkShape('zeros', [...shape]), opts);
+  return make('zeros', null, checkShape('zeros', shape), opts);
 }
 
 /** @example ones([2, 3], { dtype: 'float64' }) */
 export function ones(shape: readonly number[], opts: CreateOptions = {}): Tensor {
   checkOpts('ones', opts);
-  return full(shape, 1, opts);
+  return full(checkShape('ones', shape), 1, opts);
 }
 
 /** @example full([2], 7) */
 export function full(shape: readonly number[], value: number, opts: CreateOptions = {}): Tensor {
   checkOpts('full', opts);
   if (typeof value !== 'number') throw new Error(`full: expected a number value, received ${typeof value}`);
-  const t = make('full', null, checkShape('full', [...shape]), { ...opts, requiresGrad: false });
+  const t = make('full', null, checkShape('full', shape), { ...opts, requiresGrad: false });
   if (value !== 0) t.backend.fill(t.storage, value);
   if (opts.requiresGrad) t.requiresGrad = true;
   return t;
@@ -145,8 +180,8 @@ export interface RandomOptions extends CreateOptions {
  * @example randn([2, 3], { seed: 1 })
  */
 export function randn(shape: readonly number[], opts: RandomOptions & { mean?: number; std?: number } = {}): Tensor {
-  checkOpts('randn', opts, ['seed', 'mean', 'std']);
-  const sh = checkShape('randn', [...shape]);
+  checkOpts('randn', opts, ['seed', 'mean', 'std'], ['seed', 'mean', 'std']);
+  const sh = checkShape('randn', shape);
   const rng = rngFor(opts.seed);
   const mean = opts.mean ?? 0, std = opts.std ?? 1;
   const v = new Float64Array(sizeOf(sh));
@@ -159,8 +194,8 @@ export function randn(shape: readonly number[], opts: RandomOptions & { mean?: n
  * @example rand([4], { seed: 3, low: -1, high: 1 })
  */
 export function rand(shape: readonly number[], opts: RandomOptions & { low?: number; high?: number } = {}): Tensor {
-  checkOpts('rand', opts, ['seed', 'low', 'high']);
-  const sh = checkShape('rand', [...shape]);
+  checkOpts('rand', opts, ['seed', 'low', 'high'], ['seed', 'low', 'high']);
+  const sh = checkShape('rand', shape);
   const rng = rngFor(opts.seed);
   const lo = opts.low ?? 0, hi = opts.high ?? 1;
   const v = new Float64Array(sizeOf(sh));
@@ -175,7 +210,10 @@ export function rand(shape: readonly number[], opts: RandomOptions & { low?: num
 export function arange(start: number, stop?: number, step = 1, opts: CreateOptions = {}): Tensor {
   checkOpts('arange', opts);
   if (stop === undefined) { stop = start; start = 0; }
-  if (step === 0 || !Number.isFinite(step)) throw new Error(`arange: expected a finite non-zero step, received ${step}`);
+  if (!Number.isFinite(start) || !Number.isFinite(stop)) {
+    throw new Error(`arange: expected finite numbers for start and stop, received ${describe(start)} and ${describe(stop)}`);
+  }
+  if (typeof step !== 'number' || step === 0 || !Number.isFinite(step)) throw new Error(`arange: expected a finite non-zero step, received ${describe(step)}`);
   const n = Math.max(0, Math.ceil((stop - start) / step));
   const v = new Float64Array(n);
   for (let i = 0; i < n; i++) v[i] = start + i * step;
