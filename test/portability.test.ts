@@ -1,0 +1,181 @@
+/**
+ * Portability smoke tests of the BUNDLED package (build/index.js) in Node, Deno and headless
+ * Chromium. Each runtime runs test/portability/smoke.mjs (tensors, ops, tidy, backward, seeded
+ * randn and, when the package exports `init()`, the WASM backend) and reports JSON.
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync, utimesSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, resolve, sep } from 'node:path';
+import * as T from '../src/index.js';
+
+const root = resolve(__dirname, '..');
+const bundle = join(root, 'build', 'index.js');
+const denoBin = join(root, 'node_modules', '.bin', 'deno');
+const chromiumBin = '/usr/bin/chromium';
+const mainScript = join(root, 'test', 'portability', 'main.mjs');
+
+/** Newest modification time of the files the bundle is built from. */
+function newestSource(): number {
+  let newest = statSync(join(root, 'package.json')).mtimeMs;
+  const walk = (dir: string): void => {
+    if (!existsSync(dir)) return;
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else newest = Math.max(newest, statSync(p).mtimeMs);
+    }
+  };
+  walk(join(root, 'src'));
+  walk(join(root, 'assembly'));
+  return newest;
+}
+
+/** Whether the package exports init() (src/init.ts, re-exported from src/index.ts). */
+const hasInit = existsSync(join(root, 'src', 'init.ts')) && typeof (T as Record<string, unknown>).init === 'function';
+
+interface InitReport {
+  returned: unknown;
+  selectedByInit: string;
+  backends: string[];
+  matmulBackend: string;
+  variant: unknown;
+  matmul: number[];
+}
+interface SmokeReport {
+  runtime: string;
+  y: number;
+  gradX: number[];
+  gradW: number[];
+  tidyLeak: number;
+  randn: number[];
+  init?: InitReport;
+}
+
+/** The same computation, by hand in float64: y = sum(tanh(x w)), dy/dx = S w^T, dy/dw = x^T S. */
+function expected(): { y: number; gradX: number[]; gradW: number[]; randn: number[] } {
+  const x = [[1, 2], [3, 4]], w = [[0.5, -1], [2, 0.25]];
+  const z = x.map((r) => [0, 1].map((j) => r[0] * w[0][j] + r[1] * w[1][j]));
+  const s = z.map((r) => r.map((v) => 1 - Math.tanh(v) ** 2));
+  const y = z.flat().reduce((a, v) => a + Math.tanh(v), 0);
+  const gradX = s.flatMap((r) => [0, 1].map((k) => r[0] * w[k][0] + r[1] * w[k][1]));
+  const gradW = [0, 1].flatMap((i) => [0, 1].map((j) => x[0][i] * s[0][j] + x[1][i] * s[1][j]));
+  const randn = Array.from(T.randn([3], { seed: 42, dtype: 'float64' }).dataSync());
+  return { y, gradX, gradW, randn };
+}
+
+function checkReport(r: SmokeReport, runtime: string): void {
+  const want = expected();
+  expect(r.runtime).toBe(runtime);
+  expect(r.y).toBeCloseTo(want.y, 12);
+  r.gradX.forEach((v, i) => expect(v).toBeCloseTo(want.gradX[i], 12));
+  r.gradW.forEach((v, i) => expect(v).toBeCloseTo(want.gradW[i], 12));
+  expect(r.gradX).toHaveLength(4);
+  expect(r.gradW).toHaveLength(4);
+  expect(r.tidyLeak).toBe(0);
+  // Seeded random numbers are bit-identical to this Node process's.
+  expect(r.randn).toEqual(want.randn);
+  if (hasInit) {
+    expect(r.init, 'the package exports init(), so the smoke run must have called it').toBeDefined();
+    const i = r.init!;
+    console.log(`[portability] ${runtime}: init() selected backend '${i.selectedByInit}', variant ${JSON.stringify(i.variant)}, backends ${JSON.stringify(i.backends)}, returned ${JSON.stringify(i.returned)}`);
+    expect(i.backends).toContain('wasm');
+    expect(i.matmulBackend).toBe('wasm');
+    expect(i.matmul).toEqual([58, 64, 139, 154]);
+  } else {
+    expect(r.init).toBeUndefined();
+  }
+}
+
+/** Parses the last stdout line of a runtime as the report. */
+function parseReport(stdout: string): SmokeReport {
+  const lines = stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]) as SmokeReport;
+}
+
+beforeAll(() => {
+  if (!existsSync(bundle) || statSync(bundle).mtimeMs < newestSource()) {
+    // The bundle is missing or older than the sources: build the package as `npm ci` does.
+    const r = spawnSync('npm', ['run', 'build'], { cwd: root, encoding: 'utf8', timeout: 600_000 });
+    if (r.status !== 0) {
+      throw new Error(`portability: 'npm run build' failed (exit ${r.status}), so there is no fresh build/index.js to test:\n${(r.stdout + r.stderr).slice(-4000)}`);
+    }
+    // esbuild leaves an unchanged output file untouched: mark the bundle as fresh.
+    const now = new Date();
+    utimesSync(bundle, now, now);
+  }
+}, 660_000);
+
+describe('bundled package smoke runs', () => {
+  it('Node', () => {
+    const r = spawnSync(process.execPath, [mainScript], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    checkReport(parseReport(r.stdout), 'node');
+  });
+
+  const denoMissing = !existsSync(denoBin);
+  if (denoMissing) console.log(`[portability] Deno smoke test skipped: ${denoBin} is absent (run npm ci; the deno devDependency ships it)`);
+  // Skipped only when the deno binary is genuinely absent (reason printed above).
+  it.skipIf(denoMissing)('Deno', () => {
+    const r = spawnSync(denoBin, ['run', '--allow-read', mainScript], {
+      cwd: root, encoding: 'utf8', timeout: 120_000,
+      env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    checkReport(parseReport(r.stdout), 'deno');
+  });
+
+  const chromiumMissing = !existsSync(chromiumBin);
+  if (chromiumMissing) console.log(`[portability] Chromium smoke test skipped: ${chromiumBin} is absent (apt-get install -y chromium; .ci/run does this)`);
+  describe.skipIf(chromiumMissing)('headless Chromium', () => {
+    // Skipped only when /usr/bin/chromium is genuinely absent (reason printed above).
+    let server: Server;
+    let base = '';
+    beforeAll(async () => {
+      server = createServer((req, res) => {
+        const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+        const file = resolve(root, '.' + decodeURIComponent(url.pathname));
+        const allowed = [join(root, 'build') + sep, join(root, 'test', 'portability') + sep];
+        if (!allowed.some((a) => file.startsWith(a)) || !existsSync(file) || !statSync(file).isFile()) {
+          res.writeHead(404).end('not found');
+          return;
+        }
+        const types: Record<string, string> = {
+          '.js': 'text/javascript', '.mjs': 'text/javascript', '.html': 'text/html', '.wasm': 'application/wasm', '.map': 'application/json',
+        };
+        res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
+        res.end(readFileSync(file));
+      });
+      await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+    afterAll(async () => {
+      await new Promise<void>((ok) => server?.close(() => ok()));
+    });
+
+    it('runs the bundle as an ES module in a page', async () => {
+      const { chromium } = await import('playwright-core');
+      const browser = await chromium.launch({
+        executablePath: chromiumBin,
+        args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-gpu'],
+      });
+      try {
+        const page = await browser.newPage();
+        const errors: string[] = [];
+        page.on('pageerror', (e) => errors.push(String(e)));
+        page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+        await page.goto(`${base}/test/portability/page.html`);
+        await page.waitForFunction(() => (window as unknown as { __smoke?: unknown }).__smoke !== undefined, undefined, { timeout: 60_000 });
+        const res = await page.evaluate(() => (window as unknown as { __smoke: { ok: boolean; report?: SmokeReport; error?: string } }).__smoke);
+        expect(res.error ?? null).toBeNull();
+        expect(errors).toEqual([]);
+        expect(res.ok).toBe(true);
+        checkReport(res.report!, 'browser');
+      } finally {
+        await browser.close();
+      }
+    });
+  });
+});

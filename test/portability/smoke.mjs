@@ -1,0 +1,58 @@
+/**
+ * The portability smoke run, shared by every runtime (Node, Deno, headless Chromium): it gets
+ * the bundled package's namespace and returns a JSON-safe report that the test asserts on.
+ */
+export async function smoke(T) {
+  const report = { runtime: runtimeName() };
+  // Tensors and ops: y = sum(tanh(x @ w)).
+  const x = T.tensor([[1, 2], [3, 4]], undefined, { dtype: 'float64', requiresGrad: true });
+  const w = T.tensor([[0.5, -1], [2, 0.25]], undefined, { dtype: 'float64', requiresGrad: true });
+  const y = T.tidy(() => x.matmul(w).tanh().sum());
+  report.y = y.item();
+  // Backward: dy/dx = (1 - tanh^2(x w)) w^T, dy/dw = x^T (1 - tanh^2(x w)).
+  await y.backward();
+  report.gradX = Array.from(x.grad.dataSync());
+  report.gradW = Array.from(w.grad.dataSync());
+  // Lifetimes: a tidy of 1000 ops leaves the tensor count flat.
+  const before = T.memory().numTensors;
+  T.tidy(() => { let h = x; for (let i = 0; i < 250; i++) h = h.mul(0.5).add(1).tanh(); });
+  report.tidyLeak = T.memory().numTensors - before;
+  // Deterministic random numbers: the same on every runtime.
+  report.randn = Array.from(T.randn([3], { seed: 42, dtype: 'float64' }).dataSync());
+  if (typeof T.init === 'function') report.init = await initReport(T);
+  return report;
+}
+
+async function initReport(T) {
+  const info = await T.init();
+  const selected = T.getBackend().name;
+  const backends = T.listBackends();
+  if (selected !== 'wasm' && backends.includes('wasm')) T.setBackend('wasm');
+  // A (2x3) @ B (3x2) = [[58, 64], [139, 154]], on the selected backend.
+  const a = T.tensor([[1, 2, 3], [4, 5, 6]]);
+  const b = T.tensor([[7, 8], [9, 10], [11, 12]]);
+  const c = a.matmul(b);
+  return {
+    returned: jsonSafe(info),
+    selectedByInit: selected,
+    backends,
+    matmulBackend: c.backend.name,
+    variant: (info && typeof info === 'object' && 'variant' in info) ? info.variant : (c.backend.variant ?? null),
+    matmul: Array.from(c.dataSync()),
+  };
+}
+
+function jsonSafe(v) {
+  try {
+    return JSON.parse(JSON.stringify(v ?? null, (_k, x) => (typeof x === 'bigint' ? String(x) : x)));
+  } catch {
+    return String(v);
+  }
+}
+
+function runtimeName() {
+  if (typeof globalThis.Deno !== 'undefined') return 'deno';
+  if (typeof globalThis.window !== 'undefined' && typeof globalThis.document !== 'undefined') return 'browser';
+  if (typeof globalThis.process !== 'undefined' && globalThis.process.versions?.node) return 'node';
+  return 'unknown';
+}
