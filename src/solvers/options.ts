@@ -1,0 +1,114 @@
+/**
+ * Solver options: the defaults (TorchDEQ's, in one place), which keys each built-in solver
+ * accepts, and validation that names the solver, the option, what was expected and what was
+ * received. Unknown keys throw with the list of valid ones (TorchDEQ silently drops them).
+ */
+import { checkKeys } from '../autograd/engine.js';
+import type { SolverOptions, SolverStats, StopMode } from './types.js';
+
+/** Options after defaults; `memory` is resolved against `maxIter`. */
+export interface ResolvedOptions {
+  maxIter: number;
+  tol: number;
+  stopMode: StopMode;
+  indexing: number[];
+  tau: number;
+  returnFinal: boolean;
+  writer: ((stats: SolverStats) => void) | null;
+  divergence: number;
+  m: number;
+  lam: number;
+  memory: number;
+  lineSearch: boolean;
+}
+
+/** TorchDEQ's defaults (`divergence` is ours). `memory: 0` means "same as maxIter". */
+export const SOLVER_DEFAULTS: Readonly<ResolvedOptions> = Object.freeze({
+  maxIter: 50,
+  tol: 1e-3,
+  stopMode: 'abs',
+  indexing: [],
+  tau: 1.0,
+  returnFinal: false,
+  writer: null,
+  divergence: 1e4,
+  m: 6,
+  lam: 1e-4,
+  memory: 0,
+  lineSearch: false,
+});
+
+const COMMON = ['maxIter', 'tol', 'stopMode', 'indexing', 'returnFinal', 'writer', 'divergence'] as const;
+
+/** The option keys each built-in solver accepts. */
+export const SOLVER_KEYS: Readonly<Record<string, readonly string[]>> = Object.freeze({
+  fixed_point_iter: [...COMMON, 'tau'],
+  simple_fixed_point_iter: ['maxIter', 'tol', 'stopMode', 'indexing', 'tau', 'writer'],
+  anderson: [...COMMON, 'tau', 'm', 'lam'],
+  broyden: [...COMMON, 'memory', 'lineSearch'],
+});
+
+function fail(where: string, key: string, expected: string, got: unknown): never {
+  let shown: string;
+  if (typeof got === 'function') shown = 'a function';
+  else if (typeof got === 'number') shown = String(got);
+  else {
+    try { shown = JSON.stringify(got) ?? String(got); } catch { shown = String(got); }
+  }
+  throw new Error(`${where}: option '${key}' expected ${expected}, received ${shown}`);
+}
+
+function integer(where: string, key: string, v: unknown, min: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) fail(where, key, `an integer >= ${min}`, v);
+  return v;
+}
+
+function finiteAtLeast(where: string, key: string, v: unknown, min: number, strict: boolean): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || (strict ? v <= min : v < min)) {
+    fail(where, key, `a finite number ${strict ? '>' : '>='} ${min}`, v);
+  }
+  return v;
+}
+
+function bool(where: string, key: string, v: unknown): boolean {
+  if (typeof v !== 'boolean') fail(where, key, 'a boolean', v);
+  return v;
+}
+
+/**
+ * Checks `options` against the keys `solver` accepts and fills in defaults.
+ * @example resolveOptions('anderson', { m: 5 }).lam // 1e-4
+ */
+export function resolveOptions(solver: string, options: SolverOptions | undefined, keys: readonly string[] = SOLVER_KEYS[solver]): ResolvedOptions {
+  const where = solver;
+  if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options))) {
+    fail(where, 'options', 'an options object', options);
+  }
+  const o = (options ?? {}) as Record<string, unknown>;
+  checkKeys(where, o, keys);
+  const get = <K extends keyof ResolvedOptions>(k: K): unknown => (o[k] === undefined ? SOLVER_DEFAULTS[k] : o[k]);
+  const maxIter = integer(where, 'maxIter', get('maxIter'), 0);
+  const tol = finiteAtLeast(where, 'tol', get('tol'), 0, false);
+  const stopMode = get('stopMode');
+  if (stopMode !== 'abs' && stopMode !== 'rel') fail(where, 'stopMode', "'abs' or 'rel'", stopMode);
+  const idx = get('indexing');
+  if (!Array.isArray(idx) || idx.some((s) => typeof s !== 'number' || !Number.isInteger(s) || s < 1)) {
+    fail(where, 'indexing', 'an array of step numbers (integers >= 1)', idx);
+  }
+  const tau = finiteAtLeast(where, 'tau', get('tau'), 0, true);
+  const returnFinal = bool(where, 'returnFinal', get('returnFinal'));
+  const writer = get('writer');
+  if (writer !== null && typeof writer !== 'function') fail(where, 'writer', 'a function (stats) => void', writer);
+  const divergence = get('divergence');
+  if (typeof divergence !== 'number' || Number.isNaN(divergence) || divergence <= 1) {
+    fail(where, 'divergence', 'a number > 1 (Infinity disables the check)', divergence);
+  }
+  const m = integer(where, 'm', get('m'), 2);
+  const lam = finiteAtLeast(where, 'lam', get('lam'), 0, false);
+  const memory = o.memory === undefined ? maxIter : integer(where, 'memory', o.memory, 1);
+  const lineSearch = bool(where, 'lineSearch', get('lineSearch'));
+  return {
+    maxIter, tol, stopMode, indexing: [...(idx as number[])], tau, returnFinal,
+    writer: writer as ResolvedOptions['writer'], divergence, m, lam, memory: Math.max(memory, 1), lineSearch,
+  };
+}

@@ -1,0 +1,43 @@
+/**
+ * TorchDEQ's `simple_fixed_point_iter`: exactly `maxIter` damped steps with no tracking and
+ * no stop test; returns the last iterate; the stats describe the last step only (`rel` with
+ * `+ 1e-8`, `nstep = maxIter`, traces of width 1). Unlike TorchDEQ it works on a plain
+ * function (TorchDEQ calls `func(x, tau=...)`, which only its DEQ wrapper accepts).
+ */
+import { Session } from './session.js';
+import { finalStepStats } from './tracker.js';
+import type { Solver, SolverFunc, SolverOptions, SolverResult, SolverState } from './types.js';
+
+/**
+ * Fast fixed-point iteration without per-step monitoring. `tol` and `stopMode` only decide
+ * the reported status. Options: maxIter, tol, stopMode, indexing, tau, writer.
+ * @example
+ * const res = await simpleFixedPointIter((z) => z.mul(0.5).add(1), zeros([2, 3]), { maxIter: 60 });
+ * // res.z is 2 everywhere
+ */
+export const simpleFixedPointIter: Solver = async <S extends SolverState>(func: SolverFunc<S>, x0: S,
+  options?: SolverOptions): Promise<SolverResult<S>> => {
+  const s = new Session('simple_fixed_point_iter', func, x0, options, () => 1);
+  try {
+    const { o, L } = s;
+    const be = L.backend;
+    let x = s.buf(), fx = s.buf();
+    const diff = s.buf();
+    be.copy(s.x0.s, 0, [1], fx.s, 0, [1], [L.B * L.D]);
+    be.copy(s.x0.s, 0, [1], x.s, 0, [1], [L.B * L.D]);
+    const snapshots: S[] = [];
+    for (let k = 0; k < o.maxIter; k++) {
+      [x, fx] = [fx, x];
+      const e = await s.run.eval(x);
+      be.axpby(o.tau, e.s, 1 - o.tau, x.s, fx.s);
+      e.release();
+      if (o.indexing.includes(k + 1)) snapshots.push(L.unpack(fx.s) as S);
+    }
+    be.axpby(1, fx.s, -1, x.s, diff.s);
+    const [abs, fNorm] = await s.norms(diff.s, fx.s);
+    const { stats, status } = finalStepStats(abs, fNorm, o.maxIter, o, L.dtype, L.backend);
+    return s.result<S>(fx.s, snapshots, stats, status);
+  } finally {
+    s.dispose();
+  }
+};

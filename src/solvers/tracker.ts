@@ -1,0 +1,215 @@
+/**
+ * Per-sample solver bookkeeping with TorchDEQ's semantics, in small JS arrays (B numbers per
+ * step): residual traces that start with the 1e8 sentinel, the lowest residual of each mode and
+ * the step where it occurred, which samples improved (their candidate becomes the returned
+ * state), the batch-global stop test, trace padding after an early stop, and our additions:
+ * NaN / divergence detection and a per-sample status.
+ */
+import { tensor } from '../creation.js';
+import type { Backend } from '../backend/backend.js';
+import type { DType } from '../dtype.js';
+import type { SolveStatus, SolverStats, StopMode } from './types.js';
+
+/** TorchDEQ's "no value yet" residual. */
+export const SENTINEL = 1e8;
+
+const ALIVE = 0, NAN = 1, DIVERGED = 2;
+
+export interface TrackerConfig {
+  B: number;
+  stopMode: StopMode;
+  /** Trace width (columns incl. the sentinel). */
+  width: number;
+  tol: number;
+  returnFinal: boolean;
+  divergence: number;
+}
+
+export class Tracker {
+  readonly B: number;
+  readonly lowest: { abs: Float64Array; rel: Float64Array };
+  readonly lowestStep: { abs: Float64Array; rel: Float64Array };
+  /** Row-major (B, width) traces. */
+  readonly trace: { abs: Float64Array; rel: Float64Array };
+  /** Samples whose stop-mode residual improved at the last `record` (1) or not (0). */
+  readonly improved: Uint8Array;
+  /** Columns written so far (the sentinel counts). */
+  cols = 1;
+  private readonly first: Float64Array;
+  private readonly dead: Uint8Array;
+  private readonly cfg: TrackerConfig;
+
+  constructor(cfg: TrackerConfig) {
+    this.cfg = cfg;
+    const { B, width } = cfg;
+    this.B = B;
+    this.lowest = { abs: new Float64Array(B).fill(SENTINEL), rel: new Float64Array(B).fill(SENTINEL) };
+    this.lowestStep = { abs: new Float64Array(B), rel: new Float64Array(B) };
+    this.trace = { abs: new Float64Array(B * width), rel: new Float64Array(B * width) };
+    for (let b = 0; b < B; b++) {
+      this.trace.abs[b * width] = SENTINEL;
+      this.trace.rel[b * width] = SENTINEL;
+    }
+    this.improved = new Uint8Array(B);
+    this.first = new Float64Array(B).fill(NaN);
+    this.dead = new Uint8Array(B);
+  }
+
+  /**
+   * Records one step: `abs[b] = ||f(x) - x||`, `rel[b] = abs[b] / (fNorm[b] + eps)`. Returns
+   * true if any sample improved in the stop mode (see `improved`).
+   */
+  record(abs: ArrayLike<number>, fNorm: ArrayLike<number>, step: number, eps = 1e-9): boolean {
+    const { B, width, stopMode, returnFinal, divergence } = this.cfg;
+    const c = this.cols;
+    if (c >= width) throw new Error(`solver bookkeeping: trace of width ${width} is full (internal error)`);
+    let any = false;
+    for (let b = 0; b < B; b++) {
+      const a = abs[b], r = a / (fNorm[b] + eps);
+      this.trace.abs[b * width + c] = a;
+      this.trace.rel[b * width + c] = r;
+      for (const mode of ['rel', 'abs'] as const) {
+        const v = mode === 'abs' ? a : r;
+        const better = v < this.lowest[mode][b] || returnFinal;
+        if (mode === stopMode) {
+          this.improved[b] = better ? 1 : 0;
+          any ||= better;
+        }
+        if (better) {
+          this.lowest[mode][b] = v;
+          this.lowestStep[mode][b] = step;
+        }
+      }
+      if (this.dead[b] === ALIVE) {
+        if (Number.isNaN(a) || Number.isNaN(r)) this.dead[b] = NAN;
+        else if (a === Infinity || (Number.isFinite(this.first[b]) && a > divergence * this.first[b])) this.dead[b] = DIVERGED;
+      }
+      if (Number.isNaN(this.first[b])) this.first[b] = a;
+    }
+    this.cols = c + 1;
+    return any;
+  }
+
+  /** Stop-mode residual of the last recorded step for sample b. */
+  current(b: number): number {
+    const w = this.cfg.width;
+    return this.trace[this.cfg.stopMode][b * w + this.cols - 1];
+  }
+
+  /**
+   * TorchDEQ's batch-global test (every sample's last stop-mode residual < tol, strict),
+   * where NaN/diverged samples count as passed so a dead sample does not keep the batch running.
+   * With `returnFinal` only an all-dead batch stops.
+   */
+  shouldStop(): boolean {
+    let allDead = true;
+    let allPass = true;
+    for (let b = 0; b < this.B; b++) {
+      if (this.dead[b] !== ALIVE) continue;
+      allDead = false;
+      if (!(this.current(b) < this.cfg.tol)) allPass = false;
+    }
+    if (allDead) return true;
+    return !this.cfg.returnFinal && allPass;
+  }
+
+  /** Max over the batch of the last stop-mode residual (NaN if any is NaN), like torch's max. */
+  currentMax(): number {
+    let m = -Infinity;
+    for (let b = 0; b < this.B; b++) {
+      const v = this.current(b);
+      if (Number.isNaN(v)) return NaN;
+      if (v > m) m = v;
+    }
+    return m;
+  }
+
+  /**
+   * Broyden's no-progress test over the last `n` recorded columns: in each of them
+   * (max over batch) / (min over batch) < `ratio` (NaN propagates to "no").
+   */
+  flatForLast(n: number, ratio: number): boolean {
+    const { width, stopMode } = this.cfg;
+    const t = this.trace[stopMode];
+    let worst = -Infinity;
+    for (let c = this.cols - n; c < this.cols; c++) {
+      let mx = -Infinity, mn = Infinity, nan = false;
+      for (let b = 0; b < this.B; b++) {
+        const v = t[b * width + c];
+        if (Number.isNaN(v)) nan = true;
+        if (v > mx) mx = v;
+        if (v < mn) mn = v;
+      }
+      const q = nan ? NaN : mx / mn;
+      if (Number.isNaN(q)) return false;
+      if (q > worst) worst = q;
+    }
+    return worst < ratio;
+  }
+
+  /** Fills the remaining columns with the current lowest values (TorchDEQ's padding). */
+  pad(): void {
+    const { width } = this.cfg;
+    for (let b = 0; b < this.B; b++) {
+      for (let c = this.cols; c < width; c++) {
+        this.trace.abs[b * width + c] = this.lowest.abs[b];
+        this.trace.rel[b * width + c] = this.lowest.rel[b];
+      }
+    }
+    this.cols = width;
+  }
+
+  /** Per-sample status (see `SolveStatus`). */
+  status(): SolveStatus[] {
+    const out: SolveStatus[] = [];
+    const mode = this.cfg.stopMode;
+    for (let b = 0; b < this.B; b++) {
+      if (this.lowest[mode][b] < this.cfg.tol) out.push('converged');
+      else if (this.dead[b] === NAN) out.push('nan');
+      else if (this.dead[b] === DIVERGED) out.push('diverged');
+      else out.push('maxIter');
+    }
+    return out;
+  }
+
+  /** The stats as tensors of `dtype` on `backend` (traces padded to full width). */
+  stats(dtype: DType, backend: Backend): SolverStats {
+    this.pad();
+    const { B, width, stopMode } = this.cfg;
+    const o = { dtype, backend };
+    return {
+      absLowest: tensor(this.lowest.abs, [B], o),
+      relLowest: tensor(this.lowest.rel, [B], o),
+      absTrace: tensor(this.trace.abs, [B, width], o),
+      relTrace: tensor(this.trace.rel, [B, width], o),
+      nstep: tensor(this.lowestStep[stopMode], [B], o),
+      sradius: tensor([-1], [1], o),
+    };
+  }
+}
+
+/**
+ * TorchDEQ's stats of a solver that only looks at its last step (`from_final_step`):
+ * `abs = ||f(x) - x||`, `rel = abs / (||f(x)|| + 1e-8)`, traces of width 1 (no sentinel),
+ * `nstep` for every sample; status from that last residual.
+ */
+export function finalStepStats(abs: ArrayLike<number>, fNorm: ArrayLike<number>, nstep: number,
+  o: { tol: number; stopMode: StopMode }, dtype: DType, backend: Backend): { stats: SolverStats; status: SolveStatus[] } {
+  const B = abs.length;
+  const a = Float64Array.from(abs);
+  const r = a.map((v, b) => v / (fNorm[b] + 1e-8));
+  const opt = { dtype, backend };
+  const status = Array.from(o.stopMode === 'abs' ? a : r, (v): SolveStatus => (
+    v < o.tol ? 'converged' : Number.isNaN(v) ? 'nan' : v === Infinity ? 'diverged' : 'maxIter'));
+  return {
+    stats: {
+      absLowest: tensor(a, [B], opt),
+      relLowest: tensor(r, [B], opt),
+      absTrace: tensor(a, [B, 1], opt),
+      relTrace: tensor(r, [B, 1], opt),
+      nstep: tensor(new Float64Array(B).fill(nstep), [B], opt),
+      sradius: tensor([-1], [1], opt),
+    },
+    status,
+  };
+}

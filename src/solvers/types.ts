@@ -1,0 +1,95 @@
+/**
+ * The shapes shared by every fixed-point solver: what a solver receives (a function, a start
+ * state, options) and what it returns (`{ z, trajectory, stats, status }`, TorchDEQ's
+ * `(z, indexing_list, info)` plus a per-sample status).
+ */
+import type { Tensor } from '../tensor.js';
+
+/** A solver state: one tensor of shape (B, ...) or several (multi-tensor states), each (B, ...). */
+export type SolverState = Tensor | Tensor[];
+
+/**
+ * The map whose fixed point is sought. It receives a state shaped like `x0` and returns one of
+ * the same shape(s) and dtype; it may be async (the IFT backward solve calls a VJP pullback).
+ * It is called under `noGrad`, and the tensors it creates are freed after each call except
+ * what it returns, which the solver consumes (and frees if it was created during the call).
+ */
+export type SolverFunc<S extends SolverState = Tensor> = (z: S) => S | Promise<S>;
+
+/** Residual measured by the stop test: `abs = ||f(z) - z||`, `rel = abs / (||f(z)|| + 1e-9)`. */
+export type StopMode = 'abs' | 'rel';
+
+/**
+ * Per-sample outcome (TorchDEQ has no equivalent):
+ * - `converged`: the returned state's stop-mode residual is below `tol`;
+ * - `nan`: a NaN residual appeared (the returned state is the best finite one, if any);
+ * - `diverged`: the residual became infinite or grew past `divergence` times its first value;
+ * - `maxIter`: none of the above (ran out of iterations, or Broyden's no-progress stop).
+ */
+export type SolveStatus = 'converged' | 'maxIter' | 'diverged' | 'nan';
+
+/** Solver statistics with TorchDEQ's keys in camelCase, as tensors of the state's dtype. */
+export interface SolverStats {
+  /** (B) lowest absolute residual seen per sample. */
+  absLowest: Tensor;
+  /** (B) lowest relative residual seen per sample. */
+  relLowest: Tensor;
+  /** (B, N) absolute residual per recorded step; column 0 is the 1e8 sentinel. */
+  absTrace: Tensor;
+  /** (B, N) relative residual per recorded step; column 0 is the 1e8 sentinel. */
+  relTrace: Tensor;
+  /** (B) step (number of f calls, Broyden: number of updates) at which the stop-mode lowest occurred. */
+  nstep: Tensor;
+  /** [1] spectral radius estimate: -1 (not computed by solvers; DEQ cores may fill it). */
+  sradius: Tensor;
+}
+
+/** Options every built-in solver understands (each solver accepts a subset; see its docs). */
+export interface SolverOptions {
+  /** Maximum number of iterations (default 50). */
+  maxIter?: number;
+  /** Stop when every sample's stop-mode residual is below `tol` (strict; default 1e-3). */
+  tol?: number;
+  /** Which residual the stop test and the best-iterate choice use (default 'abs'). */
+  stopMode?: StopMode;
+  /** Steps (1-based) whose best-so-far state is appended to `trajectory` (default []). */
+  indexing?: number[];
+  /** Damping: `z <- tau f(z) + (1 - tau) z` (default 1; not for broyden). */
+  tau?: number;
+  /** Run every step and return the last iterate instead of the best one (default false). */
+  returnFinal?: boolean;
+  /** Called with the stats at the end of the solve. */
+  writer?: (stats: SolverStats) => void;
+  /**
+   * A sample whose absolute residual exceeds `divergence` times its first recorded residual
+   * (or becomes infinite) is marked `diverged` and stops counting for the stop test
+   * (default 1e4; `Infinity` disables the check). Not a TorchDEQ option.
+   */
+  divergence?: number;
+  /** anderson: history size (default 6). */
+  m?: number;
+  /** anderson: ridge added to the Gram matrix (absolute, default 1e-4). */
+  lam?: number;
+  /** broyden: number of stored rank-one updates (TorchDEQ's `LBFGS_thres`; default maxIter). */
+  memory?: number;
+  /** broyden: Armijo line search on the whole batch (TorchDEQ's `ls`; default false). */
+  lineSearch?: boolean;
+}
+
+/** What a solver returns. */
+export interface SolverResult<S extends SolverState = Tensor> {
+  /** The best iterate per sample in the stop mode (or the last with `returnFinal`), shaped like x0. */
+  z: S;
+  /** The best-so-far states at the `indexing` steps that were reached (the final best if none was). */
+  trajectory: S[];
+  stats: SolverStats;
+  /** One entry per sample. */
+  status: SolveStatus[];
+}
+
+/**
+ * A fixed-point solver: finds z with `func(z) = z` from `x0`.
+ * @example
+ * const res = await getSolver('anderson')((z) => z.cos(), zeros([1, 1], { dtype: 'float64' }), { tol: 1e-10 });
+ */
+export type Solver = <S extends SolverState>(func: SolverFunc<S>, x0: S, options?: SolverOptions) => Promise<SolverResult<S>>;
