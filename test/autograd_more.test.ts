@@ -335,7 +335,7 @@ describe('customFunction', () => {
   });
 
   it('forward that returns a non-tensor is rejected', () => {
-    const f = T.customFunction({ forward: () => 3 as unknown as Tensor, backward: () => [] });
+    const f = T.customFunction({ forward: (_c, _x: Tensor) => 3 as unknown as Tensor, backward: () => [] });
     expect(() => f(leaf([1]))).toThrow(/customFunction: expected forward to return a Tensor, received number/);
   });
 });
