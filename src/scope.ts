@@ -40,7 +40,8 @@ class ScopeStack {
     const top = this.stack.pop();
     if (top !== scope) {
       if (top) this.stack.push(top);
-      throw new Error('tidy: scopes ended out of order (async tidies must be awaited one after another)');
+      this.abandon(scope);
+      throw new Error('tidy: expected scopes to end in the reverse order they began, received an async tidy (or async backward) ending while a later one is still running; await them one after another instead of interleaving them');
     }
     const survivors = new Set<Tensor>();
     collectTensors(result, survivors, new Set());
@@ -71,6 +72,20 @@ class ScopeStack {
         if (!t.isDisposed && scope.tensors.has(t)) parent.tensors.add(t);
       }
     }
+  }
+  /**
+   * Takes a scope that cannot end cleanly (interleaved async tidies) off the stack without
+   * disposing anything: what it tracked is handed to the scope below it (or left to the
+   * garbage-collector backstop), so no tensor another computation still uses is freed.
+   */
+  private abandon(scope: Scope): void {
+    const i = this.stack.indexOf(scope);
+    if (i < 0) return;
+    this.stack.splice(i, 1);
+    const below = this.stack[i - 1];
+    if (!below) return;
+    for (const t of scope.tensors) if (!t.isDisposed) below.tensors.add(t);
+    for (const n of scope.nodes) below.nodes.push(n);
   }
   depth(): number {
     return this.stack.length;

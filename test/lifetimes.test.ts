@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import * as T from '../src/index.js';
 import type { Tensor } from '../src/index.js';
+import { scopes } from '../src/scope.js';
 
 const f64 = { dtype: 'float64' as const };
 const snapshot = (): { numTensors: number; numBytes: number } => {
@@ -156,6 +157,34 @@ describe('async tidy around a training step', () => {
     expect(losses[0]).toBeCloseTo(14 / 3, 14);
     for (let i = 1; i < losses.length; i++) expect(losses[i]).toBeLessThan(losses[i - 1]);
     for (const m of mems.slice(1)) expect(m).toEqual(mems[0]);
+  });
+});
+
+describe('interleaved async tidies', () => {
+  it('the one ending out of order rejects clearly, frees nothing in use, and the stack recovers', async () => {
+    const base = snapshot();
+    let open!: () => void;
+    const gate = new Promise<void>((r) => { open = r; });
+    let madeByA: Tensor | null = null;
+    const a = T.tidy(async () => {
+      madeByA = T.ones([3]);
+      await new Promise((r) => setTimeout(r, 1));
+      return 1;
+    });
+    const b = T.tidy(async () => { await gate; return T.ones([2]); }); // begins on top of a
+    await expect(a).rejects.toThrow(/^tidy: expected scopes to end in the reverse order they began.*await them one after another/);
+    expect(madeByA!.isDisposed).toBe(false); // abandoned to the GC backstop, not freed under anyone
+    expect(scopes.depth()).toBe(1); // only b is still open
+    open();
+    const fromB = await b;
+    expect(fromB.toArray()).toEqual([1, 1]);
+    expect(scopes.depth()).toBe(0);
+    const before = snapshot();
+    T.tidy(() => { T.ones([100]); });
+    expect(snapshot()).toEqual(before);
+    madeByA!.dispose();
+    fromB.dispose();
+    expect(snapshot()).toEqual(base);
   });
 });
 
