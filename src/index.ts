@@ -19,6 +19,12 @@ export { sum, mean, max, min, argmax, argmin, type ReduceOptions } from './ops/r
 export { reshape, flatten, squeeze, unsqueeze, permute, transpose, broadcastTo } from './ops/shape.js';
 export { matmul, linear } from './ops/linalg.js';
 export { cast, clone } from './ops/cast.js';
+export { slice, sliceAxis, concat, stack, pad, type PadOptions } from './ops/index_ops.js';
+export { softmax, logSoftmax } from './ops/softmax.js';
+export { crossEntropy, mseLoss, type Reduction, type LossOptions, type CrossEntropyOptions } from './ops/loss.js';
+export { layerNorm, groupNorm } from './ops/norm.js';
+export { dropout, type DropoutOptions } from './ops/dropout.js';
+export { conv2d, unfold, fold, type Conv2dOptions, type WindowOptions } from './ops/conv.js';
 export type { TensorLike } from './ops/util.js';
 export { jacReg, powerMethod, fpCorrection, registerWeightFunc, getWeightFunc, listWeightFuncs, correctionWeights, type JacRegOptions, type PowerMethodOptions, type PowerMethodResult, type FpCorrectionOptions, type WeightFunc, type WeightArgs } from './loss/index.js';
 export { mixedInit, type MixedInitOptions } from './utils/mixed_init.js';

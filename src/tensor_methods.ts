@@ -10,6 +10,9 @@ import * as R from './ops/reduce.js';
 import * as S from './ops/shape.js';
 import * as L from './ops/linalg.js';
 import * as C from './ops/cast.js';
+import * as I from './ops/index_ops.js';
+import * as SM from './ops/softmax.js';
+import * as D from './ops/dropout.js';
 import { backward, type BackwardOptions } from './autograd/engine.js';
 import type { TensorLike } from './ops/util.js';
 
@@ -48,6 +51,11 @@ declare module './tensor.js' {
     broadcastTo(shape: readonly number[]): Tensor;
     cast(dtype: DType): Tensor;
     clone(): Tensor;
+    slice(begin: number | readonly number[], size?: number | readonly number[]): Tensor;
+    pad(padding: readonly number[] | readonly (readonly number[])[], opts?: I.PadOptions): Tensor;
+    softmax(axis?: number): Tensor;
+    logSoftmax(axis?: number): Tensor;
+    dropout(p?: number, opts?: D.DropoutOptions): Tensor;
     /** Accumulates gradients into `.grad` of every leaf this tensor depends on. Async. */
     backward(gradient?: Tensor, opts?: BackwardOptions): Promise<void>;
   }
@@ -87,4 +95,9 @@ P.transpose = function (a, b) { return S.transpose(this, a, b); };
 P.broadcastTo = function (s) { return S.broadcastTo(this, s); };
 P.cast = function (d) { return C.cast(this, d); };
 P.clone = function () { return C.clone(this); };
+P.slice = function (b, s) { return I.slice(this, b, s); };
+P.pad = function (p, o) { return I.pad(this, p, o); };
+P.softmax = function (a) { return SM.softmax(this, a); };
+P.logSoftmax = function (a) { return SM.logSoftmax(this, a); };
+P.dropout = function (p, o) { return D.dropout(this, p, o); };
 P.backward = function (gradient, opts) { return backward(this, gradient, opts); };

@@ -3,7 +3,7 @@
  * broadcasting).
  */
 import type { ReduceOp } from '../backend/backend.js';
-import { record } from '../autograd/engine.js';
+import { checkKeys, record } from '../autograd/engine.js';
 import type { Tensor } from '../tensor.js';
 import { fmtShape } from '../tensor.js';
 import { need, normAxes, out, sameShape } from './util.js';
@@ -52,6 +52,7 @@ function finish(o: Tensor, x: Tensor, axes: number[], keepDims: boolean | undefi
  */
 export function sum(x: Tensor, axes?: number | readonly number[], opts: ReduceOptions = {}): Tensor {
   const X = need('sum', 'x', x);
+  checkKeys('sum', opts, ['keepDims']);
   const ax = normAxes('sum', axes, X.rank);
   const o = finish(reduceRaw('sum', X, ax), X, ax, opts.keepDims);
   return record('sum', o, [X], [], (g) => [broadcastTo(reshape(g, keptShape(X.shape, ax)), X.shape)]);
@@ -63,6 +64,7 @@ export function sum(x: Tensor, axes?: number | readonly number[], opts: ReduceOp
  */
 export function mean(x: Tensor, axes?: number | readonly number[], opts: ReduceOptions = {}): Tensor {
   const X = need('mean', 'x', x);
+  checkKeys('mean', opts, ['keepDims']);
   const ax = normAxes('mean', axes, X.rank);
   const n = ax.reduce((a, i) => a * X.shape[i], 1);
   return div(sum(X, ax, opts), n);
@@ -70,6 +72,7 @@ export function mean(x: Tensor, axes?: number | readonly number[], opts: ReduceO
 
 function extreme(op: 'max' | 'min', x: Tensor, axes: number | readonly number[] | undefined, opts: ReduceOptions): Tensor {
   const X = need(op, 'x', x);
+  checkKeys(op, opts, ['keepDims']);
   const ax = normAxes(op, axes, X.rank);
   if (X.size === 0) throw new Error(`${op}: expected a non-empty tensor, received shape ${fmtShape(X.shape)}`);
   const o = finish(reduceRaw(op, X, ax), X, ax, opts.keepDims);

@@ -36,8 +36,17 @@ export const tanh = (x: Tensor): Tensor => unary('tanh', x, true, (g, _x, y) => 
 export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x, true, (g, _x, y) => mul(g, mul(y, sub(1, y))));
 /** max(x, 0); the derivative at 0 is 0, as in torch. @example relu(x) */
 export const relu = (x: Tensor): Tensor => unary('relu', x, false, (g, sx) => mul(g, unaryRaw('step', sx)));
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+/** gelu'(x) = Phi(x) + x phi(x) as an op, so gelu has a second derivative: phi(x) (2 - x^2). */
+function geluGrad(x: Tensor): Tensor {
+  const o = unaryRaw('geluGrad', x);
+  return record('geluGrad', o, [x], [x], (g, [sx]) => {
+    const x2 = mul(sx, sx);
+    return [mul(g, mul(mul(exp(mul(x2, -0.5)), INV_SQRT_2PI), sub(2, x2)))];
+  });
+}
 /** Exact (erf) GELU, torch's default. @example gelu(x) */
-export const gelu = (x: Tensor): Tensor => unary('gelu', x, false, (g, sx) => mul(g, unaryRaw('geluGrad', sx)));
+export const gelu = (x: Tensor): Tensor => unary('gelu', x, false, (g, sx) => mul(g, geluGrad(sx)));
 /** log(1 + exp(x)), linear above 20 like torch. @example softplus(x) */
 export const softplus = (x: Tensor): Tensor => unary('softplus', x, false, (g, sx) => mul(g, sigmoid(sx)));
 /** x * x. @example square(x) */

@@ -84,7 +84,7 @@ export function normAxes(op: string, axes: number | readonly number[] | undefine
   if (axes === undefined) return Array.from({ length: rank }, (_, i) => i);
   const list = typeof axes === 'number' ? [axes] : [...axes];
   const res = list.map((a) => normAxis(op, a, rank));
-  if (new Set(res).size !== res.length) throw new Error(`${op}: repeated axis in ${JSON.stringify(axes)}`);
+  if (new Set(res).size !== res.length) throw new Error(`${op}: expected distinct axes, received ${JSON.stringify(axes)}`);
   return res.sort((x, y) => x - y);
 }
 

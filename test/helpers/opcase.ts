@@ -1,0 +1,103 @@
+/**
+ * Table-driven op suites. Each case names its inputs (shape + generator), the op under test
+ * and an independent plain-JS reference. `defineOpSuite` turns a table into, on every backend:
+ * forward vs reference in float32 and float64, a float64 gradcheck, optionally a double
+ * backward check; and for every backend other than js, forward and gradient agreement with js
+ * on the same inputs.
+ */
+import { describe, it, expect } from 'vitest';
+import * as T from '../../src/index.js';
+import type { DType, Tensor } from '../../src/index.js';
+import { BACKENDS, OTHER_BACKENDS, skipReason } from './backends.js';
+import { assertClose, tolFor } from './tolerance.js';
+import { gradcheck, gradgradcheck, projectedGrads } from './gradcheck.js';
+import { gen, roundTo, toTensor, type Gen, type Nd } from './ref.js';
+
+export interface InputSpec {
+  shape: number[];
+  /** Value generator (default 'normal'). */
+  gen?: Gen;
+  /** Differentiate with respect to this input (default true). */
+  grad?: boolean;
+}
+
+export interface OpCase {
+  name: string;
+  inputs: InputSpec[];
+  fn: (...xs: Tensor[]) => Tensor;
+  ref: (...xs: Nd[]) => Nd;
+  /** false for ops without a gradient (comparisons, argmax). */
+  grad?: boolean;
+  /** Also run gradgradcheck (createGraph) in float64. */
+  doubleBackward?: boolean;
+}
+
+export const DTYPES: readonly DType[] = ['float32', 'float64'];
+
+function seedOf(name: string, i: number): number {
+  let h = 2166136261;
+  for (const ch of name) h = Math.imul(h ^ ch.charCodeAt(0), 16777619);
+  return (h >>> 0) + 7 * i;
+}
+
+/** The case's inputs as reference arrays rounded to `dtype`. */
+export function caseInputs(c: OpCase, dtype: DType): Nd[] {
+  return c.inputs.map((s, i) => roundTo(gen(s.shape, s.gen ?? 'normal', seedOf(c.name, i)), dtype));
+}
+
+function makeTensors(c: OpCase, nds: Nd[], dtype: DType, backend: string): Tensor[] {
+  return nds.map((a, i) => toTensor(a, dtype, backend, c.grad !== false && (c.inputs[i].grad ?? true)));
+}
+
+async function checkForward(c: OpCase, dtype: DType, backend: string): Promise<void> {
+  const nds = caseInputs(c, dtype);
+  const want = c.ref(...nds);
+  await T.tidy(async () => {
+    const y = c.fn(...makeTensors(c, nds, dtype, backend));
+    expect(y.dtype).toBe(dtype);
+    expect([...y.shape]).toEqual(want.shape);
+    assertClose(y.dataSync(), want.data, tolFor(backend, dtype, 'forward'), `${c.name} forward (${backend}, ${dtype})`);
+  });
+}
+
+async function checkGrad(c: OpCase, backend: string, twice: boolean): Promise<void> {
+  const xs = makeTensors(c, caseInputs(c, 'float64'), 'float64', backend);
+  const opts = { tol: tolFor(backend, 'float64', 'grad'), label: `${c.name} (${backend})` };
+  await (twice ? gradgradcheck(c.fn, xs, opts) : gradcheck(c.fn, xs, opts));
+  for (const x of xs) x.dispose();
+}
+
+/** Forward output and projected input gradients of a case on one backend, as plain arrays. */
+async function evaluate(c: OpCase, dtype: DType, backend: string): Promise<{ y: number[]; grads: number[][] }> {
+  return T.tidy(async () => {
+    const xs = makeTensors(c, caseInputs(c, dtype), dtype, backend);
+    const y = Array.from(c.fn(...xs).dataSync());
+    const grads = c.grad === false ? [] : (await projectedGrads(c.fn, xs, 3)).map((g) => Array.from(g.dataSync()));
+    return { y, grads };
+  });
+}
+
+export function defineOpSuite(title: string, cases: readonly OpCase[]): void {
+  describe.each(BACKENDS)(`${title} on %s`, (backend) => {
+    for (const c of cases) {
+      const reason = skipReason(backend, c.name);
+      // Skips come only from the SKIPS table in backends.ts, each with its reason.
+      if (reason) { it.skip(`${c.name}: skipped because ${reason}`, () => undefined); continue; }
+      describe(c.name, () => {
+        it.each(DTYPES)('forward in %s matches the plain-JS reference', (dtype) => checkForward(c, dtype, backend));
+        if (c.grad !== false) it('float64 gradients match central differences', () => checkGrad(c, backend, false));
+        if (c.doubleBackward) it('float64 double backward matches central differences', () => checkGrad(c, backend, true));
+      });
+    }
+  });
+  describe.each(OTHER_BACKENDS)(`${title}: %s agrees with js`, (backend) => {
+    for (const c of cases) {
+      if (skipReason(backend, c.name)) continue;
+      it.each(DTYPES)(`${c.name} in %s`, async (dtype) => {
+        const [mine, ref] = [await evaluate(c, dtype, backend), await evaluate(c, dtype, 'js')];
+        assertClose(mine.y, ref.y, tolFor(backend, dtype, 'forward'), `${c.name} forward ${backend} vs js`);
+        mine.grads.forEach((g, i) => assertClose(g, ref.grads[i], tolFor(backend, dtype, 'grad'), `${c.name} grad ${i} ${backend} vs js`));
+      });
+    }
+  });
+}
