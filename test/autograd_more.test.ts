@@ -158,6 +158,34 @@ describe('.grad accumulation and clearing', () => {
   });
 });
 
+describe('edge cases of backward', () => {
+  it('backward on a scalar leaf gives 1; grad of a tensor with respect to itself is the seed', async () => {
+    const x = leaf(4);
+    await x.backward();
+    expect(x.grad!.item()).toBe(1);
+    const v = leaf([1, 2]);
+    const [g] = await T.grad(v, v, { gradOutputs: T.tensor([5, 6], undefined, f64) });
+    expect(arr(g)).toEqual([5, 6]);
+  });
+
+  it('concurrent backward passes through built-in ops do not disturb each other', async () => {
+    const x = leaf([1, 2]), y = leaf([0.5, -1]);
+    await Promise.all([x.mul(x).exp().sum().backward(), y.mul(y).tanh().sum().backward()]);
+    expectClose(arr(x.grad), [2 * Math.E, 4 * Math.exp(4)], 1e-14);
+    expectClose(arr(y.grad), [1, -2].map((v, i) => v * (1 - Math.tanh([0.25, 1][i]) ** 2)), 1e-14);
+  });
+
+  it('a failed backward frees the gradients it had accumulated', async () => {
+    const bad = T.customFunction({ forward: (_c, x: Tensor) => x.mul(2), backward: () => { throw new Error('vjp failed'); } });
+    const x = leaf([1, 2]);
+    const y = bad(x.exp()).sum();
+    const before = T.memory();
+    await expect(y.backward()).rejects.toThrow('vjp failed');
+    expect(T.memory().numTensors).toBe(before.numTensors);
+    expect(x.grad).toBeNull();
+  });
+});
+
 describe('retainGraph', () => {
   it('a second backward through a freed graph throws a clear error', async () => {
     const x = leaf([1, 2]);
