@@ -29,3 +29,5 @@ export type { TensorLike } from './ops/util.js';
 export { jacReg, powerMethod, fpCorrection, registerWeightFunc, getWeightFunc, listWeightFuncs, correctionWeights, type JacRegOptions, type PowerMethodOptions, type PowerMethodResult, type FpCorrectionOptions, type WeightFunc, type WeightArgs } from './loss/index.js';
 export { mixedInit, type MixedInitOptions } from './utils/mixed_init.js';
 export { getSolver, registerSolver, listSolvers, fixedPointIter, simpleFixedPointIter, SOLVER_DEFAULTS, SOLVER_KEYS, type Solver, type SolverFunc, type SolverOptions, type SolverResult, type SolverState, type SolverStats, type SolveStatus, type StopMode } from './solvers/index.js';
+export * as nn from './nn/index.js';
+export * as optim from './optim/index.js';

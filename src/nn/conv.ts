@@ -1,0 +1,100 @@
+/**
+ * `Conv2d`: 2-D convolution over (N, C, H, W) with torch's weight layout
+ * (out, in/groups, kh, kw) and torch's default init: kaiming_uniform with a = sqrt(5), i.e.
+ * weight and bias ~ U(-1/sqrt(fanIn), 1/sqrt(fanIn)) with fanIn = in/groups * kh * kw.
+ */
+import type { Backend } from '../backend/backend.js';
+import { checkKeys } from '../autograd/engine.js';
+import type { DType } from '../dtype.js';
+import type { Rng } from '../random.js';
+import { tidy } from '../scope.js';
+import type { Tensor } from '../tensor.js';
+import { conv2d } from '../ops/conv.js';
+import { Module } from './module.js';
+import { generatorFor, kaimingUniform, uniform } from './init.js';
+import { checkSize } from './linear.js';
+
+type Pair = number | readonly [number, number];
+
+export interface Conv2dLayerOptions {
+  /** Step between windows (default 1). */
+  stride?: Pair;
+  /** Zeros added on both sides of H and W (default 0). */
+  padding?: Pair;
+  /** Spacing between kernel taps (default 1). */
+  dilation?: Pair;
+  /** Independent channel groups (default 1). */
+  groups?: number;
+  /** Learn a per-channel bias (default true). */
+  bias?: boolean;
+  dtype?: DType;
+  backend?: Backend;
+  /** Seed for the initial weights (weight drawn first, then bias). */
+  seed?: number;
+  /** A shared generator for the initial weights. Not together with `seed`. */
+  generator?: Rng;
+}
+
+function pair(name: string, v: Pair, min: number): [number, number] {
+  const p: unknown[] = typeof v === 'number' ? [v, v] : Array.isArray(v) ? [...v] : [];
+  if (p.length !== 2 || p.some((d) => !Number.isInteger(d) || (d as number) < min)) {
+    throw new Error(`Conv2d: expected ${name} to be an integer >= ${min} or a pair of them, received ${JSON.stringify(v)}`);
+  }
+  return p as [number, number];
+}
+
+/**
+ * @example
+ * const conv = new Conv2d(3, 8, 3, { padding: 1, seed: 0 });
+ * const y = conv.forward(x); // (N, 3, H, W) -> (N, 8, H, W)
+ */
+export class Conv2d extends Module {
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernelSize: [number, number];
+  readonly stride: [number, number];
+  readonly padding: [number, number];
+  readonly dilation: [number, number];
+  readonly groups: number;
+
+  constructor(inChannels: number, outChannels: number, kernelSize: Pair, opts: Conv2dLayerOptions = {}) {
+    super();
+    checkKeys('Conv2d', opts, ['stride', 'padding', 'dilation', 'groups', 'bias', 'dtype', 'backend', 'seed', 'generator']);
+    this.inChannels = checkSize('Conv2d', 'inChannels', inChannels, 1);
+    this.outChannels = checkSize('Conv2d', 'outChannels', outChannels, 1);
+    this.kernelSize = pair('kernelSize', kernelSize, 1);
+    this.stride = pair('stride', opts.stride ?? 1, 1);
+    this.padding = pair('padding', opts.padding ?? 0, 0);
+    this.dilation = pair('dilation', opts.dilation ?? 1, 1);
+    this.groups = checkSize('Conv2d', 'groups', opts.groups ?? 1, 1);
+    if (inChannels % this.groups !== 0 || outChannels % this.groups !== 0) {
+      throw new Error(`Conv2d: expected groups to divide inChannels ${inChannels} and outChannels ${outChannels}, received ${this.groups}`);
+    }
+    const rng = generatorFor('Conv2d', opts);
+    const kind = { dtype: opts.dtype ?? 'float32', ...(opts.backend ? { backend: opts.backend } : {}) };
+    const [kh, kw] = this.kernelSize;
+    const fanIn = (inChannels / this.groups) * kh * kw;
+    const bound = 1 / Math.sqrt(fanIn);
+    tidy(() => {
+      this.registerParameter('weight', kaimingUniform([outChannels, inChannels / this.groups, kh, kw], { a: Math.sqrt(5), generator: rng, ...kind }));
+      this.registerParameter('bias', opts.bias ?? true
+        ? uniform([outChannels], { low: -bound, high: bound, generator: rng, ...kind })
+        : null);
+    });
+  }
+
+  /** The (out, in/groups, kh, kw) weight (a computed tensor if a reparametrisation replaced it). */
+  get weight(): Tensor {
+    return this.tensor('weight');
+  }
+
+  /** The (out) bias, or null without bias. */
+  get bias(): Tensor | null {
+    return this.optionalTensor('bias');
+  }
+
+  /** x (N, in, H, W) -> (N, out, H', W'). */
+  forward(x: Tensor): Tensor {
+    return conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups });
+  }
+}
