@@ -4,10 +4,16 @@
 import type { Solver } from './types.js';
 import { fixedPointIter } from './fixed_point_iter.js';
 import { simpleFixedPointIter } from './simple_fixed_point_iter.js';
+import { anderson } from './anderson.js';
+import { broyden } from './broyden.js';
+import { gmres } from './gmres.js';
 
 const solvers = new Map<string, Solver>([
   ['fixed_point_iter', fixedPointIter],
   ['simple_fixed_point_iter', simpleFixedPointIter],
+  ['anderson', anderson],
+  ['broyden', broyden],
+  ['gmres', gmres],
 ]);
 
 /**

@@ -1,0 +1,160 @@
+/**
+ * Anderson acceleration with TorchDEQ's semantics. History of the last `m` pairs (X, F = f(X))
+ * in a ring buffer (slot `k mod m`); each step solves, per sample, the bordered ridge
+ * least-squares system
+ *   [[0, 1^T], [1, G G^T + lam I]] [nu; alpha] = [1; 0],   G = F - X (n = min(k, m) rows),
+ * and mixes `X = tau alpha^T F + (1 - tau) alpha^T X`. The candidate of a step is its image
+ * F = f(X) (step number = f calls so far); the first two evaluations are not candidates, so
+ * the traces have `maxIter - 1` columns. All batch work runs on backend primitives (gram,
+ * batched solve, batched matmul) on buffers allocated once.
+ *
+ * Reference: D. G. Anderson, "Iterative procedures for nonlinear integral equations",
+ * J. ACM 12(4), 1965; H. F. Walker & P. Ni, "Anderson acceleration for fixed-point
+ * iterations", SIAM J. Numer. Anal. 49(4), 2011.
+ */
+import type { Storage } from '../backend/backend.js';
+import { Session } from './session.js';
+import type { Buf } from './workspace.js';
+import type { Solver, SolverFunc, SolverOptions, SolverResult, SolverState } from './types.js';
+
+/** Relative ridges tried, per failing sample, when a bordered system is singular. */
+const FALLBACK_RIDGES = [1e-10, 1e-7, 1e-4];
+
+/**
+ * Anderson acceleration (type II, bordered form).
+ * Options: maxIter, tol, stopMode, indexing, tau, m (6), lam (1e-4), returnFinal, writer, divergence.
+ * @example
+ * const res = await anderson((z) => cos(z), zeros([4, 1], { dtype: 'float64' }), { maxIter: 30, tol: 1e-12 });
+ */
+export const anderson: Solver = async <S extends SolverState>(func: SolverFunc<S>, x0: S,
+  options?: SolverOptions): Promise<SolverResult<S>> => {
+  const s = new Session('anderson', func, x0, options, (o) => Math.max(1, o.maxIter - 1));
+  try {
+    await iterate(s);
+    return s.finish<S>();
+  } finally {
+    s.dispose();
+  }
+};
+
+/** Per history size n: the bordered matrix (B, n+1, n+1), right-hand side and solution (B, n+1). */
+interface Bordered { H: Buf; y: Buf; sol: Buf; }
+
+function borderedSystems(s: Session, m: number, maxIter: number): Bordered[] {
+  const { B } = s.L;
+  const sys: Bordered[] = [];
+  for (let n = 2; n <= Math.min(m, Math.max(2, maxIter - 1)); n++) {
+    const w = n + 1;
+    const H = s.ws.buf(B * w * w), y = s.ws.buf(B * w), sol = s.ws.buf(B * w);
+    const border = new Float64Array(B * w * w), rhs = new Float64Array(B * w);
+    for (let b = 0; b < B; b++) {
+      for (let j = 1; j < w; j++) {
+        border[b * w * w + j] = 1;
+        border[b * w * w + j * w] = 1;
+      }
+      rhs[b * w] = 1;
+    }
+    s.L.backend.write(H.s, border);
+    s.L.backend.write(y.s, rhs);
+    sys[n] = { H, y, sol };
+  }
+  return sys;
+}
+
+async function iterate(s: Session): Promise<void> {
+  const { o, L } = s;
+  const be = L.backend;
+  const { B, D } = L;
+  const m = o.m;
+  // History (B, m, D): slot j of sample b at (b m + j) D.
+  const X = s.buf(m), F = s.buf(m), G = s.buf(m);
+  const xCur = s.buf(), gCur = s.buf(), mixX = s.buf();
+  const gram = s.ws.buf(B * m * m), alpha = s.ws.buf(B * m);
+  const sys = borderedSystems(s, m, o.maxIter);
+  const toSlot = (src: Storage, dst: Buf, slot: number): void => {
+    be.copy(src, 0, [D, 1], dst.s, slot * D, [m * D, 1], [B, D]);
+  };
+  // Record f(x) for the state in `x` into `slot` (X, F and G = F - X); returns the evaluation.
+  const evalInto = async (x: Buf, slot: number) => {
+    const e = await s.run.eval(x);
+    toSlot(x.s, X, slot);
+    toSlot(e.s, F, slot);
+    be.axpby(1, e.s, -1, x.s, gCur.s);
+    toSlot(gCur.s, G, slot);
+    return e;
+  };
+
+  // X0 = x0, F0 = f(x0); X1 = F0, F1 = f(X1): two evaluations that are never candidates.
+  const e0 = await evalInto(s.x0, 0);
+  be.copy(e0.s, 0, [1], xCur.s, 0, [1], [B * D]);
+  e0.release();
+  (await evalInto(xCur, 1)).release();
+
+  for (let k = 2; k < o.maxIter; k++) {
+    const n = Math.min(k, m);
+    const { H, y, sol } = sys[n];
+    const w = n + 1;
+    be.gram(G.s, gram.s, B, m, D, o.lam);
+    be.copy(gram.s, 0, [m * m, m, 1], H.s, w + 1, [w * w, w, 1], [B, n, n]);
+    const ok = be.solve(H.s, y.s, sol.s, B, w);
+    if (ok.includes(false)) await recoverSingular(s, ok, gram.s, sol.s, n, (k - 1) % m);
+    be.copy(sol.s, 1, [w, 1], alpha.s, 0, [m, 1], [B, n]);
+    const mix = (hist: Buf, out: Buf): void => be.matmul(alpha.s, hist.s, out.s, {
+      batch: B, m: 1, n: D, k: m, transA: false, transB: false, strideA: m, strideB: m * D,
+    });
+    mix(F, xCur);
+    if (o.tau !== 1) {
+      mix(X, mixX);
+      be.axpby(o.tau, xCur.s, 1 - o.tau, mixX.s, xCur.s);
+    }
+    const e = await evalInto(xCur, k % m);
+    const [abs, fNorm] = await s.norms(gCur.s, e.s);
+    s.accept(abs, fNorm, k + 1, e.s);
+    e.release();
+    if (s.track.shouldStop()) break;
+  }
+}
+
+/**
+ * A sample whose bordered system is singular (lam = 0 with a rank-deficient history, or
+ * non-finite entries) is re-solved with a ridge relative to its Gram diagonal, growing until
+ * the solve succeeds; if none does, it takes a plain fixed-point step (alpha = 1 on the newest
+ * slot). Rare path: reads the Gram matrices back.
+ */
+async function recoverSingular(s: Session, ok: boolean[], gram: Storage, sol: Storage, n: number, newest: number): Promise<void> {
+  const be = s.L.backend;
+  const m = s.o.m, w = n + 1;
+  const g = await be.readAsync(gram);
+  const H = be.alloc(w * w, s.L.dtype), y = be.alloc(w, s.L.dtype), out = be.alloc(w, s.L.dtype);
+  try {
+    const rhs = new Float64Array(w);
+    rhs[0] = 1;
+    be.write(y, rhs);
+    for (let b = 0; b < ok.length; b++) {
+      if (ok[b]) continue;
+      let scale = 0;
+      for (let i = 0; i < n; i++) scale = Math.max(scale, Math.abs(g[(b * m + i) * m + i]));
+      let solved: ArrayLike<number> | null = null;
+      for (const rel of FALLBACK_RIDGES) {
+        if (!(scale > 0) || !Number.isFinite(scale)) break;
+        const h = new Float64Array(w * w);
+        for (let j = 1; j < w; j++) { h[j] = 1; h[j * w] = 1; }
+        for (let i = 0; i < n; i++) {
+          for (let j = 0; j < n; j++) h[(i + 1) * w + j + 1] = g[(b * m + i) * m + j] + (i === j ? rel * scale : 0);
+        }
+        be.write(H, h);
+        if (be.solve(H, y, out, 1, w)[0]) { solved = await be.readAsync(out); break; }
+      }
+      if (!solved) {
+        const oneHot = new Float64Array(w);
+        oneHot[1 + newest] = 1;
+        solved = oneHot;
+      }
+      be.write(sol, solved, b * w);
+    }
+  } finally {
+    be.free(H);
+    be.free(y);
+    be.free(out);
+  }
+}

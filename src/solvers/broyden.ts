@@ -1,0 +1,153 @@
+/**
+ * Broyden's method with TorchDEQ's semantics: root of g(x) = f(x) - x with the inverse
+ * Jacobian approximated as B = -I + sum_j u_j v_j^T (one rank-one term per step, ring buffer of
+ * `memory` terms). Step `x <- x + s d` with `d = -B g` (s = 1, or an Armijo line search on the
+ * whole batch), then the "good Broyden" inverse update `v^T = dx^T B`,
+ * `u = (dx - B dg) / (v^T dg)` (NaN entries set to 0). The candidate of a step is the point x,
+ * `rel = ||g|| / (||g + x|| + 1e-9)`, the step number counts updates (f calls = steps + 1).
+ * After step 30 it also stops when the batch is within 3 tol and made no progress (per-step
+ * batch max/min ratio < 1.3 over the last 30 steps). Products with B run on the backend's
+ * low-rank kernel.
+ *
+ * Reference: C. G. Broyden, "A class of methods for solving nonlinear simultaneous equations",
+ * Math. Comp. 19(92), 1965.
+ */
+import { Session } from './session.js';
+import { armijo } from './line_search.js';
+import { readVectors, type Buf } from './workspace.js';
+import type { Solver, SolverFunc, SolverOptions, SolverResult, SolverState } from './types.js';
+
+/**
+ * Broyden's method (good Broyden, inverse form, limited memory).
+ * Options: maxIter, tol, stopMode, indexing, memory (= maxIter), lineSearch (false), returnFinal, writer, divergence.
+ * @example
+ * const res = await broyden((z) => cos(z), zeros([4, 1], { dtype: 'float64' }), { maxIter: 30, tol: 1e-12 });
+ */
+export const broyden: Solver = async <S extends SolverState>(func: SolverFunc<S>, x0: S,
+  options?: SolverOptions): Promise<SolverResult<S>> => {
+  const s = new Session('broyden', func, x0, options, (o) => o.maxIter + 1);
+  try {
+    await iterate(s);
+    return s.finish<S>();
+  } finally {
+    s.dispose();
+  }
+};
+
+/** No-progress test: after this many steps, over this many steps, with this ratio and tol factor. */
+const STALL_STEPS = 30, STALL_RATIO = 1.3, STALL_TOL_FACTOR = 3;
+
+async function iterate(s: Session): Promise<void> {
+  const { o, L } = s;
+  const be = L.backend;
+  const { B, D } = L;
+  const mem = o.memory;
+  // Low-rank terms (B, mem, D): term j of sample b at (b mem + j) D.
+  const U = s.buf(mem), V = s.buf(mem);
+  let x = s.buf(), g = s.buf(), xNew = s.buf(), gNew = s.buf();
+  const dx = s.buf(), dg = s.buf(), upd = s.buf(), vT = s.buf(), t = s.buf(), u = s.buf(), mask = s.buf();
+  const den = s.ws.buf(B), zero = s.ws.buf(1);
+  const search = o.lineSearch ? new LineSearch(s) : null;
+  const gOf = async (at: Buf, out: Buf): Promise<void> => {
+    const e = await s.run.eval(at);
+    be.axpby(1, e.s, -1, at.s, out.s);
+    e.release();
+  };
+  const toSlot = (src: Buf, dst: Buf, slot: number): void => {
+    be.copy(src.s, 0, [D, 1], dst.s, slot * D, [mem * D, 1], [B, D]);
+  };
+  /** out = src with NaN entries replaced by 0. */
+  const zeroNaN = (src: Buf, out: Buf): void => {
+    be.binary('eq', src.s, src.s, mask.s, [B * D], [1], [1]);
+    be.where(mask.s, src.s, zero.s, out.s, [B * D], [1], [1], [0]);
+  };
+
+  be.copy(s.x0.s, 0, [1], x.s, 0, [1], [B * D]);
+  await gOf(x, g);
+  be.copy(g.s, 0, [1], upd.s, 0, [1], [B * D]); // d = -(-I) g
+  let nstep = 0;
+  while (nstep < o.maxIter) {
+    if (search) await search.step(x, g, upd, xNew, gNew, gOf);
+    else {
+      be.axpby(1, x.s, 1, upd.s, xNew.s);
+      await gOf(xNew, gNew);
+    }
+    be.axpby(1, xNew.s, -1, x.s, dx.s);
+    be.axpby(1, gNew.s, -1, g.s, dg.s);
+    [x, xNew] = [xNew, x];
+    [g, gNew] = [gNew, g];
+    nstep++;
+    // f(x) = g + x, as TorchDEQ measures it (xNew is free scratch here).
+    be.axpby(1, g.s, 1, x.s, xNew.s);
+    const [abs, fNorm] = await s.norms(g.s, xNew.s);
+    s.accept(abs, fNorm, nstep, x.s);
+    if (s.track.shouldStop()) break;
+    if (nstep > STALL_STEPS && s.track.currentMax() < STALL_TOL_FACTOR * o.tol
+      && s.track.flatForLast(STALL_STEPS, STALL_RATIO)) break;
+    // Inverse update with the first min(nstep - 1, mem) terms, then write term (nstep - 1) mod mem.
+    const r = Math.min(nstep - 1, mem);
+    be.lowRankMatvec(V.s, U.s, dx.s, vT.s, B, r, mem, D, -1); // v^T = dx^T (-I + U V^T)
+    be.lowRankMatvec(U.s, V.s, dg.s, t.s, B, r, mem, D, -1); // t = (-I + U V^T) dg
+    be.axpby(1, dx.s, -1, t.s, u.s);
+    be.batchedDot(vT.s, dg.s, den.s, B, D);
+    be.binary('div', u.s, den.s, t.s, [B, D], [D, 1], [1, 0]);
+    const slot = (nstep - 1) % mem;
+    zeroNaN(t, u);
+    toSlot(u, U, slot);
+    zeroNaN(vT, t);
+    toSlot(t, V, slot);
+    be.lowRankMatvec(U.s, V.s, g.s, t.s, B, Math.min(nstep, mem), mem, D, -1);
+    be.unary('neg', t.s, upd.s); // d = -B g
+  }
+}
+
+/**
+ * TorchDEQ's line search for Broyden: phi(a) = ||g(x + a d)||^2 over the whole batch (infinite
+ * when any entry is non-finite), Armijo from a = 1 with amin = 1e-2, falling back to a = 1;
+ * the last evaluated g is reused when the accepted step is the last one tried.
+ */
+class LineSearch {
+  private readonly xTrial: Buf;
+  private gTrial: Buf;
+  private gStored: Buf;
+  private readonly norm: Buf;
+
+  constructor(private readonly s: Session) {
+    this.xTrial = s.buf();
+    this.gTrial = s.buf();
+    this.gStored = s.buf();
+    this.norm = s.ws.buf(1);
+  }
+
+  private async globalNorm(v: Buf): Promise<number> {
+    const { backend, B, D } = this.s.L;
+    backend.batchedNorm(v.s, this.norm.s, 1, B * D);
+    return (await readVectors(backend, [this.norm.s]))[0][0];
+  }
+
+  async step(x: Buf, g: Buf, d: Buf, xNew: Buf, gNew: Buf, gOf: (at: Buf, out: Buf) => Promise<void>): Promise<void> {
+    const be = this.s.L.backend;
+    const n0 = await this.globalNorm(g);
+    let lastA = 0, lastPhi = n0 * n0, lastIsG0 = true;
+    const phi = async (a: number): Promise<number> => {
+      if (a === lastA) return lastPhi;
+      be.axpby(1, x.s, a, d.s, this.xTrial.s);
+      await gOf(this.xTrial, this.gTrial);
+      const n = await this.globalNorm(this.gTrial);
+      [this.gTrial, this.gStored] = [this.gStored, this.gTrial];
+      lastA = a;
+      lastIsG0 = false;
+      lastPhi = Number.isFinite(n) ? n * n : Infinity;
+      return lastPhi;
+    };
+    const found = await armijo(phi, lastPhi, -lastPhi, 1e-4, 1, 1e-2);
+    const a = found ?? 1;
+    be.axpby(1, x.s, a, d.s, xNew.s);
+    if (a === lastA) {
+      const src = lastIsG0 ? g : this.gStored;
+      be.copy(src.s, 0, [1], gNew.s, 0, [1], [src.s.size]);
+    } else {
+      await gOf(xNew, gNew);
+    }
+  }
+}
