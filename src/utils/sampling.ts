@@ -1,6 +1,6 @@
 /**
  * Random tensors drawn from one explicit generator, so a caller can draw several tensors in a
- * row from a single seed (jacReg's probe vectors, dropout masks, mixedInit) and a test can
+ * row from a single seed (jacReg's probe vectors, spectral-norm start vectors, dropout masks) and a test can
  * replay the exact same numbers with `new Rng(seed)`.
  */
 import type { Tensor } from '../tensor.js';
@@ -24,12 +24,12 @@ export function normalFrom(rng: Rng, shape: readonly number[], like: TensorKind)
 }
 
 /**
- * Bernoulli(keepProb) samples of `shape` scaled by `scale` (so a kept entry is `scale`, a
- * dropped one 0). One uniform draw per element: kept when `u < keepProb`.
+ * An inverted-dropout mask of `shape`: one uniform draw `u` per element, 0 where `u < p` and
+ * `1 / (1 - p)` elsewhere (all zeros for p = 1), the convention of the `dropout` op.
  */
-export function bernoulliFrom(rng: Rng, shape: readonly number[], keepProb: number, scale: number,
-  like: TensorKind): Tensor {
+export function dropMaskFrom(rng: Rng, shape: readonly number[], p: number, like: TensorKind): Tensor {
+  const scale = p >= 1 ? 0 : 1 / (1 - p);
   const v = new Float64Array(sizeOf(shape));
-  for (let i = 0; i < v.length; i++) v[i] = rng.uniform() < keepProb ? scale : 0;
+  for (let i = 0; i < v.length; i++) v[i] = rng.uniform() < p ? 0 : scale;
   return tensor(v, [...shape], { dtype: like.dtype, backend: like.backend });
 }
