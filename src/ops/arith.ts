@@ -8,6 +8,13 @@ import type { Tensor } from '../tensor.js';
 import { broadcastShapes, broadcastStrides, out, pair, need, sameKind, sameShape, type TensorLike } from './util.js';
 import { sumTo } from './reduce.js';
 
+/** Frees the rank-0 tensors `pair` made from number arguments (a graph node keeps its own handles). */
+function freeLifted(o: Tensor, A: Tensor, B: Tensor, liftedA: boolean, liftedB: boolean): Tensor {
+  if (liftedA) A.dispose();
+  if (liftedB) B.dispose();
+  return o;
+}
+
 /** Runs a broadcasting binary kernel (no graph). */
 export function binaryRaw(op: BinaryOp, a: Tensor, b: Tensor, name: string = op): Tensor {
   const shape = broadcastShapes(name, a.shape, b.shape);
@@ -21,36 +28,36 @@ export function binaryRaw(op: BinaryOp, a: Tensor, b: Tensor, name: string = op)
  * @example add(tensor([1, 2]), 1) // [2, 3]
  */
 export function add(a: TensorLike, b: TensorLike): Tensor {
-  const [A, B] = pair('add', a, b);
+  const [A, B, la, lb] = pair('add', a, b);
   const o = binaryRaw('add', A, B);
-  return record('add', o, [A, B], [], (g) => [sumTo(g, A.shape), sumTo(g, B.shape)]);
+  return freeLifted(record('add', o, [A, B], [], (g) => [sumTo(g, A.shape), sumTo(g, B.shape)]), A, B, la, lb);
 }
 
 /** Elementwise a - b with broadcasting. @example sub(x, y) */
 export function sub(a: TensorLike, b: TensorLike): Tensor {
-  const [A, B] = pair('sub', a, b);
+  const [A, B, la, lb] = pair('sub', a, b);
   const o = binaryRaw('sub', A, B);
-  return record('sub', o, [A, B], [], (g) => [sumTo(g, A.shape), B.requiresGrad ? sumTo(neg(g), B.shape) : null]);
+  return freeLifted(record('sub', o, [A, B], [], (g) => [sumTo(g, A.shape), B.requiresGrad ? sumTo(neg(g), B.shape) : null]), A, B, la, lb);
 }
 
 /** Elementwise a * b with broadcasting. @example mul(x, 2) */
 export function mul(a: TensorLike, b: TensorLike): Tensor {
-  const [A, B] = pair('mul', a, b);
+  const [A, B, la, lb] = pair('mul', a, b);
   const o = binaryRaw('mul', A, B);
-  return record('mul', o, [A, B], [A, B], (g, [sa, sb]) => [
+  return freeLifted(record('mul', o, [A, B], [A, B], (g, [sa, sb]) => [
     A.requiresGrad ? sumTo(mul(g, sb), A.shape) : null,
     B.requiresGrad ? sumTo(mul(g, sa), B.shape) : null,
-  ]);
+  ]), A, B, la, lb);
 }
 
 /** Elementwise a / b with broadcasting. @example div(x, 4) */
 export function div(a: TensorLike, b: TensorLike): Tensor {
-  const [A, B] = pair('div', a, b);
+  const [A, B, la, lb] = pair('div', a, b);
   const o = binaryRaw('div', A, B);
-  return record('div', o, [A, B], [A, B], (g, [sa, sb]) => [
+  return freeLifted(record('div', o, [A, B], [A, B], (g, [sa, sb]) => [
     A.requiresGrad ? sumTo(div(g, sb), A.shape) : null,
     B.requiresGrad ? sumTo(neg(div(mul(g, sa), mul(sb, sb))), B.shape) : null,
-  ]);
+  ]), A, B, la, lb);
 }
 
 /** Elementwise -x. @example neg(x) */
@@ -66,12 +73,12 @@ export function neg(x: Tensor): Tensor {
  * @example pow(x, 2)
  */
 export function pow(a: TensorLike, b: TensorLike): Tensor {
-  const [A, B] = pair('pow', a, b);
+  const [A, B, la, lb] = pair('pow', a, b);
   const o = binaryRaw('pow', A, B);
-  return record('pow', o, [A, B], [A, B, o], (g, [sa, sb, so]) => [
+  return freeLifted(record('pow', o, [A, B], [A, B, o], (g, [sa, sb, so]) => [
     A.requiresGrad ? sumTo(mul(g, mul(sb, pow(sa, sub(sb, 1)))), A.shape) : null,
     B.requiresGrad ? sumTo(mul(g, mul(so, logOf(sa))), B.shape) : null,
-  ]);
+  ]), A, B, la, lb);
 }
 
 function logOf(x: Tensor): Tensor {
@@ -81,16 +88,16 @@ function logOf(x: Tensor): Tensor {
 }
 
 function minmax(op: 'maximum' | 'minimum', a: TensorLike, b: TensorLike): Tensor {
-  const [A, B] = pair(op, a, b);
+  const [A, B, la, lb] = pair(op, a, b);
   const o = binaryRaw(op, A, B);
   // Ties split the gradient evenly, as torch does.
-  return record(op, o, [A, B], [A, B], (g, [sa, sb]) => {
+  return freeLifted(record(op, o, [A, B], [A, B], (g, [sa, sb]) => {
     const win = binaryRaw(op === 'maximum' ? 'gt' : 'lt', sa, sb);
     const tie = binaryRaw('eq', sa, sb);
     const wa = add(win, mul(tie, 0.5));
     const wb = sub(1, add(win, mul(tie, 0.5)));
     return [A.requiresGrad ? sumTo(mul(g, wa), A.shape) : null, B.requiresGrad ? sumTo(mul(g, wb), B.shape) : null];
-  });
+  }), A, B, la, lb);
 }
 
 /** Elementwise maximum with broadcasting. @example maximum(x, 0) */
@@ -104,8 +111,8 @@ export function minimum(a: TensorLike, b: TensorLike): Tensor {
 }
 
 function compare(op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
-  const [A, B] = pair(op, a, b);
-  return binaryRaw(op, A, B);
+  const [A, B, la, lb] = pair(op, a, b);
+  return freeLifted(binaryRaw(op, A, B), A, B, la, lb);
 }
 
 /** 1 where a == b else 0 (no gradient). @example equal(x, y) */
@@ -127,20 +134,20 @@ export const greaterEqual = (a: TensorLike, b: TensorLike): Tensor => compare('g
  */
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const C = need('where', 'cond', cond);
-  const [A, B] = pair('where', a, b);
+  const [A, B, la, lb] = pair('where', a, b);
   sameKind('where', C, A);
   const shape = broadcastShapes('where', broadcastShapes('where', C.shape, A.shape), B.shape);
   const o = out(shape, A);
   A.backend.where(C.storage, A.storage, B.storage, o.storage, shape,
     broadcastStrides(C.shape, shape), broadcastStrides(A.shape, shape), broadcastStrides(B.shape, shape));
-  return record('where', o, [C, A, B], [C], (g, [sc]) => {
+  return freeLifted(record('where', o, [C, A, B], [C], (g, [sc]) => {
     const zero = g.mul(0);
     return [
       null,
       A.requiresGrad ? sumTo(where(sc, g, zero), A.shape) : null,
       B.requiresGrad ? sumTo(where(sc, zero, g), B.shape) : null,
     ];
-  });
+  }), A, B, la, lb);
 }
 
 export { sameShape };

@@ -71,10 +71,17 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   }
   const a2 = A.rank === 1 ? reshape(A, [1, A.shape[0]]) : A;
   const b2 = B.rank === 1 ? reshape(B, [B.shape[0], 1]) : B;
-  let o = matmulEx(a2, b2);
-  if (A.rank === 1) o = reshape(o, [...o.shape.slice(0, -2), o.shape[o.rank - 1]]);
-  if (B.rank === 1) o = reshape(o, o.shape.slice(0, -1));
-  return o;
+  const o = matmulEx(a2, b2);
+  if (a2 !== A) a2.dispose();
+  if (b2 !== B) b2.dispose();
+  // Squeeze the promoted dimensions back out, freeing the intermediate handles.
+  let shape = o.shape;
+  if (A.rank === 1) shape = [...shape.slice(0, -2), shape[shape.length - 1]];
+  if (B.rank === 1) shape = shape.slice(0, -1);
+  if (shape === o.shape) return o;
+  const r = reshape(o, shape);
+  o.dispose();
+  return r;
 }
 
 /**
@@ -87,8 +94,13 @@ export function linear(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
   if (X.shape[X.rank - 1] !== W.shape[1]) {
     throw new Error(`linear: expected input with last dimension ${W.shape[1]} (weight ${fmtShape(W.shape)}), received ${fmtShape(X.shape)}`);
   }
+  const B = b ? need('linear', 'bias', b) : null;
   const x2 = X.rank === 2 ? X : reshape(X, [-1, W.shape[1]]);
   let y = matmulEx(x2, W, false, true);
-  if (b) y = add(y, need('linear', 'bias', b));
-  return X.rank === 2 ? y : reshape(y, [...X.shape.slice(0, -1), W.shape[0]]);
+  if (x2 !== X) x2.dispose();
+  if (B) { const yb = add(y, B); y.dispose(); y = yb; }
+  if (X.rank === 2) return y;
+  const r = reshape(y, [...X.shape.slice(0, -1), W.shape[0]]);
+  y.dispose();
+  return r;
 }

@@ -6,6 +6,7 @@
 import { checkKeys } from '../autograd/engine.js';
 import { Tensor, fmtShape } from '../tensor.js';
 import { tensor } from '../creation.js';
+import { tidy } from '../scope.js';
 import { need, sameKind, sameShape } from './util.js';
 import { add, sub, mul, neg } from './arith.js';
 import { sum, mean } from './reduce.js';
@@ -91,18 +92,20 @@ export function crossEntropy(logits: Tensor, targets: Tensor | readonly number[]
   const C = X.rank === 1 ? X.shape[0] : X.shape[1];
   // The shape of the per-element loss: the input without its class axis.
   const lossShape = X.rank === 1 ? [] : [X.shape[0], ...X.shape.slice(2)];
-  let q: Tensor;
-  if (targets instanceof Tensor && sameShape(targets.shape, X.shape)) {
-    const T = need(op, 'targets', targets);
-    sameKind(op, X, T);
-    q = classesLast(T);
-  } else {
-    q = oneHot(op, targets, lossShape, C, X);
-  }
-  if (eps > 0) q = add(mul(q, 1 - eps), eps / C);
-  const logp = logSoftmax(classesLast(X), -1);
-  const perElem = neg(sum(mul(q, logp), -1));
-  return reduce(reshape(perElem, lossShape), reduction);
+  return tidy(() => {
+    let q: Tensor;
+    if (targets instanceof Tensor && sameShape(targets.shape, X.shape)) {
+      const T = need(op, 'targets', targets);
+      sameKind(op, X, T);
+      q = classesLast(T);
+    } else {
+      q = oneHot(op, targets, lossShape, C, X);
+    }
+    if (eps > 0) q = add(mul(q, 1 - eps), eps / C);
+    const logp = logSoftmax(classesLast(X), -1);
+    const perElem = neg(sum(mul(q, logp), -1));
+    return reduce(reshape(perElem, lossShape), reduction);
+  });
 }
 
 /**
@@ -118,6 +121,8 @@ export function mseLoss(input: Tensor, target: Tensor, opts: LossOptions = {}): 
   if (!sameShape(A.shape, B.shape)) {
     throw new Error(`${op}: expected target of the input's shape ${fmtShape(A.shape)}, received ${fmtShape(B.shape)}`);
   }
-  const d = sub(A, B);
-  return reduce(mul(d, d), reduction);
+  return tidy(() => {
+    const d = sub(A, B);
+    return reduce(mul(d, d), reduction);
+  });
 }

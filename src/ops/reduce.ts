@@ -67,7 +67,10 @@ export function mean(x: Tensor, axes?: number | readonly number[], opts: ReduceO
   checkKeys('mean', opts, ['keepDims']);
   const ax = normAxes('mean', axes, X.rank);
   const n = ax.reduce((a, i) => a * X.shape[i], 1);
-  return div(sum(X, ax, opts), n);
+  const s = sum(X, ax, opts);
+  const o = div(s, n);
+  s.dispose();
+  return o;
 }
 
 function extreme(op: 'max' | 'min', x: Tensor, axes: number | readonly number[] | undefined, opts: ReduceOptions): Tensor {
