@@ -34,3 +34,4 @@ export { VariationalDropoutBase, VariationalDropout, VariationalDropout1d, Varia
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 export { memGc, type MemGcOptions } from './utils/mem_gc.js';
+export { save, saveSync, load, loadSafetensors, readMetadata, parseHeader, type SaveOptions, type LoadOptions, type ReadOptions, type SafetensorsHeader } from './io/safetensors.js';

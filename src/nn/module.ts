@@ -346,6 +346,7 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
     const where = `${this.typeName}.loadStateDict`;
     checkKeys(where, opts, ['strict']);
     const strict = opts.strict ?? true;
+    if (typeof strict !== 'boolean') throw new Error(`${where}: expected option 'strict' to be a boolean, received ${JSON.stringify(strict)}`);
     if (dict === null || typeof dict !== 'object') {
       throw new Error(`${where}: expected a state dict (object or Map of name -> Tensor), received ${dict === null ? 'null' : typeof dict}`);
     }
