@@ -5,8 +5,10 @@
  *   [[0, 1^T], [1, G G^T + lam I]] [nu; alpha] = [1; 0],   G = F - X (n = min(k, m) rows),
  * and mixes `X = tau alpha^T F + (1 - tau) alpha^T X`. The candidate of a step is its image
  * F = f(X) (step number = f calls so far); the first two evaluations are not candidates, so
- * the traces have `maxIter - 1` columns. All batch work runs on backend primitives (gram,
- * batched solve, batched matmul) on buffers allocated once.
+ * the traces have `maxIter - 1` columns. All batch work runs on backend primitives (batched
+ * matmul, batched solve, strided copies) on buffers allocated once. G G^T is kept up to date
+ * incrementally: a new history row costs one batched (1 x D) @ (D x m) product (its dot
+ * products with every stored row) instead of recomputing the m x m Gram matrix.
  *
  * Reference: D. G. Anderson, "Iterative procedures for nonlinear integral equations",
  * J. ACM 12(4), 1965; H. F. Walker & P. Ni, "Anderson acceleration for fixed-point
@@ -37,26 +39,33 @@ export const anderson: Solver = async <S extends SolverState>(func: SolverFunc<S
   }
 };
 
-/** Per history size n: the bordered matrix (B, n+1, n+1), right-hand side and solution (B, n+1). */
-interface Bordered { H: Buf; y: Buf; sol: Buf; }
+/**
+ * Per history size n: the bordered matrix H = P + C (B, n+1, n+1), where P holds G G^T in its
+ * interior (copied each step) and C the constant part (the border of ones, lam on the interior
+ * diagonal); right-hand side y = e_0 and solution (B, n+1).
+ */
+interface Bordered { P: Buf; C: Buf; H: Buf; y: Buf; sol: Buf; }
 
-function borderedSystems(s: Session, m: number, maxIter: number): Bordered[] {
+function borderedSystems(s: Session, m: number, maxIter: number, lam: number): Bordered[] {
   const { B } = s.L;
   const sys: Bordered[] = [];
   for (let n = 2; n <= Math.min(m, Math.max(2, maxIter - 1)); n++) {
     const w = n + 1;
-    const H = s.ws.buf(B * w * w), y = s.ws.buf(B * w), sol = s.ws.buf(B * w);
-    const border = new Float64Array(B * w * w), rhs = new Float64Array(B * w);
+    const P = s.ws.buf(B * w * w), C = s.ws.buf(B * w * w), H = s.ws.buf(B * w * w);
+    const y = s.ws.buf(B * w), sol = s.ws.buf(B * w);
+    const c = new Float64Array(B * w * w), rhs = new Float64Array(B * w);
     for (let b = 0; b < B; b++) {
+      const o = b * w * w;
       for (let j = 1; j < w; j++) {
-        border[b * w * w + j] = 1;
-        border[b * w * w + j * w] = 1;
+        c[o + j] = 1;
+        c[o + j * w] = 1;
+        c[o + j * w + j] = lam;
       }
       rhs[b * w] = 1;
     }
-    s.L.backend.write(H.s, border);
+    s.L.backend.write(C.s, c);
     s.L.backend.write(y.s, rhs);
-    sys[n] = { H, y, sol };
+    sys[n] = { P, C, H, y, sol };
   }
   return sys;
 }
@@ -66,21 +75,24 @@ async function iterate(s: Session): Promise<void> {
   const be = L.backend;
   const { B, D } = L;
   const m = o.m;
-  // History (B, m, D): slot j of sample b at (b m + j) D.
+  // History (B, m, D): slot j of sample b at (b m + j) D. gram (B, m, m) = G G^T (no ridge).
   const X = s.buf(m), F = s.buf(m), G = s.buf(m);
   const xCur = s.buf(), gCur = s.buf(), mixX = s.buf();
-  const gram = s.ws.buf(B * m * m), alpha = s.ws.buf(B * m);
-  const sys = borderedSystems(s, m, o.maxIter);
+  const gram = s.ws.buf(B * m * m), row = s.ws.buf(B * m), alpha = s.ws.buf(B * m);
+  const sys = borderedSystems(s, m, o.maxIter, o.lam);
   const toSlot = (src: Storage, dst: Buf, slot: number): void => {
     be.copy(src, 0, [D, 1], dst.s, slot * D, [m * D, 1], [B, D]);
   };
-  // Record f(x) for the state in `x` into `slot` (X, F and G = F - X); returns the evaluation.
+  // Record f(x) for the state in `x` into `slot` (X, F, G = F - X and G's Gram row/column).
   const evalInto = async (x: Buf, slot: number) => {
     const e = await s.run.eval(x);
     toSlot(x.s, X, slot);
     toSlot(e.s, F, slot);
     be.axpby(1, e.s, -1, x.s, gCur.s);
     toSlot(gCur.s, G, slot);
+    be.matmul(gCur.s, G.s, row.s, { batch: B, m: 1, n: m, k: D, transA: false, transB: true, strideA: D, strideB: m * D });
+    be.copy(row.s, 0, [m, 1], gram.s, slot * m, [m * m, 1], [B, m]);
+    be.copy(row.s, 0, [m, 1], gram.s, slot, [m * m, m], [B, m]);
     return e;
   };
 
@@ -92,10 +104,10 @@ async function iterate(s: Session): Promise<void> {
 
   for (let k = 2; k < o.maxIter; k++) {
     const n = Math.min(k, m);
-    const { H, y, sol } = sys[n];
+    const { P, C, H, y, sol } = sys[n];
     const w = n + 1;
-    be.gram(G.s, gram.s, B, m, D, o.lam);
-    be.copy(gram.s, 0, [m * m, m, 1], H.s, w + 1, [w * w, w, 1], [B, n, n]);
+    be.copy(gram.s, 0, [m * m, m, 1], P.s, w + 1, [w * w, w, 1], [B, n, n]);
+    be.axpby(1, P.s, 1, C.s, H.s);
     const ok = be.solve(H.s, y.s, sol.s, B, w);
     if (ok.includes(false)) await recoverSingular(s, ok, gram.s, sol.s, n, (k - 1) % m);
     be.copy(sol.s, 1, [w, 1], alpha.s, 0, [m, 1], [B, n]);
@@ -132,15 +144,16 @@ async function recoverSingular(s: Session, ok: boolean[], gram: Storage, sol: St
     be.write(y, rhs);
     for (let b = 0; b < ok.length; b++) {
       if (ok[b]) continue;
+      const lam = s.o.lam;
       let scale = 0;
-      for (let i = 0; i < n; i++) scale = Math.max(scale, Math.abs(g[(b * m + i) * m + i]));
+      for (let i = 0; i < n; i++) scale = Math.max(scale, Math.abs(g[(b * m + i) * m + i] + lam));
       let solved: ArrayLike<number> | null = null;
       for (const rel of FALLBACK_RIDGES) {
         if (!(scale > 0) || !Number.isFinite(scale)) break;
         const h = new Float64Array(w * w);
         for (let j = 1; j < w; j++) { h[j] = 1; h[j * w] = 1; }
         for (let i = 0; i < n; i++) {
-          for (let j = 0; j < n; j++) h[(i + 1) * w + j + 1] = g[(b * m + i) * m + j] + (i === j ? rel * scale : 0);
+          for (let j = 0; j < n; j++) h[(i + 1) * w + j + 1] = g[(b * m + i) * m + j] + (i === j ? lam + rel * scale : 0);
         }
         be.write(H, h);
         if (be.solve(H, y, out, 1, w)[0]) { solved = await be.readAsync(out); break; }
