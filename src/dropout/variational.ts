@@ -32,6 +32,7 @@ export interface VariationalDropoutNdOptions extends VariationalDropoutOptions {
 /**
  * Base of the variational dropout layers: holds p, the generator and the current mask.
  * Subclasses only say which shape the mask has for an input.
+ * @example if (layer instanceof VariationalDropoutBase) layer.resetMask();
  */
 export abstract class VariationalDropoutBase extends Module {
   /** Probability of dropping an entry (a channel, a token). */

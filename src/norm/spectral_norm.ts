@@ -48,7 +48,11 @@ function normalize(x: Tensor, eps: number): Tensor {
   return div(x, maximum(sqrt(sum(mul(x, x))), eps));
 }
 
-/** One module's spectral norm. */
+/**
+ * One module's spectral norm. Usually made by `applyNorm`, which keeps it for `resetNorm` /
+ * `removeNorm`.
+ * @example const sn = SpectralNorm.apply(fc, { names: ['weight'], dims: [0] }, SpectralNorm.configure({ seed: 0 })); sn.reset(fc);
+ */
 export class SpectralNorm implements AppliedNorm {
   /** Option keys spectral norm understands (beyond applyNorm's own). */
   static readonly optionKeys: readonly string[] = ['learnScale', 'targetNorm', 'clip', 'clipValue', 'nPowerIterations', 'eps', 'seed'];

@@ -19,7 +19,11 @@ import {
 
 const WHERE = "applyNorm (normType 'weight_norm')";
 
-/** One module's weight norm: the reparametrised names, their axes and the options. */
+/**
+ * One module's weight norm: the reparametrised names, their axes and the options. Usually made
+ * by `applyNorm`, which keeps it for `resetNorm` / `removeNorm`.
+ * @example const wn = WeightNorm.apply(fc, { names: ['weight'], dims: [0] }, WeightNorm.configure({})); wn.reset(fc);
+ */
 export class WeightNorm implements AppliedNorm {
   /** Option keys weight norm understands (beyond applyNorm's own). */
   static readonly optionKeys: readonly string[] = ['learnScale', 'targetNorm', 'clip', 'clipValue'];
