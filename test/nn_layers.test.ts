@@ -57,7 +57,7 @@ describe('Conv2d', () => {
 
   it('rejects bad arguments', () => {
     expect(() => new Conv2d(3, 4, 3, { groups: 2 })).toThrow(/Conv2d: expected groups to divide inChannels 3 and outChannels 4, received 2/);
-    expect(() => new Conv2d(3, 4, [3])).toThrow(/Conv2d: expected kernelSize to be an integer >= 1 or a pair of them, received \[3\]/);
+    expect(() => new Conv2d(3, 4, [3] as never)).toThrow(/Conv2d: expected kernelSize to be an integer >= 1 or a pair of them, received \[3\]/);
     expect(() => new Conv2d(3, 4, 3, { padding: -1 })).toThrow(/Conv2d: expected padding to be an integer >= 0/);
     expect(() => new Conv2d(3, 4, 3, { paddingMode: 'zeros' } as never)).toThrow(/Conv2d: unknown option 'paddingMode'/);
   });

@@ -83,7 +83,12 @@ describe('Module: names, state dict, modes', () => {
 
   it('stateDict is a snapshot; loadStateDict copies into the same parameter objects', () => {
     const a = new Net(), b = new Net();
-    T.tidy(() => b.loadStateDict(new Map(b.namedParameters().map(([n, p]) => [n, p.mul(0).add(1)]).concat(b.namedBuffers().filter(([n]) => n === 'block.scale')))));
+    // Start b from all-ones parameters so it clearly differs from a.
+    T.tidy(() => {
+      const ones = new Map<string, T.Tensor>(b.namedParameters().map(([n, p]) => [n, T.onesLike(p)]));
+      ones.set('block.scale', T.tensor([2, 2, 2]));
+      b.loadStateDict(ones);
+    });
     const snap = a.stateDict();
     const wBefore = b.layers.at(0);
     const params = b.parameters();

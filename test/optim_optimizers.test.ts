@@ -85,11 +85,14 @@ describe('Adam / AdamW: bias correction and decay', () => {
     expect(opt.state(p)!.step).toBe(2);
   });
 
+  // ref: the same hyperparameters for the reference loop (defaults spelled out: AdamW's decay is 0.01).
+  const custom = { lr: 0.05, betas: [0.8, 0.95] as const, eps: 1e-6, weightDecay: 0.1 };
+  const customRef = { lr: 0.05, b1: 0.8, b2: 0.95, eps: 1e-6, wd: 0.1 };
   const cases = [
-    { name: 'Adam', Ctor: Adam, opts: { lr: 0.05, betas: [0.8, 0.95] as const, eps: 1e-6, weightDecay: 0.1 }, decoupled: false, amsgrad: false },
-    { name: 'AdamW', Ctor: AdamW, opts: { lr: 0.05, betas: [0.8, 0.95] as const, eps: 1e-6, weightDecay: 0.1 }, decoupled: true, amsgrad: false },
-    { name: 'Adam amsgrad', Ctor: Adam, opts: { lr: 0.05, amsgrad: true }, decoupled: false, amsgrad: true },
-    { name: 'AdamW amsgrad', Ctor: AdamW, opts: { lr: 0.05, amsgrad: true }, decoupled: true, amsgrad: true },
+    { name: 'Adam', Ctor: Adam, opts: custom, ref: customRef, decoupled: false, amsgrad: false },
+    { name: 'AdamW', Ctor: AdamW, opts: custom, ref: customRef, decoupled: true, amsgrad: false },
+    { name: 'Adam amsgrad', Ctor: Adam, opts: { lr: 0.05, amsgrad: true }, ref: { lr: 0.05, b1: 0.9, b2: 0.999, eps: 1e-8, wd: 0 }, decoupled: false, amsgrad: true },
+    { name: 'AdamW amsgrad', Ctor: AdamW, opts: { lr: 0.05, amsgrad: true }, ref: { lr: 0.05, b1: 0.9, b2: 0.999, eps: 1e-8, wd: 0.01 }, decoupled: true, amsgrad: true },
   ];
   for (const k of cases) {
     it(`${k.name} matches an independent plain-JS loop over 5 steps`, async () => {
@@ -100,8 +103,7 @@ describe('Adam / AdamW: bias correction and decay', () => {
         await quadraticGrad(p, c);
         opt.step();
       }
-      const o = { lr: 0.05, b1: 0.9, b2: 0.999, eps: 1e-8, wd: k.decoupled ? 0.01 : 0, ...('betas' in k.opts ? { b1: k.opts.betas[0], b2: k.opts.betas[1], eps: k.opts.eps, wd: k.opts.weightDecay } : {}), decoupled: k.decoupled, amsgrad: k.amsgrad };
-      const want = referenceAdam(p0, c, 5, o);
+      const want = referenceAdam(p0, c, 5, { ...k.ref, decoupled: k.decoupled, amsgrad: k.amsgrad });
       const got = Array.from(p.dataSync());
       got.forEach((x, i) => expect(Math.abs(x - want[i])).toBeLessThan(1e-13));
     });

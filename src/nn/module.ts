@@ -51,6 +51,14 @@ function ownedCopy(value: Tensor, requiresGrad: boolean): Tensor {
   return keep(t);
 }
 
+/** Frees a module-owned tensor and its gradient. */
+function release(t: Tensor | null | undefined): void {
+  if (!t) return;
+  t.grad?.dispose();
+  t.grad = null;
+  t.dispose();
+}
+
 /** Writes `src`'s values into `dst`'s storage (same shape and dtype). */
 export function copyInto(dst: Tensor, src: Tensor): void {
   if (dst.backend === src.backend) {
@@ -118,7 +126,7 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
     }
     value?.assertLive(`${where} ('${name}')`);
     const p = value === null ? null : ownedCopy(value, opts.requiresGrad ?? true);
-    this.#params.get(name)?.dispose();
+    release(this.#params.get(name));
     this.#params.set(name, p);
     return p;
   }
@@ -164,7 +172,7 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
     }
     value?.assertLive(`${where} ('${name}')`);
     const b = value === null ? null : ownedCopy(value, false);
-    this.#buffers.get(name)?.dispose();
+    release(this.#buffers.get(name));
     this.#buffers.set(name, b);
     if (opts.persistent === false) this.#nonPersistent.add(name);
     else this.#nonPersistent.delete(name);
@@ -428,7 +436,7 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
           const c = keep(noGrad(() => cast(t, dtype)));
           c.requiresGrad = t.requiresGrad;
           map.set(n, c);
-          t.dispose();
+          release(t);
         }
       }
     }
@@ -443,10 +451,7 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
   dispose(): void {
     for (const m of this.modules()) {
       for (const map of [m.#params, m.#buffers]) {
-        for (const t of map.values()) {
-          t?.grad?.dispose();
-          t?.dispose();
-        }
+        for (const t of map.values()) release(t);
       }
       for (const t of m.#attributes.values()) t.dispose();
       m.#attributes.clear();
