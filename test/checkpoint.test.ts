@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest';
 import * as T from '../src/index.js';
 import { Linear, Sequential, Tanh, Module } from '../src/nn/index.js';
 import { save, saveSync, load, loadSafetensors, readMetadata, parseHeader } from '../src/io/safetensors.js';
+import { JsBackend } from '../src/backend/js.js';
 
 const f64 = { dtype: 'float64' as const };
 
@@ -103,6 +104,18 @@ describe('safetensors checkpoints', () => {
     const back = loadSafetensors(saveSync(sd));
     expect(back.scale.item()).toBe(Math.PI);
     expect(back.v.dtype).toBe('float64');
+  });
+
+  it('tensors read onto another backend load into a model across backends', () => {
+    const other = new JsBackend();
+    const a = mlp(3), b = mlp(4);
+    const sd = loadSafetensors(saveSync(a), { backend: other });
+    expect(sd['0.weight'].backend).toBe(other);
+    b.loadStateDict(sd);
+    expect(b.getModule('0')!.tensor('weight').backend).not.toBe(other);
+    const x = T.tensor([[1, 2]]);
+    expect(Array.from(b.forward(x).dataSync())).toEqual(Array.from(a.forward(x).dataSync()));
+    expect(() => loadSafetensors(saveSync(a), { device: 'cpu' } as never)).toThrow(/loadSafetensors: unknown option 'device'; valid options are 'backend'/);
   });
 
   it('strict and non-strict loading through the model', () => {

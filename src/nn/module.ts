@@ -14,7 +14,6 @@ import { keep } from '../scope.js';
 import { checkKeys, noGrad } from '../autograd/engine.js';
 import { cast } from '../ops/cast.js';
 import { checkDType, type DType } from '../dtype.js';
-import { stridesOf } from '../backend/backend.js';
 
 /** Any module, whatever its forward signature. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -62,8 +61,8 @@ function release(t: Tensor | null | undefined): void {
 /** Writes `src`'s values into `dst`'s storage (same shape and dtype). */
 export function copyInto(dst: Tensor, src: Tensor): void {
   if (dst.backend === src.backend) {
-    const st = stridesOf(dst.shape);
-    dst.backend.copy(src.storage, 0, st, dst.storage, 0, st, dst.shape);
+    // Both are contiguous and the same size: one flat copy.
+    dst.backend.copy(src.storage, 0, [1], dst.storage, 0, [1], [dst.size]);
   } else {
     // Across backends the source is read on the host (CPU backends; move GPU tensors first).
     dst.backend.write(dst.storage, src.dataSync());
