@@ -65,7 +65,7 @@ function checkMetadata(where: string, metadata: unknown): Record<string, string>
   return metadata as Record<string, string>;
 }
 
-/** Serialises entries (data already on the host) to safetensors bytes. */
+/** Internal: serialises entries (data already on the host) to safetensors bytes. @example serialize([{ name: 'w', dtype: 'float32', shape: [1], data: new Float32Array([1]) }]) */
 export function serialize(entries: readonly Entry[], metadata?: Record<string, string>): Uint8Array {
   const header: Record<string, unknown> = {};
   if (metadata) header.__metadata__ = metadata;

@@ -27,7 +27,11 @@ export type FanMode = 'fan_in' | 'fan_out';
 
 const BASE_KEYS = ['dtype', 'backend', 'seed', 'generator'];
 
-/** The generator an initialiser draws from, checking `seed` / `generator`. */
+/**
+ * The generator an initialiser or layer draws from: a fresh one for `seed`, the given
+ * `generator`, else the global one (`manualSeed`).
+ * @example const rng = generatorFor('MyLayer', { seed: 3 });
+ */
 export function generatorFor(where: string, opts: { seed?: number; generator?: Rng }): Rng {
   if (opts.seed !== undefined && opts.generator !== undefined) {
     throw new Error(`${where}: expected at most one of the options 'seed' and 'generator', received both`);

@@ -23,7 +23,7 @@ export interface LinearOptions {
   generator?: Rng;
 }
 
-/** Checks a layer size argument. */
+/** Internal: checks a layer size argument. @example checkSize('Linear', 'inFeatures', 4) */
 export function checkSize(where: string, name: string, v: unknown, min = 0): number {
   if (!Number.isInteger(v) || (v as number) < min) {
     throw new Error(`${where}: expected ${name} to be an integer >= ${min}, received ${JSON.stringify(v)}`);

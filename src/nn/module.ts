@@ -58,7 +58,7 @@ function release(t: Tensor | null | undefined): void {
   t.dispose();
 }
 
-/** Writes `src`'s values into `dst`'s storage (same shape and dtype). */
+/** Internal: writes `src`'s values into `dst`'s storage (same shape and dtype). @example copyInto(param, loaded) */
 export function copyInto(dst: Tensor, src: Tensor): void {
   if (dst.backend === src.backend) {
     // Both are contiguous and the same size: one flat copy.

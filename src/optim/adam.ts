@@ -28,7 +28,9 @@ export interface AdamOptions {
   amsgrad: boolean;
 }
 
+/** Adam's defaults (torch's). @example new Adam(params, { ...ADAM_DEFAULTS, lr: 1e-2 }) */
 export const ADAM_DEFAULTS: Readonly<AdamOptions> = Object.freeze({ lr: 1e-3, betas: [0.9, 0.999] as const, eps: 1e-8, weightDecay: 0, amsgrad: false });
+/** AdamW's defaults (torch's: weight decay 1e-2). @example ADAMW_DEFAULTS.weightDecay // 0.01 */
 export const ADAMW_DEFAULTS: Readonly<AdamOptions> = Object.freeze({ ...ADAM_DEFAULTS, weightDecay: 1e-2 });
 
 abstract class AdamBase extends Optimizer<AdamOptions> {

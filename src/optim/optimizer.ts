@@ -162,12 +162,12 @@ export abstract class Optimizer<H extends object> {
   }
 }
 
-/** In-place p <- a * p + b * d on the parameter's own storage. */
+/** Internal: in-place p <- a * p + b * d on the parameter's own storage. @example applyInPlace(p, 1, -lr, grad) */
 export function applyInPlace(p: Tensor, a: number, b: number, d: Tensor): void {
   p.backend.axpby(a, p.storage, b, d.storage, p.storage);
 }
 
-/** Throws unless v is a finite number >= min (and < max when given). */
+/** Internal: throws unless v is a finite number >= min (and < max when given). @example checkRange('SGD', 'lr', 0.1, 0) */
 export function checkRange(where: string, name: string, v: unknown, min: number, max?: number): void {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < min || (max !== undefined && v >= max)) {
     throw new Error(`${where}: expected '${name}' to be a finite number in [${min}, ${max ?? 'inf'}), received ${JSON.stringify(v)}`);

@@ -23,6 +23,7 @@ export interface SGDOptions {
   nesterov: boolean;
 }
 
+/** SGD's defaults (torch's). @example SGD_DEFAULTS.lr // 1e-3 */
 export const SGD_DEFAULTS: Readonly<SGDOptions> = Object.freeze({ lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false });
 
 /**
