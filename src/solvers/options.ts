@@ -22,7 +22,10 @@ export interface ResolvedOptions {
   lineSearch: boolean;
 }
 
-/** TorchDEQ's defaults (`divergence` is ours). `memory: 0` means "same as maxIter". */
+/**
+ * TorchDEQ's defaults (`divergence` is ours). `memory: 0` means "same as maxIter".
+ * @example SOLVER_DEFAULTS.m // 6
+ */
 export const SOLVER_DEFAULTS: Readonly<ResolvedOptions> = Object.freeze({
   maxIter: 50,
   tol: 1e-3,
@@ -40,7 +43,10 @@ export const SOLVER_DEFAULTS: Readonly<ResolvedOptions> = Object.freeze({
 
 const COMMON = ['maxIter', 'tol', 'stopMode', 'indexing', 'returnFinal', 'writer', 'divergence'] as const;
 
-/** The option keys each built-in solver accepts. */
+/**
+ * The option keys each built-in solver accepts.
+ * @example SOLVER_KEYS.broyden.includes('lineSearch') // true
+ */
 export const SOLVER_KEYS: Readonly<Record<string, readonly string[]>> = Object.freeze({
   fixed_point_iter: [...COMMON, 'tau'],
   simple_fixed_point_iter: ['maxIter', 'tol', 'stopMode', 'indexing', 'tau', 'writer'],

@@ -5,7 +5,10 @@
  */
 import type { Tensor } from '../tensor.js';
 
-/** A solver state: one tensor of shape (B, ...) or several (multi-tensor states), each (B, ...). */
+/**
+ * A solver state: one tensor of shape (B, ...) or several (multi-tensor states), each (B, ...).
+ * @example const state: SolverState = [zeros([8, 16]), zeros([8, 4, 4])];
+ */
 export type SolverState = Tensor | Tensor[];
 
 /**
@@ -13,10 +16,15 @@ export type SolverState = Tensor | Tensor[];
  * the same shape(s) and dtype; it may be async (the IFT backward solve calls a VJP pullback).
  * It is called under `noGrad`, and the tensors it creates are freed after each call except
  * what it returns, which the solver consumes (and frees if it was created during the call).
+ * The tensor it receives is only valid during the call (clone it to keep it).
+ * @example const func: SolverFunc = (z) => tanh(linear(z, w, b));
  */
 export type SolverFunc<S extends SolverState = Tensor> = (z: S) => S | Promise<S>;
 
-/** Residual measured by the stop test: `abs = ||f(z) - z||`, `rel = abs / (||f(z)|| + 1e-9)`. */
+/**
+ * Residual measured by the stop test: `abs = ||f(z) - z||`, `rel = abs / (||f(z)|| + 1e-9)`.
+ * @example const mode: StopMode = 'rel';
+ */
 export type StopMode = 'abs' | 'rel';
 
 /**
@@ -25,10 +33,14 @@ export type StopMode = 'abs' | 'rel';
  * - `nan`: a NaN residual appeared (the returned state is the best finite one, if any);
  * - `diverged`: the residual became infinite or grew past `divergence` times its first value;
  * - `maxIter`: none of the above (ran out of iterations, or Broyden's no-progress stop).
+ * @example const allDone = res.status.every((s: SolveStatus) => s === 'converged');
  */
 export type SolveStatus = 'converged' | 'maxIter' | 'diverged' | 'nan';
 
-/** Solver statistics with TorchDEQ's keys in camelCase, as tensors of the state's dtype. */
+/**
+ * Solver statistics with TorchDEQ's keys in camelCase, as tensors of the state's dtype.
+ * @example const worst = Math.max(...res.stats.absLowest.dataSync());
+ */
 export interface SolverStats {
   /** (B) lowest absolute residual seen per sample. */
   absLowest: Tensor;
@@ -44,7 +56,11 @@ export interface SolverStats {
   sradius: Tensor;
 }
 
-/** Options every built-in solver understands (each solver accepts a subset; see its docs). */
+/**
+ * Options every built-in solver understands (each solver accepts a subset; see its docs and
+ * `SOLVER_KEYS`). Unknown keys throw.
+ * @example const opts: SolverOptions = { maxIter: 30, tol: 1e-6, stopMode: 'rel', m: 5 };
+ */
 export interface SolverOptions {
   /** Maximum number of iterations (default 50). */
   maxIter?: number;
@@ -76,7 +92,10 @@ export interface SolverOptions {
   lineSearch?: boolean;
 }
 
-/** What a solver returns. */
+/**
+ * What a solver returns.
+ * @example const { z, stats, status } = await getSolver('anderson')(func, z0, { tol: 1e-6 });
+ */
 export interface SolverResult<S extends SolverState = Tensor> {
   /** The best iterate per sample in the stop mode (or the last with `returnFinal`), shaped like x0. */
   z: S;
@@ -90,6 +109,6 @@ export interface SolverResult<S extends SolverState = Tensor> {
 /**
  * A fixed-point solver: finds z with `func(z) = z` from `x0`.
  * @example
- * const res = await getSolver('anderson')((z) => z.cos(), zeros([1, 1], { dtype: 'float64' }), { tol: 1e-10 });
+ * const res = await getSolver('anderson')((z) => cos(z), zeros([1, 1], { dtype: 'float64' }), { tol: 1e-10 });
  */
 export type Solver = <S extends SolverState>(func: SolverFunc<S>, x0: S, options?: SolverOptions) => Promise<SolverResult<S>>;
