@@ -246,3 +246,60 @@ describe('anderson: singular bordered systems', () => {
   });
 });
 
+
+describe('edge settings', () => {
+  const calls0: Record<string, number> = { fixed_point_iter: 0, simple_fixed_point_iter: 0, anderson: 2, broyden: 1 };
+  for (const name of Object.keys(calls0)) {
+    it(`${name}: maxIter 0 returns x0 (after TorchDEQ's initial evaluations: ${calls0[name]})`, async () => {
+      let calls = 0;
+      const x0 = T.tensor([[0.1, 0.2], [0.3, 0.4]], undefined, f64);
+      const res = await T.getSolver(name)((z) => { calls++; return T.cos(z); }, x0, { maxIter: 0 });
+      expect(calls).toBe(calls0[name]);
+      expect(res.z.toArray()).toEqual([[0.1, 0.2], [0.3, 0.4]]);
+      expect(res.stats.absTrace.shape).toEqual([2, 1]);
+      if (name === 'simple_fixed_point_iter') {
+        expect(Array.from(res.stats.absLowest.dataSync())).toEqual([0, 0]);
+      } else {
+        expect(Array.from(res.stats.absLowest.dataSync())).toEqual([1e8, 1e8]);
+        expect(res.status).toEqual(['maxIter', 'maxIter']);
+      }
+    });
+  }
+
+  it('anderson: maxIter 1 and 2 still make the two initial evaluations and return x0', async () => {
+    for (const maxIter of [1, 2]) {
+      let calls = 0;
+      const res = await T.getSolver('anderson')((z) => { calls++; return T.cos(z); }, T.zeros([1, 2], f64), { maxIter });
+      expect(calls).toBe(2);
+      expect(res.z.toArray()).toEqual([[0, 0]]);
+      expect(res.stats.absTrace.toArray()).toEqual([[1e8]]);
+    }
+  });
+
+  for (const name of TRACKING) {
+    it(`${name}: returnFinal runs every step and returns the last iterate`, async () => {
+      const { f, d, B } = linearProblem(4, 2, 21);
+      let calls = 0;
+      const counted = (z: Tensor): Tensor => { calls++; return f(z); };
+      const maxIter = 12;
+      const res = await T.getSolver(name)(counted, T.zeros([B, d], f64), { maxIter, tol: 1e-2, returnFinal: true });
+      const full = { fixed_point_iter: maxIter, anderson: maxIter, broyden: maxIter + 1 }[name]!;
+      expect(calls).toBe(full);
+      expect(Array.from(res.stats.nstep.dataSync())).toEqual([maxIter, maxIter]);
+      const tr = res.stats.absTrace.toArray() as number[][];
+      expect(Array.from(res.stats.absLowest.dataSync())).toEqual(tr.map((row) => row[row.length - 1]));
+      // the last iterate is what a solve stopped at maxIter with returnFinal records at its last step
+      const traj = await T.getSolver(name)(f, T.zeros([B, d], f64), { maxIter, tol: 0, returnFinal: true, indexing: [maxIter] });
+      expect(Array.from(res.z.dataSync())).toEqual(Array.from(traj.trajectory[0].dataSync()));
+    });
+  }
+
+  it('broyden: a memory smaller than the step count wraps its ring buffer and still converges', async () => {
+    const { f, exact, d, B } = linearProblem(10, 2, 13);
+    const res = await T.getSolver('broyden')(f, T.zeros([B, d], f64), { maxIter: 80, tol: 1e-12, memory: 3 });
+    expect(res.status).toEqual(['converged', 'converged']);
+    expect(maxAbs(res.z.dataSync(), exact.flat())).toBeLessThan(1e-11);
+    const full = await T.getSolver('broyden')(f, T.zeros([B, d], f64), { maxIter: 80, tol: 1e-12 });
+    expect(Math.max(...full.stats.nstep.dataSync())).toBeLessThan(Math.max(...res.stats.nstep.dataSync()));
+  });
+});
