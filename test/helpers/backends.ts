@@ -2,6 +2,8 @@
  * The backends the op suites run on, and the one place where skips are listed.
  * `js` is always there. `wasm` joins as soon as `src/init.ts` exists: `await init()`
  * registers it (and selects it; the default is put back to `js` so suites stay explicit).
+ * If `init()` fails, the js suites still run and `WASM_LOAD_ERROR` holds the reason, which
+ * test/ops_backends.test.ts turns into one failing test instead of silently skipping wasm.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -18,15 +20,26 @@ export function skipReason(backend: string, caseName: string): string | undefine
   return SKIPS[backend]?.[caseName];
 }
 
+/** Whether src/init.ts (the wasm loader) exists in this checkout. */
+export const HAS_INIT = existsSync(fileURLToPath(new URL('../../src/init.ts', import.meta.url)));
+
+/** Why loading wasm failed (null when it loaded, or when there is no src/init.ts yet). */
+export let WASM_LOAD_ERROR: string | null = null;
+/** What init() reported, when it ran. */
+export let WASM_INIT_MESSAGE: string | null = null;
+
 async function available(): Promise<string[]> {
   const names = ['js'];
-  const initFile = new URL('../../src/init.ts', import.meta.url);
-  if (existsSync(fileURLToPath(initFile))) {
-    const mod = (await import(/* @vite-ignore */ initFile.href)) as { init: () => Promise<unknown> };
-    await mod.init();
-    setBackend('js');
-    if (findBackend('wasm')) names.push('wasm');
+  if (!HAS_INIT) return names;
+  try {
+    const initFile = new URL('../../src/init.ts', import.meta.url).href;
+    const mod = (await import(/* @vite-ignore */ initFile)) as { init: () => Promise<{ message: string }> };
+    WASM_INIT_MESSAGE = (await mod.init()).message;
+  } catch (e) {
+    WASM_LOAD_ERROR = e instanceof Error ? e.message : String(e);
   }
+  setBackend('js');
+  if (findBackend('wasm')) names.push('wasm');
   return names;
 }
 

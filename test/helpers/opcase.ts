@@ -1,8 +1,8 @@
 /**
  * Table-driven op suites. Each case names its inputs (shape + generator), the op under test
  * and an independent plain-JS reference. `defineOpSuite` turns a table into, on every backend:
- * forward vs reference in float32 and float64, a float64 gradcheck, optionally a double
- * backward check; and for every backend other than js, forward and gradient agreement with js
+ * forward vs reference in float32 and float64, a float64 gradcheck, float32 gradients vs
+ * float64 gradients, optionally a double backward check; and for every backend other than js, forward and gradient agreement with js
  * on the same inputs.
  */
 import { describe, it, expect } from 'vitest';
@@ -67,6 +67,19 @@ async function checkGrad(c: OpCase, backend: string, twice: boolean): Promise<vo
   for (const x of xs) x.dispose();
 }
 
+/** float32 autograd gradients against float64 ones on the same (float32-representable) inputs. */
+async function checkGrad32(c: OpCase, backend: string): Promise<void> {
+  const nds = caseInputs(c, 'float32');
+  await T.tidy(async () => {
+    const g32 = await projectedGrads(c.fn, makeTensors(c, nds, 'float32', backend), 5);
+    const g64 = await projectedGrads(c.fn, makeTensors(c, nds, 'float64', backend), 5);
+    g32.forEach((g, i) => {
+      expect(g.dtype).toBe('float32');
+      assertClose(g.dataSync(), g64[i].dataSync(), tolFor(backend, 'float32', 'grad'), `${c.name} float32 grad ${i} vs float64 (${backend})`);
+    });
+  });
+}
+
 /** Forward output and projected input gradients of a case on one backend, as plain arrays. */
 async function evaluate(c: OpCase, dtype: DType, backend: string): Promise<{ y: number[]; grads: number[][] }> {
   return T.tidy(async () => {
@@ -86,6 +99,7 @@ export function defineOpSuite(title: string, cases: readonly OpCase[]): void {
       describe(c.name, () => {
         it.each(DTYPES)('forward in %s matches the plain-JS reference', (dtype) => checkForward(c, dtype, backend));
         if (c.grad !== false) it('float64 gradients match central differences', () => checkGrad(c, backend, false));
+        if (c.grad !== false) it('float32 gradients match float64 gradients', () => checkGrad32(c, backend));
         if (c.doubleBackward) it('float64 double backward matches central differences', () => checkGrad(c, backend, true));
       });
     }

@@ -4,8 +4,9 @@
  *
  * - forward: an op's output against an independent plain-JS reference computed in double
  *   precision on the same (rounded) inputs, and a backend's output against the js backend's.
- * - grad: float64 autograd gradients against central finite differences (gradcheck), and a
- *   backend's gradients against the js backend's.
+ * - grad: float64 autograd gradients against central finite differences (gradcheck), float32
+ *   autograd gradients against float64 ones on the same inputs, and a backend's gradients
+ *   against the js backend's.
  * A value passes when |got - want| <= atol + rtol * |want|.
  */
 import type { DType } from '../../src/index.js';
@@ -21,19 +22,22 @@ export interface TolEntry {
 }
 
 /**
- * float32 forward: a few ulps per op times the reduction length (sums of up to ~100 terms of
- * size ~1). float64 forward: the js kernels match the reference up to summation order.
- * float64 grad: central differences with step 1e-6 are accurate to ~1e-9 relative; 1e-6
- * leaves margin for ill-conditioned compositions (normalisations, softmax).
+ * Measured (Node 20, wasm 'simd' variant): js float32 results are within ~1e-7 of the double
+ * reference (js accumulates in doubles and rounds once); wasm float32 accumulates in float32,
+ * ~3e-6 relative at k = 100 in GEMM; float64 agrees to ~1e-15. Every entry below passes the
+ * suites with about 10x to spare (tightening each by 10x fails only the wasm float32 GEMM
+ * sweep). float64 grad: central differences with step 1e-6 are accurate to ~1e-9 relative;
+ * 1e-6 leaves margin for ill-conditioned compositions (normalisations, softmax).
  */
 export const TOLERANCES: Readonly<Record<string, Readonly<Record<DType, TolEntry>>>> = {
   js: {
-    float32: { forward: { rtol: 2e-5, atol: 2e-5 }, grad: { rtol: 1e-4, atol: 1e-4 } },
+    float32: { forward: { rtol: 2e-6, atol: 2e-6 }, grad: { rtol: 1e-5, atol: 1e-5 } },
     float64: { forward: { rtol: 1e-12, atol: 1e-12 }, grad: { rtol: 1e-6, atol: 1e-7 } },
   },
-  // SIMD kernels reassociate sums (lanes, tiles) and may fuse multiply-adds.
+  // SIMD kernels reassociate sums (lanes, tiles) and accumulate float32 in float32.
   wasm: {
-    float32: { forward: { rtol: 5e-5, atol: 5e-5 }, grad: { rtol: 2e-4, atol: 2e-4 } },
+    // The 'relaxed' variant (fused multiply-add, other lane orders) also has to fit here.
+    float32: { forward: { rtol: 2e-5, atol: 2e-5 }, grad: { rtol: 2e-5, atol: 2e-5 } },
     float64: { forward: { rtol: 1e-11, atol: 1e-11 }, grad: { rtol: 1e-6, atol: 1e-7 } },
   },
 };

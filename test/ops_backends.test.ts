@@ -1,0 +1,67 @@
+/**
+ * Which backends the op suites run on, and op-level agreement of every non-js backend with
+ * js over a sweep of awkward sizes (1, 3, 17, 33, 100) in float32 and float64: matmul in
+ * all transposition layouts, reductions over each axis, softmax, conv2d.
+ */
+import { describe, it, expect } from 'vitest';
+import * as T from '../src/index.js';
+import type { DType, Tensor } from '../src/index.js';
+import { BACKENDS, HAS_INIT, OTHER_BACKENDS, WASM_INIT_MESSAGE, WASM_LOAD_ERROR, backendOf } from './helpers/backends.js';
+import { assertClose, tolFor } from './helpers/tolerance.js';
+import { gen } from './helpers/ref.js';
+
+const SIZES = [1, 3, 17, 33, 100];
+const DTYPES: DType[] = ['float32', 'float64'];
+
+describe('backend coverage', () => {
+  it('wasm joins the op suites exactly when src/init.ts exists and init() succeeds', () => {
+    if (!HAS_INIT) {
+      expect(BACKENDS).toEqual(['js']);
+      return;
+    }
+    expect(WASM_LOAD_ERROR, `init() failed, so the op suites ran on js only: ${WASM_LOAD_ERROR}`).toBeNull();
+    expect(BACKENDS, `init() said: ${WASM_INIT_MESSAGE}`).toEqual(['js', 'wasm']);
+  });
+});
+
+/** Runs fn on the same inputs on `backend` and on js and compares the outputs. */
+function agree(backend: string, dtype: DType, shapes: number[][], fn: (...xs: Tensor[]) => Tensor, label: string): void {
+  const data = shapes.map((s, i) => gen(s, 'normal', 1000 + 17 * i + s.length));
+  const run = (b: string): Float32Array | Float64Array => T.tidy(() =>
+    fn(...data.map((d) => T.tensor(d.data, d.shape, { dtype, backend: backendOf(b) }))).dataSync());
+  assertClose(run(backend), run('js'), tolFor(backend, dtype, 'forward'), `${label} (${backend} vs js, ${dtype})`);
+}
+
+describe.each(OTHER_BACKENDS)('%s agrees with js over a size sweep', (backend) => {
+  it.each(DTYPES)('matmul (m, k, n) over {1,3,17,33,100}^3 in %s, plain and transposed', (dtype) => {
+    for (const m of SIZES) for (const k of SIZES) for (const n of SIZES) {
+      agree(backend, dtype, [[m, k], [k, n]], (a, b) => T.matmul(a, b), `matmul ${m}x${k}x${n}`);
+    }
+    for (const s of SIZES) {
+      agree(backend, dtype, [[s, 17], [33, 17]], (a, w) => T.linear(a, w), `x W^T ${s}x17x33`);
+      agree(backend, dtype, [[17, s], [17, 3]], (a, b) => T.matmul(a.transpose(), b), `A^T B ${s}x17x3`);
+      agree(backend, dtype, [[3, s, 17], [17, 5]], (a, b) => T.matmul(a, b), `batched ${s}`);
+    }
+  });
+
+  it.each(DTYPES)('reductions over each axis of [s, 17, t] in %s', (dtype) => {
+    for (const s of SIZES) for (const t of [1, 3, 33]) {
+      for (const ax of [0, 1, 2]) {
+        agree(backend, dtype, [[s, 17, t]], (x) => x.sum(ax), `sum axis ${ax} of [${s},17,${t}]`);
+        agree(backend, dtype, [[s, 17, t]], (x) => x.max(ax), `max axis ${ax} of [${s},17,${t}]`);
+        agree(backend, dtype, [[s, 17, t]], (x) => T.argmin(x, ax), `argmin axis ${ax} of [${s},17,${t}]`);
+      }
+    }
+  });
+
+  it.each(DTYPES)('elementwise, softmax, layerNorm and conv2d at every size in %s', (dtype) => {
+    for (const s of SIZES) {
+      agree(backend, dtype, [[s, 17], [17]], (a, b) => T.tanh(a).mul(b).add(T.exp(b)).div(T.sigmoid(a).add(1)), `elementwise chain ${s}`);
+      agree(backend, dtype, [[s, 33]], (x) => T.gelu(x).add(T.softplus(x)), `gelu+softplus ${s}`);
+      agree(backend, dtype, [[3, s]], (x) => T.softmax(x), `softmax ${s}`);
+      agree(backend, dtype, [[3, s]], (x) => T.layerNorm(x, [s]), `layerNorm ${s}`);
+      agree(backend, dtype, [[2, 3, s, 5], [4, 3, 3, 3], [4]], (x, w, b) => T.conv2d(x, w, b, { padding: 1, stride: [2, 1] }), `conv2d H=${s}`);
+      agree(backend, dtype, [[s, 4], [3, 4]], (a, b) => T.permute(T.concat([a, b], 0).pad([1, 2]), [1, 0]), `concat/pad/permute ${s}`);
+    }
+  });
+});
