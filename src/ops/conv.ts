@@ -15,6 +15,7 @@ import { matmul } from './linalg.js';
 
 type Pair = number | readonly [number, number];
 
+/** Sliding-window geometry of `unfold`, `fold` and `conv2d`. @example unfold(x, 3, { stride: 2, padding: 1 }) */
 export interface WindowOptions {
   /** Step between windows (default 1). */
   stride?: Pair;
@@ -24,6 +25,7 @@ export interface WindowOptions {
   dilation?: Pair;
 }
 
+/** Options of `conv2d`. @example conv2d(x, w, null, { groups: 2, padding: 1 }) */
 export interface Conv2dOptions extends WindowOptions {
   /** Split channels into this many independent groups (default 1). */
   groups?: number;

@@ -11,6 +11,7 @@ import { need } from './util.js';
 import { mul } from './arith.js';
 import { reshape } from './shape.js';
 
+/** Options of `dropout`. @example dropout(x, 0.2, { training: false }) */
 export interface DropoutOptions {
   /** Apply dropout (default true); false returns x unchanged. */
   training?: boolean;
@@ -19,6 +20,8 @@ export interface DropoutOptions {
 }
 
 /**
+ * Inverted dropout of x with drop probability p (torch.nn.functional.dropout semantics):
+ * differentiable, the gradient is the same mask. `training: false` or p = 0 returns x's values.
  * @example const h = dropout(x, 0.1, { training: true, seed: 7 });
  */
 export function dropout(x: Tensor, p = 0.5, opts: DropoutOptions = {}): Tensor {

@@ -125,6 +125,7 @@ export function pad(x: Tensor, padding: readonly number[] | readonly (readonly n
   return padChecked(X, before, after, value);
 }
 
+/** Options of `pad`. @example pad(x, [1, 1], { value: -1 }) */
 export interface PadOptions {
   /** The fill value of the new border (default 0). */
   value?: number;

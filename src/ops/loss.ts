@@ -13,14 +13,17 @@ import { sum, mean } from './reduce.js';
 import { reshape, permute } from './shape.js';
 import { logSoftmax } from './softmax.js';
 
+/** How a loss combines its elements. @example mseLoss(a, b, { reduction: 'none' }) */
 export type Reduction = 'mean' | 'sum' | 'none';
 const REDUCTIONS: readonly Reduction[] = ['mean', 'sum', 'none'];
 
+/** Options shared by the losses. @example mseLoss(a, b, { reduction: 'sum' }) */
 export interface LossOptions {
   /** 'mean' (default) averages over every loss element, 'sum' adds them, 'none' keeps them. */
   reduction?: Reduction;
 }
 
+/** Options of `crossEntropy`. @example crossEntropy(x, t, { labelSmoothing: 0.1 }) */
 export interface CrossEntropyOptions extends LossOptions {
   /** Mixes the target with the uniform distribution: q = (1 - s) q + s / C (default 0). */
   labelSmoothing?: number;
