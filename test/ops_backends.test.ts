@@ -1,7 +1,8 @@
 /**
  * Which backends the op suites run on, and op-level agreement of every non-js backend with
  * js over a sweep of awkward sizes (1, 3, 17, 33, 100) in float32 and float64: matmul in
- * all transposition layouts, reductions over each axis, softmax, conv2d.
+ * all transposition layouts, reductions over each axis, elementwise chains, softmax,
+ * layerNorm, conv2d, region ops, cast.
  */
 import { describe, it, expect } from 'vitest';
 import * as T from '../src/index.js';
@@ -9,6 +10,7 @@ import type { DType, Tensor } from '../src/index.js';
 import { BACKENDS, HAS_INIT, OTHER_BACKENDS, WASM_INIT_MESSAGE, WASM_LOAD_ERROR, backendOf } from './helpers/backends.js';
 import { assertClose, tolFor } from './helpers/tolerance.js';
 import { gen } from './helpers/ref.js';
+import { matmulEx } from '../src/ops/linalg.js';
 
 const SIZES = [1, 3, 17, 33, 100];
 const DTYPES: DType[] = ['float32', 'float64'];
@@ -35,12 +37,14 @@ function agree(backend: string, dtype: DType, shapes: number[][], fn: (...xs: Te
 describe.each(OTHER_BACKENDS)('%s agrees with js over a size sweep', (backend) => {
   it.each(DTYPES)('matmul (m, k, n) over {1,3,17,33,100}^3 in %s, plain and transposed', (dtype) => {
     for (const m of SIZES) for (const k of SIZES) for (const n of SIZES) {
-      agree(backend, dtype, [[m, k], [k, n]], (a, b) => T.matmul(a, b), `matmul ${m}x${k}x${n}`);
+      for (const [tA, tB] of [[false, false], [true, false], [false, true], [true, true]]) {
+        agree(backend, dtype, [tA ? [k, m] : [m, k], tB ? [n, k] : [k, n]], (a, b) => matmulEx(a, b, tA, tB),
+          `matmul ${m}x${k}x${n}${tA ? ' A^T' : ''}${tB ? ' B^T' : ''}`);
+      }
     }
     for (const s of SIZES) {
-      agree(backend, dtype, [[s, 17], [33, 17]], (a, w) => T.linear(a, w), `x W^T ${s}x17x33`);
-      agree(backend, dtype, [[17, s], [17, 3]], (a, b) => T.matmul(a.transpose(), b), `A^T B ${s}x17x3`);
-      agree(backend, dtype, [[3, s, 17], [17, 5]], (a, b) => T.matmul(a, b), `batched ${s}`);
+      agree(backend, dtype, [[3, s, 17], [17, 5]], (a, b) => T.matmul(a, b), `batched, shared B, ${s}`);
+      agree(backend, dtype, [[2, 17, s], [2, 3, 17]], (a, b) => matmulEx(a, b, true, true), `batched A^T B^T ${s}`);
     }
   });
 
@@ -54,7 +58,7 @@ describe.each(OTHER_BACKENDS)('%s agrees with js over a size sweep', (backend) =
     }
   });
 
-  it.each(DTYPES)('elementwise, softmax, layerNorm and conv2d at every size in %s', (dtype) => {
+  it.each(DTYPES)('elementwise, where, cast, softmax, layerNorm, conv2d and region ops at every size in %s', (dtype) => {
     for (const s of SIZES) {
       agree(backend, dtype, [[s, 17], [17]], (a, b) => T.tanh(a).mul(b).add(T.exp(b)).div(T.sigmoid(a).add(1)), `elementwise chain ${s}`);
       agree(backend, dtype, [[s, 33]], (x) => T.gelu(x).add(T.softplus(x)), `gelu+softplus ${s}`);
@@ -62,6 +66,8 @@ describe.each(OTHER_BACKENDS)('%s agrees with js over a size sweep', (backend) =
       agree(backend, dtype, [[3, s]], (x) => T.layerNorm(x, [s]), `layerNorm ${s}`);
       agree(backend, dtype, [[2, 3, s, 5], [4, 3, 3, 3], [4]], (x, w, b) => T.conv2d(x, w, b, { padding: 1, stride: [2, 1] }), `conv2d H=${s}`);
       agree(backend, dtype, [[s, 4], [3, 4]], (a, b) => T.permute(T.concat([a, b], 0).pad([1, 2]), [1, 0]), `concat/pad/permute ${s}`);
+      agree(backend, dtype, [[s, 17]], (x) => T.cast(x, dtype === 'float32' ? 'float64' : 'float32'), `cast ${s}`);
+      agree(backend, dtype, [[s, 17]], (x) => T.where(T.greater(x, 0), T.sqrt(T.abs(x)), T.minimum(x, -0.5)), `where/compare ${s}`);
     }
   });
 });
