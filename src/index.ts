@@ -9,6 +9,7 @@ export { tidy, keep } from './scope.js';
 export { tensor, zeros, ones, full, zerosLike, onesLike, randn, rand, arange, eye, type CreateOptions, type RandomOptions } from './creation.js';
 export { manualSeed } from './random.js';
 export { setBackend, getBackend, listBackends, registerBackend } from './backend/registry.js';
+export { init, type InitOptions, type InitInfo } from './init.js';
 export type { Backend, Storage, MatmulSpec, ConvSpec, UnaryOp, BinaryOp, ReduceOp } from './backend/backend.js';
 export { noGrad, enableGrad, grad, backward, isGradEnabled, type BackwardOptions, type GradOptions } from './autograd/engine.js';
 export { customFunction, vjp, type CustomContext, type CustomFunctionSpec, type Pullback } from './autograd/custom.js';

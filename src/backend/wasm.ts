@@ -1,0 +1,175 @@
+/**
+ * The `wasm` backend: every primitive of the Backend contract runs as an AssemblyScript SIMD
+ * kernel (assembly/) on storages that live in the module's linear memory. Tensors never
+ * cross between JS and WASM per op: only pointers and sizes are passed, N-d geometry goes
+ * through a small dims block kept in WASM memory, and data is copied only by `write` and
+ * `readSync`. Created by `init()` (src/init.ts) or `createWasmBackend` (./wasm_loader.ts).
+ */
+import type { Backend, BinaryOp, ConvSpec, MatmulSpec, ReduceOp, Storage, UnaryOp } from './backend.js';
+import { bytesPer, type DType, type TypedArray } from '../dtype.js';
+import { DIMS_BYTES } from './wasm_constants.js';
+import { packDims } from './wasm_dims.js';
+import { WasmHeap, type WasmStorage } from './wasm_heap.js';
+import { bindKernels, type DTypeKernels } from './wasm_kernels.js';
+
+/** Which build of the module runs: baseline SIMD, or SIMD plus relaxed SIMD (fused madd). */
+export type WasmVariant = 'simd' | 'relaxed';
+
+/** Byte address of a storage, checked (a freed or foreign storage would corrupt memory). */
+function p(s: Storage): number {
+  const ptr = (s as WasmStorage).ptr;
+  if (!(ptr > 0)) {
+    throw new Error(`wasm backend: expected a live wasm storage, received ${ptr === 0 ? 'a freed storage' : 'a storage of another backend'}`);
+  }
+  return ptr;
+}
+
+/**
+ * A Backend running on one instance of the tsdeq WASM module.
+ * @example
+ * const wasm = await createWasmBackend(bytes); // or: await init()
+ * const s = wasm.alloc(4, 'float32'); wasm.write(s, [1, 2, 3, 4]); wasm.readSync(s);
+ */
+export class WasmBackend implements Backend {
+  readonly name = 'wasm';
+  readonly variant: WasmVariant;
+  private readonly heap: WasmHeap;
+  private readonly k: Record<DType, DTypeKernels>;
+  /** Byte address of the dims block (allocated once, never moves). */
+  private readonly dims: number;
+
+  constructor(instance: WebAssembly.Instance, variant: WasmVariant) {
+    this.variant = variant;
+    this.heap = new WasmHeap(instance.exports);
+    this.k = { float32: bindKernels(instance.exports, 'float32'), float64: bindKernels(instance.exports, 'float64') };
+    this.dims = this.heap.allocRaw(DIMS_BYTES, 'dims block');
+  }
+
+  /** Current size of the module's linear memory in bytes (grows, never shrinks). */
+  memoryBytes(): number {
+    return this.heap.memoryBytes();
+  }
+
+  // ---- memory ----
+  alloc(size: number, dtype: DType): Storage {
+    return this.heap.alloc(size, dtype);
+  }
+  free(s: Storage): void {
+    this.heap.free(s);
+  }
+  write(s: Storage, src: ArrayLike<number>, offset = 0): void {
+    if (!(offset >= 0 && offset + src.length <= s.size)) {
+      throw new Error(`wasm backend: write: expected ${src.length} values at offset ${offset} to fit a storage of ${s.size} elements`);
+    }
+    const base = p(s) / bytesPer(s.dtype);
+    this.heap.view(s.dtype).set(src, base + offset);
+  }
+  readSync(s: Storage): TypedArray {
+    const base = p(s) / bytesPer(s.dtype);
+    return this.heap.view(s.dtype).slice(base, base + s.size);
+  }
+  readAsync(s: Storage): Promise<TypedArray> {
+    return Promise.resolve(this.readSync(s));
+  }
+  liveBytes(): number {
+    return this.heap.liveBytes();
+  }
+
+  // ---- elementwise ----
+  fill(out: Storage, value: number): void {
+    this.k[out.dtype].fill(p(out), value, out.size);
+  }
+  unary(op: UnaryOp, x: Storage, out: Storage): void {
+    const f = this.k[out.dtype].unary[op];
+    if (f === undefined) throw new Error(`wasm backend: unknown unary op '${op as string}'`);
+    f(p(out), p(x), out.size);
+  }
+  binary(op: BinaryOp, a: Storage, b: Storage, out: Storage, shape: readonly number[],
+    aStrides: readonly number[], bStrides: readonly number[]): void {
+    const f = this.k[out.dtype].binary[op];
+    if (f === undefined) throw new Error(`wasm backend: unknown binary op '${op as string}'`);
+    if (out.size === 0) return;
+    const pa = p(a), pb = p(b), po = p(out);
+    const nd = packDims(this.heap.int32(), this.dims, shape, aStrides, bStrides, null);
+    f(po, pa, pb, nd, this.dims);
+  }
+  where(cond: Storage, a: Storage, b: Storage, out: Storage, shape: readonly number[],
+    cStrides: readonly number[], aStrides: readonly number[], bStrides: readonly number[]): void {
+    if (out.size === 0) return;
+    const pc = p(cond), pa = p(a), pb = p(b), po = p(out);
+    const nd = packDims(this.heap.int32(), this.dims, shape, cStrides, aStrides, bStrides);
+    this.k[out.dtype].where(po, pc, pa, pb, nd, this.dims);
+  }
+  axpby(alpha: number, x: Storage, beta: number, y: Storage, out: Storage): void {
+    this.k[out.dtype].axpby(p(out), alpha, p(x), beta, p(y), out.size);
+  }
+  cast(x: Storage, out: Storage): void {
+    if (x.dtype === out.dtype) {
+      const u8 = new Uint8Array(this.heap.view('float64').buffer);
+      const px = p(x);
+      u8.copyWithin(p(out), px, px + x.size * bytesPer(x.dtype));
+      return;
+    }
+    this.k[x.dtype].castTo(p(out), p(x), x.size);
+  }
+
+  // ---- layout ----
+  copy(x: Storage, xOffset: number, xStrides: readonly number[], out: Storage, outOffset: number,
+    outStrides: readonly number[], shape: readonly number[]): void {
+    for (const n of shape) if (n === 0) return;
+    const sz = bytesPer(out.dtype);
+    const px = p(x) + xOffset * sz, po = p(out) + outOffset * sz;
+    const nd = packDims(this.heap.int32(), this.dims, shape, xStrides, outStrides, null);
+    this.k[out.dtype].copy(po, px, nd, this.dims);
+  }
+
+  // ---- reductions ----
+  reduce(op: ReduceOp, x: Storage, out: Storage, outer: number, n: number, inner: number): void {
+    const f = this.k[x.dtype].reduce[op];
+    if (f === undefined) throw new Error(`wasm backend: unknown reduce op '${op as string}'`);
+    if (outer * inner === 0) return;
+    f(p(out), p(x), outer, n, inner);
+  }
+
+  // ---- linear algebra ----
+  matmul(a: Storage, b: Storage, out: Storage, s: MatmulSpec): void {
+    this.k[out.dtype].gemm(p(a), p(b), p(out), s.batch, s.m, s.n, s.k, s.transA ? 1 : 0, s.transB ? 1 : 0,
+      s.strideA, s.strideB);
+  }
+  batchedDot(x: Storage, y: Storage, out: Storage, B: number, D: number): void {
+    this.k[out.dtype].dot(p(out), p(x), p(y), B, D);
+  }
+  batchedNorm(x: Storage, out: Storage, B: number, D: number): void {
+    this.k[out.dtype].norm(p(out), p(x), B, D);
+  }
+  gram(g: Storage, out: Storage, B: number, m: number, D: number, lam: number): void {
+    this.k[out.dtype].gram(p(out), p(g), B, m, D, lam);
+  }
+  solve(a: Storage, rhs: Storage, out: Storage, B: number, n: number): boolean[] {
+    const pa = p(a), pr = p(rhs), po = p(out);
+    const flags = this.heap.allocRaw(Math.max(B, 1) * 4, 'solve');
+    try {
+      this.k[out.dtype].solve(po, pa, pr, B, n, flags);
+      const v = this.heap.int32();
+      const ok = new Array<boolean>(B);
+      for (let i = 0; i < B; i++) ok[i] = v[(flags >> 2) + i] === 1;
+      return ok;
+    } finally {
+      this.heap.freeRaw(flags);
+    }
+  }
+  lowRankMatvec(u: Storage, v: Storage, x: Storage, out: Storage, B: number, r: number,
+    rmax: number, D: number, s: number): void {
+    this.k[out.dtype].lowrank(p(out), p(u), p(v), p(x), B, r, rmax, D, s);
+  }
+
+  // ---- convolution ----
+  im2col(x: Storage, cols: Storage, sp: ConvSpec): void {
+    this.k[x.dtype].im2col(p(cols), p(x), sp.n, sp.c, sp.h, sp.w, sp.kh, sp.kw, sp.sh, sp.sw, sp.ph, sp.pw,
+      sp.dh, sp.dw, sp.oh, sp.ow);
+  }
+  col2im(cols: Storage, out: Storage, sp: ConvSpec): void {
+    this.k[out.dtype].col2im(p(out), p(cols), sp.n, sp.c, sp.h, sp.w, sp.kh, sp.kw, sp.sh, sp.sw, sp.ph, sp.pw,
+      sp.dh, sp.dw, sp.oh, sp.ow);
+  }
+}

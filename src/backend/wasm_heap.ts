@@ -1,0 +1,104 @@
+/**
+ * Storages in a WASM module's linear memory: zero-filled, 16-byte aligned blocks from the
+ * module's allocator, plus typed-array views that are re-derived whenever the memory has
+ * grown (a `memory.grow` detaches every earlier view of the old ArrayBuffer, so a view must
+ * never be kept across a call that may allocate).
+ */
+import type { Storage } from './backend.js';
+import { bytesPer, type DType, type TypedArray } from '../dtype.js';
+import { MAX_ALLOC_BYTES } from './wasm_constants.js';
+
+/** A wasm storage: `ptr` is the byte address of element 0 (0 once freed). */
+export interface WasmStorage extends Storage {
+  ptr: number;
+}
+
+interface HeapExports {
+  memory: WebAssembly.Memory;
+  alloc(bytes: number): number;
+  free(ptr: number): void;
+}
+
+export class WasmHeap {
+  private readonly ex: HeapExports;
+  private buffer: ArrayBuffer | null = null;
+  private f32v = new Float32Array(0);
+  private f64v = new Float64Array(0);
+  private i32v = new Int32Array(0);
+  private live = 0;
+
+  constructor(exports: WebAssembly.Exports) {
+    this.ex = exports as unknown as HeapExports;
+  }
+
+  /** Bytes held by live storages. */
+  liveBytes(): number {
+    return this.live;
+  }
+
+  /** Current size of the linear memory in bytes. */
+  memoryBytes(): number {
+    return this.ex.memory.buffer.byteLength;
+  }
+
+  /** Allocates `bytes` raw zeroed bytes (not counted as live storage); release with `freeRaw`. */
+  allocRaw(bytes: number, where: string): number {
+    if (!(Number.isInteger(bytes) && bytes >= 0 && bytes <= MAX_ALLOC_BYTES)) {
+      throw new Error(`wasm backend: ${where}: expected at most ${MAX_ALLOC_BYTES} bytes per storage (the WASM allocator's limit), received a request for ${bytes} bytes`);
+    }
+    try {
+      return this.ex.alloc(bytes);
+    } catch (e) {
+      throw new Error(`wasm backend: ${where}: out of memory allocating ${bytes} bytes `
+        + `(live storages ${this.live} bytes, linear memory ${this.memoryBytes()} bytes): ${(e as Error).message}`);
+    }
+  }
+
+  freeRaw(ptr: number): void {
+    this.ex.free(ptr);
+  }
+
+  alloc(size: number, dtype: DType): WasmStorage {
+    const bytes = size * bytesPer(dtype);
+    const ptr = this.allocRaw(bytes, `alloc(${size}, '${dtype}')`);
+    this.live += bytes;
+    return { dtype, size, refs: 1, ptr };
+  }
+
+  free(s: Storage): void {
+    const w = s as WasmStorage;
+    if (!(w.ptr > 0)) {
+      throw new Error(`wasm backend: free: expected a live wasm storage, received ${w.ptr === 0 ? 'a storage that was already freed' : 'a storage of another backend'}`);
+    }
+    this.ex.free(w.ptr);
+    w.ptr = 0;
+    this.live -= s.size * bytesPer(s.dtype);
+  }
+
+  private refresh(): void {
+    const buf = this.ex.memory.buffer;
+    if (buf !== this.buffer) {
+      this.buffer = buf;
+      this.f32v = new Float32Array(buf);
+      this.f64v = new Float64Array(buf);
+      this.i32v = new Int32Array(buf);
+    }
+  }
+
+  /** A Float32Array or Float64Array over the whole current memory. */
+  view(dtype: DType): TypedArray {
+    this.refresh();
+    return dtype === 'float32' ? this.f32v : this.f64v;
+  }
+
+  /** An Int32Array over the whole current memory. */
+  int32(): Int32Array {
+    this.refresh();
+    return this.i32v;
+  }
+
+  /** Element index of a storage's first element in `view(s.dtype)`. */
+  static index(s: WasmStorage): number {
+    return s.ptr / bytesPer(s.dtype);
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * `init()`: loads the WASM SIMD backend, registers it as 'wasm' and makes it current.
+ * Picks the relaxed-SIMD build when the engine supports it, else baseline SIMD, and falls
+ * back to the `js` backend when WebAssembly SIMD is unavailable.
+ */
+import { registerBackend, setBackend } from './backend/registry.js';
+import { createWasmBackend, describeValue, detectFeatures, embeddedBytes, isWasmSource, type WasmSource } from './backend/wasm_loader.js';
+import type { WasmVariant } from './backend/wasm.js';
+import { checkKeys } from './autograd/engine.js';
+
+/** Options for `init`: module sources per variant (default: the bundled bytes) and a variant choice. */
+export interface InitOptions {
+  /** Bytes or compiled module of the baseline-SIMD build (build/wasm/tsdeq-simd.wasm). */
+  simd?: WasmSource;
+  /** Bytes or compiled module of the relaxed-SIMD build (build/wasm/tsdeq-relaxed.wasm). */
+  relaxed?: WasmSource;
+  /**
+   * 'auto' (default): relaxed if the engine supports it, else simd. 'simd' forces the
+   * baseline build (bit-for-bit reproducible across machines: no fused multiply-add).
+   * 'relaxed' requires relaxed-SIMD support and throws without it.
+   */
+  variant?: 'auto' | WasmVariant;
+}
+
+/** What `init` selected. */
+export interface InitInfo {
+  backend: 'wasm' | 'js';
+  variant: WasmVariant | 'none';
+  /** A human-readable account of the choice (why js, which variant). */
+  message: string;
+}
+
+const OPTION_KEYS = ['simd', 'relaxed', 'variant'] as const;
+const VARIANTS = ['auto', 'simd', 'relaxed'];
+let ready: Promise<InitInfo> | null = null;
+
+function normalise(source: unknown): { options: InitOptions; single: WasmSource | null } {
+  if (source === undefined) return { options: {}, single: null };
+  if (isWasmSource(source)) return { options: {}, single: source };
+  if (typeof source !== 'object' || source === null || Array.isArray(source) || ArrayBuffer.isView(source)) {
+    throw new Error(`init: expected no argument, an ArrayBuffer, a Uint8Array, a WebAssembly.Module or an options object { simd, relaxed, variant }, received ${describeValue(source)}`);
+  }
+  checkKeys('init', source, OPTION_KEYS);
+  const o = source as InitOptions;
+  for (const key of ['simd', 'relaxed'] as const) {
+    if (o[key] !== undefined && !isWasmSource(o[key])) {
+      throw new Error(`init: option '${key}': expected an ArrayBuffer, a Uint8Array or a WebAssembly.Module, received ${describeValue(o[key])}`);
+    }
+  }
+  if (o.variant !== undefined && !VARIANTS.includes(o.variant)) {
+    throw new Error(`init: option 'variant': expected one of ${VARIANTS.map((v) => `'${v}'`).join(', ')}, received ${JSON.stringify(o.variant)}`);
+  }
+  return { options: o, single: null };
+}
+
+async function load(options: InitOptions, single: WasmSource | null): Promise<InitInfo> {
+  const features = detectFeatures();
+  const wanted = options.variant ?? 'auto';
+  if (!features.simd) {
+    if (wanted !== 'auto') {
+      throw new Error(`init: variant '${wanted}' requested, but this JavaScript engine does not support WebAssembly SIMD`);
+    }
+    setBackend('js');
+    return { backend: 'js', variant: 'none', message: 'WebAssembly SIMD is not supported by this engine; using the js backend' };
+  }
+  if (wanted === 'relaxed' && !features.relaxed) {
+    throw new Error("init: variant 'relaxed' requested, but this engine does not support relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd)");
+  }
+  let backend;
+  if (single !== null) {
+    backend = await createWasmBackend(single, 'init');
+  } else {
+    const variant: WasmVariant = wanted === 'auto' ? (features.relaxed ? 'relaxed' : 'simd') : wanted;
+    backend = await createWasmBackend(options[variant] ?? await embeddedBytes(variant), 'init');
+    if (backend.variant !== variant) {
+      throw new Error(`init: option '${variant}' holds the ${backend.variant} build of the module, expected the ${variant} build`);
+    }
+  }
+  registerBackend('wasm', backend);
+  setBackend('wasm');
+  const why = backend.variant === 'relaxed' ? 'relaxed SIMD' : features.relaxed ? 'baseline SIMD (relaxed SIMD available but not selected)' : 'baseline SIMD (relaxed SIMD unsupported by this engine)';
+  return { backend: 'wasm', variant: backend.variant, message: `wasm backend ready: ${why}` };
+}
+
+/**
+ * Loads the WASM SIMD backend and makes it the current backend. Call once before creating
+ * tensors; later calls return the first result (and re-select that backend). Accepts the
+ * module as bytes or as a precompiled WebAssembly.Module (needed on edge runtimes that forbid
+ * compiling bytes), or an options object.
+ * @example
+ * const info = await init(); // { backend: 'wasm', variant: 'relaxed' | 'simd', message }
+ * const viaModule = await init(await WebAssembly.compile(bytes));
+ */
+export function init(source?: WasmSource | InitOptions): Promise<InitInfo> {
+  let parsed: ReturnType<typeof normalise>;
+  try {
+    parsed = normalise(source);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  if (ready !== null) {
+    if (source !== undefined) {
+      return Promise.reject(new Error('init: the backend is already initialised; a module or options can only be passed to the first call (existing tensors are bound to the first module)'));
+    }
+    return ready.then((info) => {
+      setBackend(info.backend);
+      return info;
+    });
+  }
+  const attempt = load(parsed.options, parsed.single);
+  ready = attempt;
+  attempt.catch(() => {
+    if (ready === attempt) ready = null; // a failed attempt may be retried
+  });
+  return attempt;
+}
