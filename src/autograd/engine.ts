@@ -173,9 +173,10 @@ async function propagate(acc: Map<Key, Tensor>, roots: Tensor[], seeds: Tensor[]
       owned.add(r);
       accumulate(e, r);
     });
-    for (let j = node.edges.length; j < results.length; j++) {
+    // Gradients nobody receives (inputs without an edge, extra results) are freed here.
+    for (let j = 0; j < results.length; j++) {
       const r = results[j];
-      if (r && r.id >= firstNew && !owned.has(r)) r.dispose();
+      if (r && r.id >= firstNew && !owned.has(r) && r !== g && !node.edges[j]) r.dispose();
     }
     if (!wanted?.has(node)) {
       acc.delete(node);

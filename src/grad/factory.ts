@@ -1,0 +1,149 @@
+/**
+ * `backwardFactory`: turns gradient options into a gradient functor, the value a DEQ core
+ * calls on each sampled solver estimate. The core never branches on the gradient kind.
+ *
+ * References: Bai, Kolter, Koltun, "Deep Equilibrium Models" (NeurIPS 2019) for implicit
+ * (IFT) gradients; Geng et al., "On Training Implicit Models" (NeurIPS 2021) for phantom
+ * gradients; Fung et al., "JFB: Jacobian-Free Backpropagation for Implicit Networks"
+ * (AAAI 2022) for the one-step gradient (k = 1, tau = 1).
+ */
+import type { Tensor } from '../tensor.js';
+import { getSolver } from '../solvers/index.js';
+import { phantomGrad, type PhantomSettings } from './phantom.js';
+import { iftGrad, hookIftGrad, type BackwardWriter, type IftSettings, type SolverKwargs } from './ift.js';
+
+/** What a gradient functor receives besides the state: where backward-solve stats go. */
+export interface GradFunctorOptions {
+  /** Called with the stats of every IFT backward solve (ignored by phantom gradients). */
+  writer?: BackwardWriter;
+}
+
+/**
+ * A gradient functor: maps a (detached) solver estimate `zPred` of the fixed point of `func`
+ * to the states that carry gradients. `trainer` is the module that owns the layer (may be
+ * `undefined`); no state is stored on it.
+ */
+export type GradFunctor = (trainer: unknown, func: (z: Tensor) => Tensor, zPred: Tensor,
+  opts?: GradFunctorOptions) => Promise<Tensor[]>;
+
+/** Options of `backwardFactory` (TorchDEQ's `backward_factory` arguments in camelCase). */
+export interface BackwardFactoryOptions {
+  /** 'ift' (implicit gradient) or a positive integer k (phantom gradient with k steps). Default 'ift'. */
+  gradType?: 'ift' | number;
+  /** IFT only: take J at zPred reusing the forward graph (default false: J at f(zPred)). */
+  hookIft?: boolean;
+  /** IFT only: registered solver name for the adjoint system (default 'fixed_point_iter'). */
+  bSolver?: string;
+  /** IFT only: options passed unchanged to the backward solver, e.g. `{ maxIter, tol, stopMode, m, restart }` (default {}). */
+  bSolverKwargs?: SolverKwargs;
+  /** Phantom only: return every supGap-th state when > 0 (default -1). */
+  supGap?: number;
+  /** Phantom only: steps whose states are returned, then the final state (default []). */
+  supLoc?: readonly number[];
+  /** Phantom only: damping of the unrolled steps (default 1). */
+  tau?: number;
+  /** Any other key is accepted and ignored, as TorchDEQ documents (a DEQ core may pass its whole option set). */
+  [extra: string]: unknown;
+}
+
+/** The defaults, in one place. */
+export const BACKWARD_FACTORY_DEFAULTS = Object.freeze({
+  gradType: 'ift' as 'ift' | number,
+  hookIft: false,
+  bSolver: 'fixed_point_iter',
+  bSolverKwargs: Object.freeze({}) as SolverKwargs,
+  supGap: -1,
+  supLoc: Object.freeze([]) as readonly number[],
+  tau: 1.0,
+});
+
+function fail(key: string, expected: string, got: unknown): never {
+  let shown: string;
+  try { shown = JSON.stringify(got) ?? String(got); } catch { shown = String(got); }
+  throw new Error(`backwardFactory: option '${key}' expected ${expected}, received ${shown}`);
+}
+
+const isPosInt = (v: unknown): v is number => Number.isInteger(v) && (v as number) > 0;
+
+function checkWriter(opts: GradFunctorOptions | undefined): BackwardWriter | undefined {
+  if (opts === undefined) return undefined;
+  if (typeof opts !== 'object' || opts === null) {
+    throw new Error(`gradient functor: expected an options object { writer }, received ${opts === null ? 'null' : typeof opts}`);
+  }
+  const bad = Object.keys(opts).filter((k) => k !== 'writer');
+  if (bad.length) {
+    throw new Error(`gradient functor: unknown option${bad.length > 1 ? 's' : ''} ${bad.map((k) => `'${k}'`).join(', ')}; valid options are 'writer'`);
+  }
+  if (opts.writer !== undefined && typeof opts.writer !== 'function') {
+    throw new Error(`gradient functor: option 'writer' expected a function, received ${typeof opts.writer}`);
+  }
+  return opts.writer;
+}
+
+function checkCall(func: unknown, zPred: unknown): void {
+  if (typeof func !== 'function') {
+    throw new Error(`gradient functor: expected func to be a function (z) => Tensor, received ${func === null ? 'null' : typeof func}`);
+  }
+  if (!zPred || typeof zPred !== 'object' || !('storage' in zPred)) {
+    throw new Error(`gradient functor: expected zPred to be a Tensor, received ${zPred === null ? 'null' : typeof zPred}`);
+  }
+}
+
+/**
+ * Builds a gradient functor `(trainer, func, zPred, { writer }?) => Promise<Tensor[]>`.
+ *
+ * - `gradType: 'ift'` (default): returns `[f(zPred)]`; its backward solves the adjoint fixed
+ *   point g = J^T g + v with `bSolver` / `bSolverKwargs` (every solver option passes through)
+ *   and sends g through f(zPred). `hookIft: false` takes J at f(zPred) by re-evaluating f
+ *   inside backward; `hookIft: true` takes J at zPred from the forward graph.
+ * - `gradType: k` (positive integer): phantom gradient, k steps z <- tau f(z) + (1 - tau) z
+ *   from zPred with the graph recorded; `supGap > 0` returns every supGap-th state, a
+ *   non-empty `supLoc` the listed states then the final one, otherwise the final state.
+ *
+ * `zPred` is always treated as detached. Extra option keys are ignored (see the type).
+ * @example
+ * const produce = backwardFactory({ gradType: 'ift', bSolver: 'anderson', bSolverKwargs: { maxIter: 50, tol: 1e-8 } });
+ * const [z] = await produce(undefined, (z) => tanh(linear(z, W).add(inj)), zStar);
+ * await z.mul(target).sum().backward();
+ */
+export function backwardFactory(options: BackwardFactoryOptions = {}): GradFunctor {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new Error(`backwardFactory: expected an options object, received ${options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options}`);
+  }
+  const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+  const o = { ...BACKWARD_FACTORY_DEFAULTS, ...defined } as typeof BACKWARD_FACTORY_DEFAULTS;
+  if (o.gradType !== 'ift' && !isPosInt(o.gradType)) {
+    fail('gradType', "'ift' or a positive integer k (phantom gradient with k steps)", o.gradType);
+  }
+  if (typeof o.hookIft !== 'boolean') fail('hookIft', 'a boolean', o.hookIft);
+  if (typeof o.tau !== 'number' || !Number.isFinite(o.tau) || o.tau < 0) fail('tau', 'a finite number >= 0', o.tau);
+  if (!Number.isInteger(o.supGap)) fail('supGap', 'an integer (<= 0 to disable)', o.supGap);
+  if (!Array.isArray(o.supLoc) || !o.supLoc.every(isPosInt)) fail('supLoc', 'an array of positive integers', o.supLoc);
+  if (typeof o.bSolver !== 'string') fail('bSolver', 'a registered solver name (string)', o.bSolver);
+  if (typeof o.bSolverKwargs !== 'object' || o.bSolverKwargs === null || Array.isArray(o.bSolverKwargs)) {
+    fail('bSolverKwargs', 'an object of solver options', o.bSolverKwargs);
+  }
+
+  if (o.gradType === 'ift') {
+    getSolver(o.bSolver); // unknown names fail here, listing the registered ones
+    const variant = o.hookIft ? hookIftGrad : iftGrad;
+    const bSolverKwargs = { ...o.bSolverKwargs };
+    return async (_trainer, func, zPred, opts) => {
+      const writer = checkWriter(opts);
+      checkCall(func, zPred);
+      const s: IftSettings = { bSolver: o.bSolver, bSolverKwargs, writer };
+      return variant(func, zPred, s);
+    };
+  }
+
+  const k = o.gradType;
+  if (o.supGap > k) fail('supGap', `a value <= gradType (${k}) so that some state is returned`, o.supGap);
+  const outside = o.supLoc.filter((i) => i > k);
+  if (o.supGap <= 0 && outside.length) fail('supLoc', `steps between 1 and gradType (${k})`, o.supLoc);
+  const s: PhantomSettings = { k, tau: o.tau, supGap: o.supGap, supLoc: [...o.supLoc] };
+  return async (_trainer, func, zPred, opts) => {
+    checkWriter(opts);
+    checkCall(func, zPred);
+    return phantomGrad(func, zPred, s);
+  };
+}

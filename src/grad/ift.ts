@@ -1,0 +1,145 @@
+/**
+ * Implicit-function-theorem (IFT) gradients for a fixed point z* = f(z*): the returned state
+ * behaves like one more application of f, and its backward replaces "backprop through the
+ * solver" by the adjoint fixed point g = J^T g + v, solved by any registered solver.
+ *
+ * Two variants with the same result up to where J is taken:
+ * - `iftGrad` (function variant): J at f(zPred), by re-evaluating f inside backward, so
+ *   nothing beyond the graph of one f application is kept between forward and backward.
+ * - `hookIftGrad`: J at zPred, reusing the forward graph of f(zPred) (no extra f evaluation).
+ * Every call builds its own graph node: any number of IFT states can be pending before one
+ * backward.
+ *
+ * Reference: Bai, Kolter, Koltun, "Deep Equilibrium Models" (NeurIPS 2019), Section 3.1.
+ */
+import type { Tensor } from '../tensor.js';
+import { peekNextTensorId } from '../tensor.js';
+import { tidy, keep } from '../scope.js';
+import { customFunction, vjp } from '../autograd/custom.js';
+import { grad, isGradEnabled } from '../autograd/engine.js';
+import { add } from '../ops/arith.js';
+import { zerosLike } from '../creation.js';
+import { getSolver, type SolverOptions, type SolverResult } from '../solvers/index.js';
+import { applyChecked } from './phantom.js';
+
+/** Options for a backward solver: the common solver options plus any a registered solver adds (gmres: `restart`). */
+export type SolverKwargs = SolverOptions & { [key: string]: unknown };
+
+/** Receives the stats of every backward (adjoint) solve and owns those tensors (dispose them when done). */
+export type BackwardWriter = (stats: SolverResult['stats']) => void;
+
+/** Settings of one IFT functor (validated by `backwardFactory`). */
+export interface IftSettings {
+  /** Registered solver name for the adjoint fixed point. */
+  bSolver: string;
+  /** Options passed unchanged to the solver (`maxIter`, `tol`, `stopMode`, `m`, ...). */
+  bSolverKwargs: SolverKwargs;
+  /** Called with the solve's stats during backward; it owns those tensors (dispose them when done). */
+  writer?: BackwardWriter;
+}
+
+/** J^T-products for the adjoint solve: maps g to J^T g (async). */
+type Jvp = (g: Tensor) => Promise<Tensor>;
+
+/**
+ * Solves g = J^T g + v from g = 0 with the configured solver and returns g (a new tensor).
+ * Everything else created on the way is freed before returning.
+ */
+async function adjointSolve(where: string, jtv: Jvp, v: Tensor, s: IftSettings): Promise<Tensor> {
+  if (isGradEnabled()) {
+    throw new Error(`${where}: expected a first-order backward, received createGraph: true (the implicit gradient is not differentiable again; use a phantom gradient for double backward)`);
+  }
+  const solver = getSolver(s.bSolver);
+  return tidy(async () => {
+    const func = async (g: Tensor): Promise<Tensor> => {
+      const jg = await jtv(g);
+      const r = add(jg, v);
+      jg.dispose();
+      return r;
+    };
+    const res = await solver(func, zerosLike(v), s.bSolverKwargs as SolverOptions);
+    if (s.writer) {
+      // The writer owns the stats it receives; without one they are freed with the rest.
+      for (const t of Object.values(res.stats)) keep(t);
+      s.writer(res.stats);
+    }
+    return res.z;
+  });
+}
+
+/** Drops our handles on tensors this call created (never one handed in from outside). */
+function disposeOwn(firstId: number, ...ts: Tensor[]): void {
+  for (const t of ts) if (t.id >= firstId) t.dispose();
+}
+
+/**
+ * IFT gradient, function variant: returns `[y]` with `y = func(zPred)` (zPred detached). In
+ * backward, with incoming v, it solves g = J^T g + v with J = df/dz at y (f is evaluated
+ * again inside backward) and sends g through `y = func(zPred)` to every parameter and input.
+ * @example
+ * const [y] = await iftGrad(f, zStar, { bSolver: 'fixed_point_iter', bSolverKwargs: { maxIter: 100, tol: 1e-10 } });
+ * await y.mul(c).sum().backward();
+ */
+export async function iftGrad(func: (z: Tensor) => Tensor, zPred: Tensor, s: IftSettings): Promise<Tensor[]> {
+  const where = 'iftGrad';
+  zPred.assertLive(`${where} (zPred)`);
+  const firstId = peekNextTensorId();
+  const z = zPred.detach();
+  // func's intermediates are freed here; the graph keeps its own handles on what backward needs.
+  const y = tidy(() => applyChecked(where, func, z));
+  const node = customFunction<[Tensor]>({
+    name: where,
+    forward: (ctx, t) => { ctx.save(t); return t; },
+    backward: (ctx, v) => tidy(async () => {
+      const [yv] = ctx.saved;
+      const [, pullback] = vjp((u: Tensor) => applyChecked(where, func, u), yv);
+      try {
+        return [await adjointSolve(where, async (w) => (await pullback(w))[0], v, s)];
+      } finally {
+        pullback.dispose();
+      }
+    }),
+  });
+  const out = node(y);
+  disposeOwn(firstId, z, y);
+  return [out];
+}
+
+/**
+ * IFT gradient, hook variant (TorchDEQ's Omega(1)-memory `hook_ift`: one graph of f, no
+ * re-evaluation in backward): returns `[y]` with `y = func(zPred)`; in backward it solves
+ * g = J^T g + v with J = df/dz at zPred by reusing the graph of `y`, then sends g through that
+ * graph to the parameters and inputs.
+ * @example
+ * const [y] = await hookIftGrad(f, zStar, { bSolver: 'anderson', bSolverKwargs: { maxIter: 50 } });
+ */
+export async function hookIftGrad(func: (z: Tensor) => Tensor, zPred: Tensor, s: IftSettings): Promise<Tensor[]> {
+  const where = 'hookIftGrad';
+  zPred.assertLive(`${where} (zPred)`);
+  const firstId = peekNextTensorId();
+  const leaf = zPred.detach();
+  leaf.requiresGrad = true;
+  // z reaches `leaf` through a node that passes nothing on: the graph of f(z) can be
+  // differentiated with respect to z, but no backward ever writes `leaf.grad`.
+  const z = customFunction<[Tensor]>({
+    name: `${where} (state)`,
+    forward: (_ctx, t) => t,
+    backward: () => [null],
+  })(leaf);
+  const y = tidy(() => applyChecked(where, func, z));
+  const node = customFunction<[Tensor]>({
+    name: where,
+    forward: (ctx, t) => { ctx.save(t, z); return t; },
+    backward: async (ctx, v) => {
+      const [yv, zv] = ctx.saved;
+      const jtv = async (w: Tensor): Promise<Tensor> => {
+        const [gz] = await grad([yv], [zv], { gradOutputs: [w], retainGraph: true, allowUnused: true });
+        return gz ?? zerosLike(w);
+      };
+      return [await adjointSolve(where, jtv, v, s)];
+    },
+  });
+  const out = node(y);
+  disposeOwn(firstId, leaf, z, y);
+  return [out];
+}
