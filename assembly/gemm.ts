@@ -1,0 +1,335 @@
+/**
+ * Packed, register-tiled SIMD GEMM for f32 (f32x4) and f64 (f64x2).
+ *
+ *   C[bt] = op(A[bt]) @ op(B[bt])   for bt < batch, op(A) is (m, k), op(B) is (k, n).
+ *
+ * Memory layout and contract:
+ * - `a`, `b`, `c` are byte addresses into linear memory. No alignment is required (all
+ *   accesses to user matrices are unaligned-safe); the packing scratch is 16-byte aligned.
+ * - A[bt] starts at `a + bt * strideA` elements and is stored (m, k) row-major, or (k, m) when
+ *   `transA` is non-zero; likewise B[bt] at `b + bt * strideB` elements, stored (k, n), or
+ *   (n, k) when `transB` is non-zero. Strides are in ELEMENTS; a stride of 0 broadcasts one
+ *   matrix over the batch.
+ * - C is contiguous (batch, m, n) row-major and is overwritten, never accumulated into.
+ *   C must not alias A or B (A and B may alias each other; they are only read).
+ * - Any m, n, k >= 0. k == 0 writes zeros. Tails: packed panels are zero-padded up to the
+ *   register tile, and partial tiles go through a small scratch tile whose valid part is
+ *   copied to C, so edge rows and columns never read or write outside the matrices.
+ *
+ * Algorithm (the classic blocked scheme): for each NC-wide column block of B and each KC-deep
+ * slice of k, B is packed into NR-wide micro-panels ([kc][NR] each); for each MC-tall row block
+ * of A, A is packed into MR-tall micro-panels ([kc][MR] each). Transposes are absorbed by the
+ * packing, so the micro-kernel always sees the same layout. The micro-kernel keeps an MR x NR
+ * tile of C in 2*MR v128 accumulators (NR = two vectors: 8 f32 or 4 f64) and runs over kc with
+ * two vector loads of B and MR broadcasts of A per step. Block sizes keep a B micro-panel
+ * (KC x NR) in L1 and the packed A block (MC x KC) in L2.
+ *
+ * Packing scratch comes from `heap.alloc` and is kept in a grow-only static buffer; it may grow
+ * linear memory, so callers must re-derive typed-array views after every call.
+ *
+ * With relaxed SIMD enabled at compile time (`--enable relaxed-simd`), the micro-kernel uses
+ * fused multiply-add (`relaxed_madd`); otherwise separate multiply and add.
+ */
+
+import { madd } from './simd';
+
+/**
+ * Rows of the register tile. With FMA the kernel has room for 5 rows (10 accumulators, the A
+ * rows fetched as one vector plus lane shuffles); mul+add needs a temporary per product, so the
+ * baseline kernel uses 4 rows of splat loads (8 accumulators) to stay within the 15 xmm
+ * registers V8 allocates on x86-64 (it hoists a step's loads above its arithmetic).
+ */
+const MR: i32 = ASC_FEATURE_RELAXED_SIMD ? 5 : 4;
+/** Depth of a packed slice of k. */
+const KC: i32 = 256;
+/** Rows of a packed A block (a multiple of MR). */
+const MC: i32 = MR * 24;
+/** Columns of a packed B block. */
+const NC: i32 = 2048;
+
+let scratch: usize = 0;
+let scratchBytes: usize = 0;
+
+/** Returns a 16-byte aligned scratch area of at least `bytes` bytes (grow-only). */
+function scratchOf(bytes: usize): usize {
+  if (bytes > scratchBytes) {
+    if (scratch != 0) heap.free(scratch);
+    scratch = heap.alloc(bytes + 16);
+    scratchBytes = bytes;
+  }
+  return (scratch + 15) & ~(<usize>15);
+}
+
+/**
+ * Packs rows [i0, i0+mc) and k-slice [p0, p0+kc) of op(A) into MR-tall micro-panels laid out
+ * [panel][kc][MR], zero-padding rows past mc.
+ */
+function packA<T>(a: usize, transA: bool, m: i32, k: i32, i0: i32, mc: i32, p0: i32, kc: i32, dst: usize): void {
+  const sz = <usize>sizeof<T>();
+  for (let ir = 0; ir < mc; ir += MR) {
+    const mr = min(MR, mc - ir);
+    const panel = dst + <usize>(ir * kc) * sz;
+    if (transA) {
+      // element (i, p) at p*m + i: each k step reads mr contiguous elements.
+      for (let p = 0; p < kc; p++) {
+        const src = a + (<usize>(p0 + p) * <usize>m + <usize>(i0 + ir)) * sz;
+        const d = panel + <usize>(p * MR) * sz;
+        let r = 0;
+        for (; r < mr; r++) store<T>(d + <usize>r * sz, load<T>(src + <usize>r * sz));
+        for (; r < MR; r++) store<T>(d + <usize>r * sz, <T>0);
+      }
+    } else {
+      // element (i, p) at i*k + p: each row is contiguous in p.
+      let r = 0;
+      for (; r < mr; r++) {
+        const src = a + (<usize>(i0 + ir + r) * <usize>k + <usize>p0) * sz;
+        const d = panel + <usize>r * sz;
+        for (let p = 0; p < kc; p++) store<T>(d + <usize>(p * MR) * sz, load<T>(src + <usize>p * sz));
+      }
+      for (; r < MR; r++) {
+        const d = panel + <usize>r * sz;
+        for (let p = 0; p < kc; p++) store<T>(d + <usize>(p * MR) * sz, <T>0);
+      }
+    }
+  }
+}
+
+/**
+ * Packs k-slice [p0, p0+kc) and columns [j0, j0+nc) of op(B) into NR-wide micro-panels laid
+ * out [panel][kc][NR], zero-padding columns past nc.
+ */
+function packB<T>(b: usize, transB: bool, n: i32, k: i32, p0: i32, kc: i32, j0: i32, nc: i32, dst: usize): void {
+  const sz = <usize>sizeof<T>();
+  const NR = 32 / <i32>sizeof<T>();
+  for (let jr = 0; jr < nc; jr += NR) {
+    const nr = min(NR, nc - jr);
+    const panel = dst + <usize>(jr * kc) * sz;
+    if (transB) {
+      // element (p, j) at j*k + p: each column is contiguous in p.
+      let c = 0;
+      for (; c < nr; c++) {
+        const src = b + (<usize>(j0 + jr + c) * <usize>k + <usize>p0) * sz;
+        const d = panel + <usize>c * sz;
+        for (let p = 0; p < kc; p++) store<T>(d + <usize>(p * NR) * sz, load<T>(src + <usize>p * sz));
+      }
+      for (; c < NR; c++) {
+        const d = panel + <usize>c * sz;
+        for (let p = 0; p < kc; p++) store<T>(d + <usize>(p * NR) * sz, <T>0);
+      }
+    } else if (nr == NR) {
+      // element (p, j) at p*n + j: each k step is two contiguous vectors.
+      for (let p = 0; p < kc; p++) {
+        const src = b + (<usize>(p0 + p) * <usize>n + <usize>(j0 + jr)) * sz;
+        const d = panel + <usize>(p * NR) * sz;
+        v128.store(d, v128.load(src));
+        v128.store(d, v128.load(src, 16), 16);
+      }
+    } else {
+      for (let p = 0; p < kc; p++) {
+        const src = b + (<usize>(p0 + p) * <usize>n + <usize>(j0 + jr)) * sz;
+        const d = panel + <usize>(p * NR) * sz;
+        let c = 0;
+        for (; c < nr; c++) store<T>(d + <usize>c * sz, load<T>(src + <usize>c * sz));
+        for (; c < NR; c++) store<T>(d + <usize>c * sz, <T>0);
+      }
+    }
+  }
+}
+
+/** `acc` plus the vector at `c` when accumulating into C, else `acc`. */
+@inline function tileIn<T>(acc: v128, c: usize, accumulate: bool): v128 {
+  return accumulate ? v128.add<T>(acc, v128.load(c)) : acc;
+}
+
+/**
+ * 4 x NR micro-kernel (baseline): tile at `c` (row stride `ldc` bytes) = [tile +] pa^T pb over
+ * kc steps, with one splat load of A per row and two vector loads of B per step.
+ */
+function kernel4<T>(kc: i32, pa: usize, pb: usize, c: usize, ldc: usize, accumulate: bool): void {
+  const sz = <usize>sizeof<T>();
+  let c00 = v128.splat<T>(<T>0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  let c30 = c00, c31 = c00;
+  const pbEnd = pb + <usize>kc * 32;
+  while (pb < pbEnd) {
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb, 16);
+    let av = v128.load_splat<T>(pa);
+    c00 = madd<T>(av, b0, c00); c01 = madd<T>(av, b1, c01);
+    av = v128.load_splat<T>(pa, sizeof<T>());
+    c10 = madd<T>(av, b0, c10); c11 = madd<T>(av, b1, c11);
+    av = v128.load_splat<T>(pa, 2 * sizeof<T>());
+    c20 = madd<T>(av, b0, c20); c21 = madd<T>(av, b1, c21);
+    av = v128.load_splat<T>(pa, 3 * sizeof<T>());
+    c30 = madd<T>(av, b0, c30); c31 = madd<T>(av, b1, c31);
+    pa += 4 * sz;
+    pb += 32;
+  }
+  v128.store(c, tileIn<T>(c00, c, accumulate)); v128.store(c, tileIn<T>(c01, c + 16, accumulate), 16);
+  c += ldc;
+  v128.store(c, tileIn<T>(c10, c, accumulate)); v128.store(c, tileIn<T>(c11, c + 16, accumulate), 16);
+  c += ldc;
+  v128.store(c, tileIn<T>(c20, c, accumulate)); v128.store(c, tileIn<T>(c21, c + 16, accumulate), 16);
+  c += ldc;
+  v128.store(c, tileIn<T>(c30, c, accumulate)); v128.store(c, tileIn<T>(c31, c + 16, accumulate), 16);
+}
+
+/**
+ * 5 x NR micro-kernel (FMA): like `kernel4`, but rows 0-3 of A come from vector loads split by
+ * lane shuffles (which V8 schedules next to their use) and row 4 from a splat load, so 10
+ * accumulators fit in the register file.
+ */
+function kernel5<T>(kc: i32, pa: usize, pb: usize, c: usize, ldc: usize, accumulate: bool): void {
+  const sz = <usize>sizeof<T>();
+  let c00 = v128.splat<T>(<T>0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  let c30 = c00, c31 = c00, c40 = c00, c41 = c00;
+  const pbEnd = pb + <usize>kc * 32;
+  while (pb < pbEnd) {
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb, 16);
+    let av: v128;
+    if (sizeof<T>() == 4) {
+      const aq = v128.load(pa);
+      av = i32x4.shuffle(aq, aq, 0, 0, 0, 0);
+      c00 = madd<T>(av, b0, c00); c01 = madd<T>(av, b1, c01);
+      av = i32x4.shuffle(aq, aq, 1, 1, 1, 1);
+      c10 = madd<T>(av, b0, c10); c11 = madd<T>(av, b1, c11);
+      av = i32x4.shuffle(aq, aq, 2, 2, 2, 2);
+      c20 = madd<T>(av, b0, c20); c21 = madd<T>(av, b1, c21);
+      av = i32x4.shuffle(aq, aq, 3, 3, 3, 3);
+      c30 = madd<T>(av, b0, c30); c31 = madd<T>(av, b1, c31);
+    } else {
+      const a01 = v128.load(pa);
+      av = i64x2.shuffle(a01, a01, 0, 0);
+      c00 = madd<T>(av, b0, c00); c01 = madd<T>(av, b1, c01);
+      av = i64x2.shuffle(a01, a01, 1, 1);
+      c10 = madd<T>(av, b0, c10); c11 = madd<T>(av, b1, c11);
+      const a23 = v128.load(pa, 16);
+      av = i64x2.shuffle(a23, a23, 0, 0);
+      c20 = madd<T>(av, b0, c20); c21 = madd<T>(av, b1, c21);
+      av = i64x2.shuffle(a23, a23, 1, 1);
+      c30 = madd<T>(av, b0, c30); c31 = madd<T>(av, b1, c31);
+    }
+    av = v128.load_splat<T>(pa, 4 * sizeof<T>());
+    c40 = madd<T>(av, b0, c40); c41 = madd<T>(av, b1, c41);
+    pa += 5 * sz;
+    pb += 32;
+  }
+  v128.store(c, tileIn<T>(c00, c, accumulate)); v128.store(c, tileIn<T>(c01, c + 16, accumulate), 16);
+  c += ldc;
+  v128.store(c, tileIn<T>(c10, c, accumulate)); v128.store(c, tileIn<T>(c11, c + 16, accumulate), 16);
+  c += ldc;
+  v128.store(c, tileIn<T>(c20, c, accumulate)); v128.store(c, tileIn<T>(c21, c + 16, accumulate), 16);
+  c += ldc;
+  v128.store(c, tileIn<T>(c30, c, accumulate)); v128.store(c, tileIn<T>(c31, c + 16, accumulate), 16);
+  c += ldc;
+  v128.store(c, tileIn<T>(c40, c, accumulate)); v128.store(c, tileIn<T>(c41, c + 16, accumulate), 16);
+}
+
+/** The MR x NR micro-kernel for this build. */
+@inline function kernel<T>(kc: i32, pa: usize, pb: usize, c: usize, ldc: usize, accumulate: bool): void {
+  if (MR == 5) kernel5<T>(kc, pa, pb, c, ldc, accumulate);
+  else kernel4<T>(kc, pa, pb, c, ldc, accumulate);
+}
+
+/** Multiplies a packed (mc x kc) A block by a packed (kc x nc) B block into C (row stride n). */
+function macro<T>(mc: i32, nc: i32, kc: i32, pa: usize, pb: usize, c: usize, n: i32, accumulate: bool, tile: usize): void {
+  const sz = <usize>sizeof<T>();
+  const NR = 32 / <i32>sizeof<T>();
+  const ldc = <usize>n * sz;
+  for (let jr = 0; jr < nc; jr += NR) {
+    const nr = min(NR, nc - jr);
+    const pbj = pb + <usize>(jr * kc) * sz;
+    for (let ir = 0; ir < mc; ir += MR) {
+      const mr = min(MR, mc - ir);
+      const pai = pa + <usize>(ir * kc) * sz;
+      const cij = c + <usize>ir * ldc + <usize>jr * sz;
+      if (mr == MR && nr == NR) {
+        kernel<T>(kc, pai, pbj, cij, ldc, accumulate);
+      } else {
+        kernel<T>(kc, pai, pbj, tile, 32, false);
+        for (let r = 0; r < mr; r++) {
+          const dst = cij + <usize>r * ldc;
+          const src = tile + <usize>r * 32;
+          for (let q = 0; q < nr; q++) {
+            let v = load<T>(src + <usize>q * sz);
+            if (accumulate) v += load<T>(dst + <usize>q * sz);
+            store<T>(dst + <usize>q * sz, v);
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * One GEMM: c (m, n) = op(a) @ op(b). `packedB` / `packedA` say the scratch already holds the
+ * packed matrix from the previous call (possible only when it fits in one block).
+ */
+function gemmOne<T>(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, transA: bool, transB: bool,
+                    bufA: usize, bufB: usize, tile: usize, reuseA: bool, reuseB: bool): void {
+  const sz = <usize>sizeof<T>();
+  if (k == 0) {
+    memory.fill(c, 0, <usize>m * <usize>n * sz);
+    return;
+  }
+  for (let jc = 0; jc < n; jc += NC) {
+    const nc = min(NC, n - jc);
+    for (let pc = 0; pc < k; pc += KC) {
+      const kc = min(KC, k - pc);
+      if (!reuseB) packB<T>(b, transB, n, k, pc, kc, jc, nc, bufB);
+      for (let ic = 0; ic < m; ic += MC) {
+        const mc = min(MC, m - ic);
+        if (!reuseA) packA<T>(a, transA, m, k, ic, mc, pc, kc, bufA);
+        macro<T>(mc, nc, kc, bufA, bufB, c + (<usize>ic * <usize>n + <usize>jc) * sz, n, pc > 0, tile);
+      }
+    }
+  }
+}
+
+function gemm<T>(a: usize, b: usize, c: usize, batch: i32, m: i32, n: i32, k: i32,
+                 transA: i32, transB: i32, strideA: i32, strideB: i32): void {
+  if (batch <= 0 || m <= 0 || n <= 0) return;
+  const sz = <usize>sizeof<T>();
+  const NR = 32 / <i32>sizeof<T>();
+  // A batch of row-major A's against one shared B is a single tall GEMM.
+  if (batch > 1 && strideB == 0 && transA == 0 && strideA == m * k) {
+    m *= batch;
+    batch = 1;
+  }
+  const kcMax = min(KC, max(k, 1));
+  const mcMax = (min(MC, m) + MR - 1) / MR * MR;
+  const ncMax = (min(NC, n) + NR - 1) / NR * NR;
+  const bytesA = <usize>(mcMax * kcMax) * sz;
+  const bytesB = <usize>(ncMax * kcMax) * sz;
+  const base = scratchOf(bytesA + bytesB + <usize>(MR * 32));
+  const bufA = base;
+  const bufB = base + bytesA;
+  const tile = bufB + bytesB;
+  const oneBlockA = m <= MC && k <= KC;
+  const oneBlockB = n <= NC && k <= KC;
+  const cStride = <usize>m * <usize>n * sz;
+  for (let bt = 0; bt < batch; bt++) {
+    const reuseA = bt > 0 && strideA == 0 && oneBlockA;
+    const reuseB = bt > 0 && strideB == 0 && oneBlockB;
+    gemmOne<T>(a + <usize>bt * <usize>strideA * sz, b + <usize>bt * <usize>strideB * sz, c + <usize>bt * cStride,
+      m, n, k, transA != 0, transB != 0, bufA, bufB, tile, reuseA, reuseB);
+  }
+}
+
+/**
+ * Batched f32 GEMM, C[bt] = op(A[bt]) @ op(B[bt]); see the file header for the contract.
+ * @example gemm_f32(aPtr, bPtr, cPtr, 1, 64, 64, 64, 0, 0, 0, 0)
+ */
+export function gemm_f32(a: usize, b: usize, c: usize, batch: i32, m: i32, n: i32, k: i32,
+                         transA: i32, transB: i32, strideA: i32, strideB: i32): void {
+  gemm<f32>(a, b, c, batch, m, n, k, transA, transB, strideA, strideB);
+}
+
+/**
+ * Batched f64 GEMM, C[bt] = op(A[bt]) @ op(B[bt]); see the file header for the contract.
+ * @example gemm_f64(aPtr, bPtr, cPtr, 1, 64, 64, 64, 0, 0, 0, 0)
+ */
+export function gemm_f64(a: usize, b: usize, c: usize, batch: i32, m: i32, n: i32, k: i32,
+                         transA: i32, transB: i32, strideA: i32, strideB: i32): void {
+  gemm<f64>(a, b, c, batch, m, n, k, transA, transB, strideA, strideB);
+}

@@ -1,0 +1,80 @@
+/**
+ * `npm run bench`: runs the registered benchmark sections and prints their tables.
+ *
+ *   node --experimental-wasm-relaxed-simd build/bench.js [--only gemm,elementwise] [--json] [--quick] [--list]
+ *
+ * --only     comma-separated section names (default: all, in registration order)
+ * --json     print one JSON document (machine info + tables) instead of text tables
+ * --quick    fewer sizes and shorter timings (smoke run)
+ * --list     print the section names and descriptions, then exit
+ * Progress goes to stderr. Sections are files of this folder that call `registerSection`;
+ * adding one means adding its import below.
+ */
+import os from 'node:os';
+import './gemm.js';
+import './elementwise.js';
+import './grad_memory.js';
+import { getSection, listSections, type BenchContext, type BenchSection, type BenchTable } from './registry.js';
+import { formatTable } from './table.js';
+
+interface Args {
+  only: string[] | null;
+  json: boolean;
+  quick: boolean;
+  list: boolean;
+}
+
+const FLAGS = ['--only', '--json', '--quick', '--list', '--help'];
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { only: null, json: false, quick: false, list: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--json') args.json = true;
+    else if (a === '--quick') args.quick = true;
+    else if (a === '--list' || a === '--help') args.list = true;
+    else if (a === '--only' || a.startsWith('--only=')) {
+      const v = a === '--only' ? argv[++i] : a.slice('--only='.length);
+      if (!v) throw new Error('bench: --only expects a comma-separated list of section names');
+      args.only = v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+    } else {
+      throw new Error(`bench: unknown argument '${a}'; expected one of ${JSON.stringify(FLAGS)}`);
+    }
+  }
+  return args;
+}
+
+function machine(): Record<string, string | number> {
+  const cpus = os.cpus();
+  return {
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    node: process.version,
+    v8: process.versions.v8,
+    platform: `${os.platform()} ${os.arch()}`,
+  };
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  if (args.list) {
+    for (const s of listSections()) console.log(`${s.name.padEnd(14)} ${s.description}`);
+    return;
+  }
+  const sections: BenchSection[] = args.only ? args.only.map(getSection) : listSections();
+  const ctx: BenchContext = { quick: args.quick, log: (m) => process.stderr.write(`[bench] ${m}\n`) };
+  const info = machine();
+  if (!args.json) console.log(`machine: ${info.cpu}, ${info.cores} cores, node ${info.node} (V8 ${info.v8}), ${info.platform}\n`);
+  const results: { section: string; tables: BenchTable[] }[] = [];
+  for (const s of sections) {
+    const tables = await s.run(ctx);
+    results.push({ section: s.name, tables });
+    if (!args.json) for (const t of tables) console.log(`${formatTable(t)}\n`);
+  }
+  if (args.json) console.log(JSON.stringify({ machine: info, quick: args.quick, results }, null, 2));
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exitCode = 1;
+});

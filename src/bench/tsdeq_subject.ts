@@ -1,0 +1,38 @@
+/** A tsdeq backend as a benchmark subject: its kernels on its own storages, no tensor layer. */
+import type { Backend } from '../backend/backend.js';
+import type { Prepared, Subject } from './subjects.js';
+import { benchData } from './subjects.js';
+
+/**
+ * Wraps `backend` as a subject labelled `label`.
+ * @example const s = backendSubject('tsdeq js', findBackend('js')!)
+ */
+export function backendSubject(label: string, backend: Backend): Subject {
+  const input = (size: number, dtype: 'float32' | 'float64', seed: number) => {
+    const s = backend.alloc(size, dtype);
+    backend.write(s, benchData(size, seed));
+    return s;
+  };
+  return {
+    label,
+    gemm(n, dtype) {
+      const a = input(n * n, dtype, 1), b = input(n * n, dtype, 2), c = backend.alloc(n * n, dtype);
+      const spec = { batch: 1, m: n, n, k: n, transA: false, transB: false, strideA: 0, strideB: 0 };
+      return {
+        run: () => backend.matmul(a, b, c, spec),
+        dispose: () => [a, b, c].forEach((s) => backend.free(s)),
+      };
+    },
+    elementwise(op, size): Prepared {
+      const a = input(size, 'float32', 3), out = backend.alloc(size, 'float32');
+      if (op === 'tanh') {
+        return { run: () => backend.unary('tanh', a, out), dispose: () => [a, out].forEach((s) => backend.free(s)) };
+      }
+      const b = input(size, 'float32', 4);
+      return {
+        run: () => backend.binary('add', a, b, out, [size], [1], [1]),
+        dispose: () => [a, b, out].forEach((s) => backend.free(s)),
+      };
+    },
+  };
+}
