@@ -38,3 +38,6 @@ export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 export { memGc, type MemGcOptions } from './utils/mem_gc.js';
 export { save, saveSync, load, loadSafetensors, readMetadata, parseHeader, type SaveOptions, type LoadOptions, type ReadOptions, type SafetensorsHeader } from './io/safetensors.js';
+export { getDeq, registerDeq, listDeqs, resetDeq, type DEQClass } from './deq/registry.js';
+export { DEQBase, DEQSliced, DEQIndexing, type DEQResult, type DEQForwardOptions } from './deq/core.js';
+export { fromTorchDEQArgs, DEQ_DEFAULTS, type DEQOptions } from './deq/options.js';

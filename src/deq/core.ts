@@ -1,0 +1,193 @@
+/**
+ * DEQ cores: the layer a TorchDEQ user calls as `deq(f, zInit)`. One base class owns the
+ * solve, the gradient functors (from `backwardFactory`), train/eval and multi-tensor states;
+ * the two registered cores differ only in how the training trajectory is sampled:
+ * - 'sliced': the solve is cut into segments; each segment's estimate goes through its
+ *   gradient functor and the functor's output (with its graph) starts the next segment.
+ * - 'indexing': one solve; the solver hands back its best estimate at the sampled steps and
+ *   the gradient functors are applied beside the solve.
+ *
+ * References: Bai, Kolter, Koltun, "Deep Equilibrium Models" (NeurIPS 2019); Geng et al.,
+ * "On Training Implicit Models" (NeurIPS 2021); Geng & Kolter, "TorchDEQ" (2023).
+ */
+import type { Tensor } from '../tensor.js';
+import { zeros } from '../creation.js';
+import { noGrad, enableGrad } from '../autograd/engine.js';
+import { getSolver, type SolverOptions, type SolverResult } from '../solvers/index.js';
+import { backwardFactory, type GradFunctor } from '../grad/index.js';
+import { powerMethod } from '../loss/index.js';
+import { resolveDEQOptions, evalMaxIter, type DEQOptions, type ResolvedDEQOptions } from './options.js';
+import { packer, type StatePacker } from './pack.js';
+
+/** What `forward` returns: the sampled states (training) or `[z*]` (eval), and the solver stats. */
+export interface DEQResult<Z> {
+  zOut: Z[];
+  info: SolverResult['stats'] & { sradius: Tensor };
+}
+
+export interface DEQForwardOptions {
+  /** Per-call solver options overriding the defaults (`fMaxIter` here overrides the iteration count). */
+  solverKwargs?: Partial<SolverOptions> & { fMaxIter?: number };
+  /** In eval mode, estimate the spectral radius at z* with 100 power iterations. */
+  sradiusMode?: boolean;
+  /** Called with the stats of every IFT backward solve. */
+  backwardWriter?: (stats: unknown) => void;
+}
+
+const FORWARD_KEYS = ['solverKwargs', 'sradiusMode', 'backwardWriter'];
+
+type ZLike = Tensor | Tensor[];
+
+export abstract class DEQBase {
+  readonly options: ResolvedDEQOptions;
+  /** Sampling plan for training: segment lengths (sliced) or cumulative steps (indexing). */
+  readonly samplePlan: number[];
+  protected readonly produceGrad: GradFunctor[];
+  training = true;
+
+  constructor(opts: DEQOptions = {}) {
+    this.options = resolveDEQOptions(opts);
+    getSolver(this.options.fSolver); // fail early on unknown names
+    getSolver(this.options.bSolver);
+    this.samplePlan = this.plan(this.options.fMaxIter);
+    const o = this.options;
+    const grads = o.grad.length === 1 ? this.samplePlan.map(() => o.grad[0]) : o.grad;
+    if (grads.length !== this.samplePlan.length) {
+      throw new Error(`getDeq: option 'grad' expected 1 or ${this.samplePlan.length} values (one per sampled state), received ${o.grad.length}`);
+    }
+    this.produceGrad = grads.map((k) => backwardFactory({ gradType: k, tau: o.tau, supGap: o.supGap, supLoc: o.supLoc }));
+    if (o.ift || o.hookIft) {
+      this.produceGrad[this.produceGrad.length - 1] = backwardFactory({
+        gradType: 'ift', hookIft: o.hookIft, bSolver: o.bSolver,
+        bSolverKwargs: { maxIter: o.bMaxIter, tol: o.bTol, stopMode: o.bStopMode },
+      });
+    }
+  }
+
+  /** The sampling plan for a training solve of `fMaxIter` steps. */
+  protected abstract plan(fMaxIter: number): number[];
+
+  /** Training-mode solve(s) and gradient functors; returns the functors' outputs and the last stats. */
+  protected abstract trainForward(func: (z: Tensor) => Tensor, z0: Tensor, plan: number[],
+    solverKwargs: Partial<SolverOptions>, writer: DEQForwardOptions['backwardWriter']): Promise<{ zOut: Tensor[]; stats: SolverResult['stats'] }>;
+
+  /** Switches to training mode (sampled states with gradients). Returns this. */
+  train(mode = true): this {
+    this.training = mode;
+    return this;
+  }
+
+  /** Switches to eval mode (one solve of evalFMaxIter steps, no gradient functors). Returns this. */
+  eval(): this {
+    return this.train(false);
+  }
+
+  /**
+   * Solves z = func(z) from `zInit` and attaches gradients.
+   * @example
+   * const deq = getDeq({ fSolver: 'anderson', fMaxIter: 30, ift: true });
+   * const { zOut, info } = await deq.forward((z) => tanh(linear(z, W).add(inj)), zeros([B, d]));
+   */
+  async forward<Z extends ZLike>(func: (z: Z) => Z, zInit: Z, opts: DEQForwardOptions = {}): Promise<DEQResult<Z>> {
+    for (const k of Object.keys(opts)) {
+      if (!FORWARD_KEYS.includes(k)) {
+        throw new Error(`deq.forward: unknown option '${k}'; valid options are ${FORWARD_KEYS.map((v) => `'${v}'`).join(', ')}`);
+      }
+    }
+    if (typeof func !== 'function') throw new Error(`deq.forward: expected func to be a function, received ${typeof func}`);
+    const pk: StatePacker = packer('deq.forward', zInit);
+    const f = (z: Tensor): Tensor => pk.pack(func(pk.unpack(z) as Z));
+    const z0 = pk.pack(zInit);
+    const { fMaxIter, ...solverKwargs } = { ...(opts.solverKwargs ?? {}) };
+    if (fMaxIter !== undefined && !(Number.isInteger(fMaxIter) && fMaxIter > 0)) {
+      throw new Error(`deq.forward: solverKwargs.fMaxIter expected a positive integer, received ${JSON.stringify(fMaxIter)}`);
+    }
+    if ('maxIter' in solverKwargs) {
+      throw new Error("deq.forward: solverKwargs.maxIter is set by the DEQ core; pass solverKwargs.fMaxIter to override the iteration count");
+    }
+    if (this.training) {
+      const plan = fMaxIter !== undefined ? this.plan(fMaxIter) : this.samplePlan;
+      const { zOut, stats } = await this.trainForward(f, z0, plan, solverKwargs, opts.backwardWriter);
+      if (z0 !== zInit) z0.dispose();
+      return { zOut: zOut.map((z) => pk.unpack(z) as Z), info: { ...stats, sradius: zeros([1], { dtype: z0.dtype, backend: z0.backend }) } };
+    }
+    const res = await this.solve(f, z0, fMaxIter ?? evalMaxIter(this.options), solverKwargs);
+    if (z0 !== zInit) z0.dispose();
+    let sradius: Tensor;
+    if (opts.sradiusMode) {
+      const zs = res.z.detach().requireGrad();
+      const f0 = enableGrad(() => f(zs));
+      const pm = await powerMethod(f0, zs, { nIters: 100 });
+      pm.eigenvector.dispose();
+      f0.dispose();
+      zs.dispose();
+      sradius = pm.eigenvalue;
+    } else {
+      sradius = zeros([1], { dtype: res.z.dtype, backend: res.z.backend });
+    }
+    return { zOut: [pk.unpack(res.z) as Z], info: { ...res.stats, sradius } };
+  }
+
+  /** One no-grad solve with the forward solver and this layer's tolerances. */
+  protected async solve(f: (z: Tensor) => Tensor, z0: Tensor, maxIter: number,
+    solverKwargs: Partial<SolverOptions>, indexing?: number[]): Promise<SolverResult> {
+    const o = this.options;
+    const solver = getSolver(o.fSolver);
+    const opts: Partial<SolverOptions> = { tol: o.fTol, stopMode: o.fStopMode, ...solverKwargs, maxIter };
+    if (indexing) opts.indexing = indexing;
+    return noGrad(() => solver((z: Tensor) => noGrad(() => f(z)), z0.detach(), opts));
+  }
+}
+
+/** TorchDEQ's DEQSliced: segments of the solve, each followed by its gradient functor. */
+export class DEQSliced extends DEQBase {
+  protected plan(fMaxIter: number): number[] {
+    const o = this.options;
+    if (o.nStates > 1) return Array.from({ length: o.nStates }, () => Math.trunc(fMaxIter / o.nStates));
+    const cuts = [0, ...o.indexing, fMaxIter];
+    return cuts.slice(1).map((c, i) => c - cuts[i]);
+  }
+
+  protected async trainForward(f: (z: Tensor) => Tensor, z0: Tensor, plan: number[],
+    solverKwargs: Partial<SolverOptions>, writer: DEQForwardOptions['backwardWriter']) {
+    const zOut: Tensor[] = [];
+    let z = z0;
+    let stats: SolverResult['stats'] | undefined;
+    for (let i = 0; i < plan.length; i++) {
+      const res = await this.solve(f, z, plan[i], solverKwargs);
+      stats = res.stats;
+      const outs = await this.produceGrad[i](this, f, res.z.detach(), { writer });
+      zOut.push(...outs);
+      z = outs[outs.length - 1];
+    }
+    return { zOut, stats: stats! };
+  }
+}
+
+/** TorchDEQ's DEQIndexing: one solve, gradient functors applied to states sampled from it. */
+export class DEQIndexing extends DEQBase {
+  protected plan(fMaxIter: number): number[] {
+    const o = this.options;
+    if (o.nStates > 1) {
+      const n = Math.max(Math.min(fMaxIter, o.nStates), 1);
+      const delta = Math.trunc(fMaxIter / n);
+      if (fMaxIter % n === 0) return Array.from({ length: n }, (_, k) => (k + 1) * delta);
+      return Array.from({ length: n }, (_, k) => fMaxIter - (n - k - 1) * delta);
+    }
+    return [...o.indexing, fMaxIter];
+  }
+
+  protected async trainForward(f: (z: Tensor) => Tensor, z0: Tensor, plan: number[],
+    solverKwargs: Partial<SolverOptions>, writer: DEQForwardOptions['backwardWriter']) {
+    const res = await this.solve(f, z0, plan[plan.length - 1], solverKwargs, plan);
+    // Difference from TorchDEQ (its issue #7): when the solve stops early, steps it never
+    // reached are served by its best estimate, so every functor (IFT on the last) still runs
+    // and the last output always comes from the solver's best estimate.
+    const states = plan.map((_, i) => (i < res.trajectory.length && i < plan.length - 1 ? res.trajectory[i] : res.z));
+    const zOut: Tensor[] = [];
+    for (let i = 0; i < plan.length; i++) {
+      zOut.push(...(await this.produceGrad[i](this, f, states[i].detach(), { writer })));
+    }
+    return { zOut, stats: res.stats };
+  }
+}
