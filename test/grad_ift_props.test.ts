@@ -7,7 +7,7 @@ import { describe, it, expect } from 'vitest';
 import * as T from '../src/index.js';
 import type { Tensor } from '../src/index.js';
 import { backwardFactory, type BackwardFactoryOptions } from '../src/grad/index.js';
-import { getSolver, type SolverStats } from '../src/solvers/index.js';
+import { getSolver, registerSolver, listSolvers, type SolverStats } from '../src/solvers/index.js';
 import { loadCase, flat, params as caseParams, type OracleCase } from './helpers/oracle.js';
 import { makeCell } from './helpers/cells.js';
 import { gradSetup, oracleLoss, relErr, mat } from './helpers/grad_runs.js';
@@ -185,6 +185,38 @@ describe('IFT functor semantics', () => {
       expect(after.numBytes, JSON.stringify(opts)).toBe(before.numBytes);
       expect(after.numTensors, JSON.stringify(opts)).toBe(before.numTensors);
     }
+  });
+
+  it('peak memory of a training step does not grow with the forward iterations (IFT; phantom grows with k only)', async () => {
+    const cl = loadCase('tanh16_fpi_abs');
+    const s = gradSetup(cl);
+    let peak = 0;
+    const sample = () => { peak = Math.max(peak, T.memory().numBytes); };
+    const f = (z: Tensor): Tensor => { const y = T.tidy(() => s.f(z)); sample(); return y; };
+    if (!listSolvers().includes('test_sampling_fpi')) {
+      registerSolver('test_sampling_fpi', (func, x0, o) => getSolver('fixed_point_iter')(async (g) => { const r = await func(g); sample(); return r; }, x0, o));
+    }
+    const stepPeak = async (opts: BackwardFactoryOptions, fMaxIter: number): Promise<number> => {
+      const base = T.memory().numBytes;
+      peak = base;
+      const res = await getSolver('fixed_point_iter')((z: Tensor) => T.noGrad(() => f(z)), mat(cl.z_init), { maxIter: fMaxIter, tol: 0 });
+      for (const t of Object.values(res.stats)) t.dispose();
+      const outs = await backwardFactory(opts)(undefined, f, res.z);
+      res.z.dispose();
+      sample();
+      const L = T.tidy(() => oracleLoss(outs, s.c, outs.map(() => 1)));
+      await L.backward();
+      sample();
+      s.zeroGrads(); L.dispose();
+      for (const t of outs) t.dispose();
+      return peak - base;
+    };
+    const bk = { bSolver: 'test_sampling_fpi', bSolverKwargs: { maxIter: 30, tol: 1e-8 } };
+    for (const opts of [{ gradType: 'ift', ...bk }, { gradType: 'ift', hookIft: true, ...bk }, { gradType: 3 }] as BackwardFactoryOptions[]) {
+      const p5 = await stepPeak(opts, 5), p60 = await stepPeak(opts, 60);
+      expect(p60, JSON.stringify(opts)).toBe(p5);
+    }
+    expect(await stepPeak({ gradType: 6 }, 5)).toBeGreaterThan(await stepPeak({ gradType: 3 }, 60));
   });
 
   it('treats zPred as detached and leaves it untouched', async () => {

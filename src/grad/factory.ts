@@ -12,7 +12,10 @@ import { getSolver } from '../solvers/index.js';
 import { phantomGrad, type PhantomSettings } from './phantom.js';
 import { iftGrad, hookIftGrad, type BackwardWriter, type IftSettings, type SolverKwargs } from './ift.js';
 
-/** What a gradient functor receives besides the state: where backward-solve stats go. */
+/**
+ * What a gradient functor receives besides the state: where backward-solve stats go.
+ * @example await produce(layer, f, zStar, { writer: (stats) => console.log(stats.nstep.toArray()) });
+ */
 export interface GradFunctorOptions {
   /** Called with the stats of every IFT backward solve (ignored by phantom gradients). */
   writer?: BackwardWriter;
@@ -22,11 +25,15 @@ export interface GradFunctorOptions {
  * A gradient functor: maps a (detached) solver estimate `zPred` of the fixed point of `func`
  * to the states that carry gradients. `trainer` is the module that owns the layer (may be
  * `undefined`); no state is stored on it.
+ * @example const produce: GradFunctor = backwardFactory({ gradType: 2 }); const outs = await produce(undefined, f, zStar);
  */
 export type GradFunctor = (trainer: unknown, func: (z: Tensor) => Tensor, zPred: Tensor,
   opts?: GradFunctorOptions) => Promise<Tensor[]>;
 
-/** Options of `backwardFactory` (TorchDEQ's `backward_factory` arguments in camelCase). */
+/**
+ * Options of `backwardFactory` (TorchDEQ's `backward_factory` arguments in camelCase).
+ * @example const opts: BackwardFactoryOptions = { gradType: 5, tau: 0.5, supGap: 2 };
+ */
 export interface BackwardFactoryOptions {
   /** 'ift' (implicit gradient) or a positive integer k (phantom gradient with k steps). Default 'ift'. */
   gradType?: 'ift' | number;
@@ -46,7 +53,10 @@ export interface BackwardFactoryOptions {
   [extra: string]: unknown;
 }
 
-/** The defaults, in one place. */
+/**
+ * The defaults of `backwardFactory`, in one place.
+ * @example BACKWARD_FACTORY_DEFAULTS.bSolver // 'fixed_point_iter'
+ */
 export const BACKWARD_FACTORY_DEFAULTS = Object.freeze({
   gradType: 'ift' as 'ift' | number,
   hookIft: false,

@@ -22,13 +22,22 @@ import { zerosLike } from '../creation.js';
 import { getSolver, type SolverOptions, type SolverResult } from '../solvers/index.js';
 import { applyChecked } from './phantom.js';
 
-/** Options for a backward solver: the common solver options plus any a registered solver adds (gmres: `restart`). */
+/**
+ * Options for a backward solver: the common solver options plus any a registered solver adds (gmres: `restart`).
+ * @example const kw: SolverKwargs = { maxIter: 50, tol: 1e-8, restart: 10 };
+ */
 export type SolverKwargs = SolverOptions & { [key: string]: unknown };
 
-/** Receives the stats of every backward (adjoint) solve and owns those tensors (dispose them when done). */
+/**
+ * Receives the stats of every backward (adjoint) solve and owns those tensors (dispose them when done).
+ * @example const writer: BackwardWriter = (s) => { log.push(s.nstep.toArray()); Object.values(s).forEach((t) => t.dispose()); };
+ */
 export type BackwardWriter = (stats: SolverResult['stats']) => void;
 
-/** Settings of one IFT functor (validated by `backwardFactory`). */
+/**
+ * Settings of one IFT functor (validated by `backwardFactory`).
+ * @example const s: IftSettings = { bSolver: 'anderson', bSolverKwargs: { maxIter: 40, tol: 1e-6 } };
+ */
 export interface IftSettings {
   /** Registered solver name for the adjoint fixed point. */
   bSolver: string;

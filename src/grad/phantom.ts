@@ -11,7 +11,10 @@ import { fmtShape, peekNextTensorId } from '../tensor.js';
 import { add, mul } from '../ops/arith.js';
 import { tidy } from '../scope.js';
 
-/** Settings of one phantom-gradient functor (validated by `backwardFactory`). */
+/**
+ * Settings of one phantom-gradient functor (validated by `backwardFactory`).
+ * @example const s: PhantomSettings = { k: 5, tau: 0.5, supGap: -1, supLoc: [1, 3] };
+ */
 export interface PhantomSettings {
   /** Number of unrolled steps (>= 1). */
   k: number;

@@ -17,16 +17,25 @@ import { Workspace, copyAll, copyRows, readVectors, type Buf } from './workspace
 import { HessenbergLsq } from './gmres_lsq.js';
 import type { SolverFunc, SolverOptions, SolverResult, SolverState } from './types.js';
 
-/** gmres's options: the common ones plus `restart`. */
+/**
+ * gmres's options: the common ones plus `restart`.
+ * @example const opts: GmresOptions = { maxIter: 100, tol: 1e-10, restart: 30 };
+ */
 export interface GmresOptions extends SolverOptions {
   /** Krylov steps per cycle before restarting from the current iterate (default 20; capped at the features per sample). */
   restart?: number;
 }
 
-/** Option keys gmres accepts. */
+/**
+ * Option keys gmres accepts.
+ * @example GMRES_KEYS.includes('restart') // true
+ */
 export const GMRES_KEYS: readonly string[] = ['maxIter', 'tol', 'stopMode', 'indexing', 'returnFinal', 'writer', 'divergence', 'restart'];
 
-/** Default Krylov steps per cycle. */
+/**
+ * Default Krylov steps per cycle.
+ * @example GMRES_DEFAULT_RESTART // 20
+ */
 export const GMRES_DEFAULT_RESTART = 20;
 
 /** A new Arnoldi direction shorter than this times ||A v|| means the Krylov space is exhausted. */
