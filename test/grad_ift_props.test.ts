@@ -9,7 +9,7 @@ import type { Tensor } from '../src/index.js';
 import { backwardFactory, type BackwardFactoryOptions } from '../src/grad/index.js';
 import { getSolver, registerSolver, listSolvers, type SolverStats } from '../src/solvers/index.js';
 import { loadCase, flat, params as caseParams, type OracleCase } from './helpers/oracle.js';
-import { makeCell } from './helpers/cells.js';
+import { makeCell, cellFor } from './helpers/cells.js';
 import { gradSetup, oracleLoss, relErr, mat } from './helpers/grad_runs.js';
 
 const arr = (t: Tensor): number[] => Array.from(t.dataSync());
@@ -112,6 +112,28 @@ describe('IFT variants and backward solvers against each other', () => {
       expect(relErr(and[k], want[k]), k).toBeLessThanOrEqual(1e-9);
     }
     await expect(iftGrads(c, { bSolverKwargs: { maxIter: 10, m: 3 } })).rejects.toThrow(/fixed_point_iter: unknown option 'm'; valid options are/);
+  });
+});
+
+describe('float32', () => {
+  it('IFT (both variants, fixed_point_iter and gmres) and phantom gradients match the float64 references at float32 tolerances', async () => {
+    const c = loadCase('gated_fpi_abs');
+    const run = async (opts: BackwardFactoryOptions, z0: number[][]): Promise<Record<string, number[]>> => {
+      const cell = cellFor(c, { dtype: 'float32', requiresGrad: true });
+      const cv = T.tensor(c.loss.c, undefined, { dtype: 'float32' });
+      const outs = await backwardFactory(opts)(undefined, cell.f, T.tensor(z0, undefined, { dtype: 'float32' }));
+      await oracleLoss(outs, cv, outs.map((_, i) => 0.8 ** (outs.length - 1 - i))).backward();
+      const leaves: Record<string, Tensor> = { ...cell.params, x: cell.x };
+      return Object.fromEntries(Object.entries(leaves).map(([k, t]) => [k, arr(t.grad!)]));
+    };
+    const b32 = { maxIter: 100, tol: 1e-6 };
+    for (const opts of [{ bSolverKwargs: b32 }, { hookIft: true, bSolverKwargs: b32 }, { bSolver: 'gmres', bSolverKwargs: b32 }] as BackwardFactoryOptions[]) {
+      const g = await run({ gradType: 'ift', ...opts }, c.reference.z_star);
+      for (const [k, want] of Object.entries(c.reference.ift_grads)) expect(relErr(g[k], flat(want)), `${JSON.stringify(opts)} ${k}`).toBeLessThanOrEqual(1e-3);
+    }
+    const ph = c.reference.phantom['k5_tau1_suploc1-3'];
+    const g = await run({ gradType: 5, tau: 1, supLoc: [1, 3] }, c.reference.z_star);
+    for (const [k, want] of Object.entries(ph.grads)) expect(relErr(g[k], flat(want)), k).toBeLessThanOrEqual(1e-4);
   });
 });
 
