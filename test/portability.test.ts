@@ -37,7 +37,12 @@ function newestSource(): number {
 const hasInit = existsSync(join(root, 'src', 'init.ts')) && typeof (T as Record<string, unknown>).init === 'function';
 
 interface InitReport {
+  precompiled: boolean;
   returned: unknown;
+  y: number;
+  yBackend: string;
+  gradX: number[];
+  gradW: number[];
   selectedByInit: string;
   backends: string[];
   matmulBackend: string;
@@ -66,7 +71,7 @@ function expected(): { y: number; gradX: number[]; gradW: number[]; randn: numbe
   return { y, gradX, gradW, randn };
 }
 
-function checkReport(r: SmokeReport, runtime: string): void {
+function checkReport(r: SmokeReport, runtime: string, precompiled = false): void {
   const want = expected();
   expect(r.runtime).toBe(runtime);
   expect(r.y).toBeCloseTo(want.y, 12);
@@ -81,9 +86,21 @@ function checkReport(r: SmokeReport, runtime: string): void {
     expect(r.init, 'the package exports init(), so the smoke run must have called it').toBeDefined();
     const i = r.init!;
     console.log(`[portability] ${runtime}: init() selected backend '${i.selectedByInit}', variant ${JSON.stringify(i.variant)}, backends ${JSON.stringify(i.backends)}, returned ${JSON.stringify(i.returned)}`);
+    expect(i.precompiled).toBe(precompiled);
     expect(i.backends).toContain('wasm');
+    expect(i.selectedByInit).toBe('wasm');
+    expect(i.returned).toMatchObject({ backend: 'wasm', variant: i.variant });
+    expect(['simd', 'relaxed']).toContain(i.variant);
+    // A precompiled module is the baseline-SIMD build we compiled.
+    if (precompiled) expect(i.variant).toBe('simd');
     expect(i.matmulBackend).toBe('wasm');
     expect(i.matmul).toEqual([58, 64, 139, 154]);
+    // The forward/backward pass on the WASM kernels matches the float64 hand computation.
+    expect(i.yBackend).toBe('wasm');
+    expect(i.y).toBeCloseTo(want.y, 12);
+    i.gradX.forEach((v, k) => expect(v).toBeCloseTo(want.gradX[k], 12));
+    i.gradW.forEach((v, k) => expect(v).toBeCloseTo(want.gradW[k], 12));
+    expect(i.gradX).toHaveLength(4);
   } else {
     expect(r.init).toBeUndefined();
   }
@@ -109,23 +126,32 @@ beforeAll(() => {
 }, 660_000);
 
 describe('bundled package smoke runs', () => {
-  it('Node', () => {
-    const r = spawnSync(process.execPath, [mainScript], { cwd: root, encoding: 'utf8', timeout: 60_000 });
-    expect(r.status, r.stderr).toBe(0);
-    checkReport(parseReport(r.stdout), 'node');
-  });
+  // Each runtime runs twice: init() with the bundled bytes, and init(precompiled WebAssembly.Module)
+  // as on edge runtimes such as workerd, which forbid compiling bytes at run time.
+  const modes = hasInit ? [false, true] : [false];
+  const modeName = (p: boolean): string => (p ? ', init(WebAssembly.Module)' : '');
+
+  for (const precompiled of modes) {
+    it(`Node${modeName(precompiled)}`, () => {
+      const r = spawnSync(process.execPath, [mainScript, ...(precompiled ? ['--precompiled'] : [])], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+      expect(r.status, r.stderr).toBe(0);
+      checkReport(parseReport(r.stdout), 'node', precompiled);
+    });
+  }
 
   const denoMissing = !existsSync(denoBin);
   if (denoMissing) console.log(`[portability] Deno smoke test skipped: ${denoBin} is absent (run npm ci; the deno devDependency ships it)`);
   // Skipped only when the deno binary is genuinely absent (reason printed above).
-  it.skipIf(denoMissing)('Deno', () => {
-    const r = spawnSync(denoBin, ['run', '--allow-read', mainScript], {
-      cwd: root, encoding: 'utf8', timeout: 120_000,
-      env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
+  for (const precompiled of modes) {
+    it.skipIf(denoMissing)(`Deno${modeName(precompiled)}`, () => {
+      const r = spawnSync(denoBin, ['run', '--allow-read', mainScript, ...(precompiled ? ['--precompiled'] : [])], {
+        cwd: root, encoding: 'utf8', timeout: 120_000,
+        env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
+      });
+      expect(r.status, r.stderr).toBe(0);
+      checkReport(parseReport(r.stdout), 'deno', precompiled);
     });
-    expect(r.status, r.stderr).toBe(0);
-    checkReport(parseReport(r.stdout), 'deno');
-  });
+  }
 
   const chromiumMissing = !existsSync(chromiumBin);
   if (chromiumMissing) console.log(`[portability] Chromium smoke test skipped: ${chromiumBin} is absent (apt-get install -y chromium; .ci/run does this)`);
@@ -155,24 +181,27 @@ describe('bundled package smoke runs', () => {
       await new Promise<void>((ok) => server?.close(() => ok()));
     });
 
-    it('runs the bundle as an ES module in a page', async () => {
+    it('runs the bundle as an ES module in a page (each page loads the package afresh)', async () => {
       const { chromium } = await import('playwright-core');
       const browser = await chromium.launch({
         executablePath: chromiumBin,
         args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-gpu'],
       });
       try {
-        const page = await browser.newPage();
-        const errors: string[] = [];
-        page.on('pageerror', (e) => errors.push(String(e)));
-        page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-        await page.goto(`${base}/test/portability/page.html`);
-        await page.waitForFunction(() => (window as unknown as { __smoke?: unknown }).__smoke !== undefined, undefined, { timeout: 60_000 });
-        const res = await page.evaluate(() => (window as unknown as { __smoke: { ok: boolean; report?: SmokeReport; error?: string } }).__smoke);
-        expect(res.error ?? null).toBeNull();
-        expect(errors).toEqual([]);
-        expect(res.ok).toBe(true);
-        checkReport(res.report!, 'browser');
+        for (const precompiled of modes) {
+          const page = await browser.newPage();
+          const errors: string[] = [];
+          page.on('pageerror', (e) => errors.push(String(e)));
+          page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+          await page.goto(`${base}/test/portability/page.html${precompiled ? '?precompiled' : ''}`);
+          await page.waitForFunction(() => (window as unknown as { __smoke?: unknown }).__smoke !== undefined, undefined, { timeout: 60_000 });
+          const res = await page.evaluate(() => (window as unknown as { __smoke: { ok: boolean; report?: SmokeReport; error?: string } }).__smoke);
+          expect(res.error ?? null).toBeNull();
+          expect(errors).toEqual([]);
+          expect(res.ok).toBe(true);
+          checkReport(res.report!, 'browser', precompiled);
+          await page.close();
+        }
       } finally {
         await browser.close();
       }

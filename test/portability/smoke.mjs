@@ -2,7 +2,7 @@
  * The portability smoke run, shared by every runtime (Node, Deno, headless Chromium): it gets
  * the bundled package's namespace and returns a JSON-safe report that the test asserts on.
  */
-export async function smoke(T) {
+export async function smoke(T, wasmSource) {
   const report = { runtime: runtimeName() };
   // Tensors and ops: y = sum(tanh(x @ w)).
   const x = T.tensor([[1, 2], [3, 4]], undefined, { dtype: 'float64', requiresGrad: true });
@@ -19,12 +19,16 @@ export async function smoke(T) {
   report.tidyLeak = T.memory().numTensors - before;
   // Deterministic random numbers: the same on every runtime.
   report.randn = Array.from(T.randn([3], { seed: 42, dtype: 'float64' }).dataSync());
-  if (typeof T.init === 'function') report.init = await initReport(T);
+  if (typeof T.init === 'function') report.init = await initReport(T, wasmSource);
   return report;
 }
 
-async function initReport(T) {
-  const info = await T.init();
+/**
+ * Calls init() (with a precompiled WebAssembly.Module when given, as edge runtimes need), then
+ * reruns the forward/backward pass and a matmul on the backend it selected.
+ */
+async function initReport(T, wasmSource) {
+  const info = wasmSource === undefined ? await T.init() : await T.init(wasmSource);
   const selected = T.getBackend().name;
   const backends = T.listBackends();
   if (selected !== 'wasm' && backends.includes('wasm')) T.setBackend('wasm');
@@ -32,8 +36,18 @@ async function initReport(T) {
   const a = T.tensor([[1, 2, 3], [4, 5, 6]]);
   const b = T.tensor([[7, 8], [9, 10], [11, 12]]);
   const c = a.matmul(b);
+  // The same y = sum(tanh(x w)) and gradients as above, now on the selected backend (float64).
+  const x = T.tensor([[1, 2], [3, 4]], undefined, { dtype: 'float64', requiresGrad: true });
+  const w = T.tensor([[0.5, -1], [2, 0.25]], undefined, { dtype: 'float64', requiresGrad: true });
+  const y = x.matmul(w).tanh().sum();
+  await y.backward();
   return {
+    precompiled: wasmSource !== undefined,
     returned: jsonSafe(info),
+    y: y.item(),
+    yBackend: y.backend.name,
+    gradX: Array.from(x.grad.dataSync()),
+    gradW: Array.from(w.grad.dataSync()),
     selectedByInit: selected,
     backends,
     matmulBackend: c.backend.name,
