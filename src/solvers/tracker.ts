@@ -14,6 +14,7 @@ import type { SolveStatus, SolverStats, StopMode } from './types.js';
 export const SENTINEL = 1e8;
 
 const ALIVE = 0, NAN = 1, DIVERGED = 2;
+const REF_FLOOR = 1e-8;
 
 export interface TrackerConfig {
   B: number;
@@ -35,7 +36,8 @@ export class Tracker {
   readonly improved: Uint8Array;
   /** Columns written so far (the sentinel counts). */
   cols = 1;
-  private readonly first: Float64Array;
+  /** Divergence reference per sample: the first residual, floored at 1e-8 (||f(x)|| + 1). */
+  private readonly ref: Float64Array;
   private readonly dead: Uint8Array;
   private readonly cfg: TrackerConfig;
 
@@ -51,7 +53,7 @@ export class Tracker {
       this.trace.rel[b * width] = SENTINEL;
     }
     this.improved = new Uint8Array(B);
-    this.first = new Float64Array(B).fill(NaN);
+    this.ref = new Float64Array(B).fill(NaN);
     this.dead = new Uint8Array(B);
   }
 
@@ -68,26 +70,29 @@ export class Tracker {
       const a = abs[b], r = a / (fNorm[b] + eps);
       this.trace.abs[b * width + c] = a;
       this.trace.rel[b * width + c] = r;
-      for (const mode of ['rel', 'abs'] as const) {
-        const v = mode === 'abs' ? a : r;
-        const better = v < this.lowest[mode][b] || returnFinal;
-        if (mode === stopMode) {
-          this.improved[b] = better ? 1 : 0;
-          any ||= better;
-        }
-        if (better) {
-          this.lowest[mode][b] = v;
-          this.lowestStep[mode][b] = step;
-        }
-      }
+      const betterAbs = this.lower('abs', b, a, step, returnFinal);
+      const betterRel = this.lower('rel', b, r, step, returnFinal);
+      const better = stopMode === 'abs' ? betterAbs : betterRel;
+      this.improved[b] = better ? 1 : 0;
+      any ||= better;
       if (this.dead[b] === ALIVE) {
         if (Number.isNaN(a) || Number.isNaN(r)) this.dead[b] = NAN;
-        else if (a === Infinity || (Number.isFinite(this.first[b]) && a > divergence * this.first[b])) this.dead[b] = DIVERGED;
+        else if (a === Infinity || a > divergence * this.ref[b]) this.dead[b] = DIVERGED;
       }
-      if (Number.isNaN(this.first[b])) this.first[b] = a;
+      // The floor keeps a sample that starts at its fixed point (first residual ~0) from
+      // being called diverged over round-off.
+      if (Number.isNaN(this.ref[b])) this.ref[b] = Math.max(a, REF_FLOOR * (fNorm[b] + 1));
     }
     this.cols = c + 1;
     return any;
+  }
+
+  /** Strict improvement of one mode's lowest value (NaN never improves); `force` always does. */
+  private lower(mode: StopMode, b: number, v: number, step: number, force: boolean): boolean {
+    if (!(v < this.lowest[mode][b]) && !force) return false;
+    this.lowest[mode][b] = v;
+    this.lowestStep[mode][b] = step;
+    return true;
   }
 
   /** Stop-mode residual of the last recorded step for sample b. */
