@@ -97,7 +97,11 @@ describe('README runnable examples', () => {
       const printed: unknown[] = [];
       const fakeConsole = { ...console, log: (...args: unknown[]) => { printed.push(args.length === 1 ? args[0] : args); } };
       const fn = new AsyncFunction('__tsdeq', 'console', js);
-      await T.tidy(() => fn(T, fakeConsole));
+      try {
+        await T.tidy(() => fn(T, fakeConsole));
+      } finally {
+        T.setBackend('js'); // every block starts on the default backend, even after init()
+      }
       const want = expectations(b.code);
       expect(want.length, 'each runnable block states at least one printed value').toBeGreaterThan(0);
       expect(printed.length).toBe(want.length);
