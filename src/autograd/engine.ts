@@ -155,12 +155,13 @@ async function propagate(acc: Map<Key, Tensor>, roots: Tensor[], seeds: Tensor[]
     const firstNew = peekNextTensorId();
     // A scope frees the temporaries a VJP makes (an async VJP keeps it open while it runs, so,
     // like grad mode, it must not be interleaved with unrelated tensor code).
-    const results = await tidy(() => withGradMode(opts.createGraph, () => node.apply(g)));
+    const needs = node.edges.map((e) => !!e && (e instanceof Node ? needed.has(e) || !!wanted?.has(e) : !wanted || wanted.has(e)));
+    const results = await tidy(() => withGradMode(opts.createGraph, () => node.apply(g, needs)));
     checkResults(node, results);
     const owned = new Set<Tensor>();
     node.edges.forEach((e: Edge, j) => {
       let r = results[j];
-      if (!e || !r) return;
+      if (!e || !r || !needs[j]) return;
       const want = node.inputShapes[j];
       if (r.shape.length !== want.length || r.shape.some((s, t) => s !== want[t])) {
         throw new Error(`backward: the backward of '${node.name}' returned a gradient of shape ${fmtShape(r.shape)} for input ${j}, expected ${fmtShape(want)}`);
@@ -176,7 +177,7 @@ async function propagate(acc: Map<Key, Tensor>, roots: Tensor[], seeds: Tensor[]
     // Gradients nobody receives (inputs without an edge, extra results) are freed here.
     for (let j = 0; j < results.length; j++) {
       const r = results[j];
-      if (r && r.id >= firstNew && !owned.has(r) && r !== g && !node.edges[j]) r.dispose();
+      if (r && r.id >= firstNew && !owned.has(r) && r !== g && (!node.edges[j] || !needs[j])) r.dispose();
     }
     if (!wanted?.has(node)) {
       acc.delete(node);

@@ -9,7 +9,11 @@ import { scopes } from '../scope.js';
 import { peekNextTensorId } from '../tensor.js';
 
 /** Backward of one op: maps the gradient of the output to one gradient per input (null: none). */
-export type BackwardFn = (grad: Tensor, saved: readonly Tensor[]) =>
+/**
+ * `needs[j]` says whether input j's gradient is wanted by this backward pass (an op may skip
+ * computing the others; returning them anyway is allowed and they are discarded).
+ */
+export type BackwardFn = (grad: Tensor, saved: readonly Tensor[], needs: readonly boolean[]) =>
   (Tensor | null | undefined)[] | Promise<(Tensor | null | undefined)[]>;
 
 /** Where an input's gradient goes: its producing node, or the leaf tensor itself. */
@@ -56,11 +60,11 @@ export class Node {
     return this.savedTensors;
   }
 
-  apply(grad: Tensor): (Tensor | null | undefined)[] | Promise<(Tensor | null | undefined)[]> {
+  apply(grad: Tensor, needs: readonly boolean[] = this.edges.map((e) => e !== null)): (Tensor | null | undefined)[] | Promise<(Tensor | null | undefined)[]> {
     if (!this.fn) {
       throw new Error(`backward: the graph through '${this.name}' was already freed by an earlier backward; pass { retainGraph: true } to the first call to backward twice`);
     }
-    return this.fn(grad, this.savedTensors);
+    return this.fn(grad, this.savedTensors, needs);
   }
 
   /** Frees the saved tensors; the node can no longer run backward. */

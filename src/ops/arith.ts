@@ -37,16 +37,16 @@ export function add(a: TensorLike, b: TensorLike): Tensor {
 export function sub(a: TensorLike, b: TensorLike): Tensor {
   const [A, B, la, lb] = pair('sub', a, b);
   const o = binaryRaw('sub', A, B);
-  return freeLifted(record('sub', o, [A, B], [], (g) => [sumTo(g, A.shape), B.requiresGrad ? sumTo(neg(g), B.shape) : null]), A, B, la, lb);
+  return freeLifted(record('sub', o, [A, B], [], (g, _s, needs) => [needs[0] ? sumTo(g, A.shape) : null, needs[1] ? sumTo(neg(g), B.shape) : null]), A, B, la, lb);
 }
 
 /** Elementwise a * b with broadcasting. @example mul(x, 2) */
 export function mul(a: TensorLike, b: TensorLike): Tensor {
   const [A, B, la, lb] = pair('mul', a, b);
   const o = binaryRaw('mul', A, B);
-  return freeLifted(record('mul', o, [A, B], [A, B], (g, [sa, sb]) => [
-    A.requiresGrad ? sumTo(mul(g, sb), A.shape) : null,
-    B.requiresGrad ? sumTo(mul(g, sa), B.shape) : null,
+  return freeLifted(record('mul', o, [A, B], [A, B], (g, [sa, sb], needs) => [
+    needs[0] ? sumTo(mul(g, sb), A.shape) : null,
+    needs[1] ? sumTo(mul(g, sa), B.shape) : null,
   ]), A, B, la, lb);
 }
 
@@ -54,9 +54,9 @@ export function mul(a: TensorLike, b: TensorLike): Tensor {
 export function div(a: TensorLike, b: TensorLike): Tensor {
   const [A, B, la, lb] = pair('div', a, b);
   const o = binaryRaw('div', A, B);
-  return freeLifted(record('div', o, [A, B], [A, B], (g, [sa, sb]) => [
-    A.requiresGrad ? sumTo(div(g, sb), A.shape) : null,
-    B.requiresGrad ? sumTo(neg(div(mul(g, sa), mul(sb, sb))), B.shape) : null,
+  return freeLifted(record('div', o, [A, B], [A, B], (g, [sa, sb], needs) => [
+    needs[0] ? sumTo(div(g, sb), A.shape) : null,
+    needs[1] ? sumTo(neg(div(mul(g, sa), mul(sb, sb))), B.shape) : null,
   ]), A, B, la, lb);
 }
 
@@ -75,9 +75,9 @@ export function neg(x: Tensor): Tensor {
 export function pow(a: TensorLike, b: TensorLike): Tensor {
   const [A, B, la, lb] = pair('pow', a, b);
   const o = binaryRaw('pow', A, B);
-  return freeLifted(record('pow', o, [A, B], [A, B, o], (g, [sa, sb, so]) => [
-    A.requiresGrad ? sumTo(mul(g, mul(sb, pow(sa, sub(sb, 1)))), A.shape) : null,
-    B.requiresGrad ? sumTo(mul(g, mul(so, logOf(sa))), B.shape) : null,
+  return freeLifted(record('pow', o, [A, B], [A, B, o], (g, [sa, sb, so], needs) => [
+    needs[0] ? sumTo(mul(g, mul(sb, pow(sa, sub(sb, 1)))), A.shape) : null,
+    needs[1] ? sumTo(mul(g, mul(so, logOf(sa))), B.shape) : null,
   ]), A, B, la, lb);
 }
 
@@ -91,12 +91,12 @@ function minmax(op: 'maximum' | 'minimum', a: TensorLike, b: TensorLike): Tensor
   const [A, B, la, lb] = pair(op, a, b);
   const o = binaryRaw(op, A, B);
   // Ties split the gradient evenly, as torch does.
-  return freeLifted(record(op, o, [A, B], [A, B], (g, [sa, sb]) => {
+  return freeLifted(record(op, o, [A, B], [A, B], (g, [sa, sb], needs) => {
     const win = binaryRaw(op === 'maximum' ? 'gt' : 'lt', sa, sb);
     const tie = binaryRaw('eq', sa, sb);
     const wa = add(win, mul(tie, 0.5));
     const wb = sub(1, add(win, mul(tie, 0.5)));
-    return [A.requiresGrad ? sumTo(mul(g, wa), A.shape) : null, B.requiresGrad ? sumTo(mul(g, wb), B.shape) : null];
+    return [needs[0] ? sumTo(mul(g, wa), A.shape) : null, needs[1] ? sumTo(mul(g, wb), B.shape) : null];
   }), A, B, la, lb);
 }
 
@@ -140,12 +140,12 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const o = out(shape, A);
   A.backend.where(C.storage, A.storage, B.storage, o.storage, shape,
     broadcastStrides(C.shape, shape), broadcastStrides(A.shape, shape), broadcastStrides(B.shape, shape));
-  return freeLifted(record('where', o, [C, A, B], [C], (g, [sc]) => {
+  return freeLifted(record('where', o, [C, A, B], [C], (g, [sc], needs) => {
     const zero = g.mul(0);
     return [
       null,
-      A.requiresGrad ? sumTo(where(sc, g, zero), A.shape) : null,
-      B.requiresGrad ? sumTo(where(sc, zero, g), B.shape) : null,
+      needs[1] ? sumTo(where(sc, g, zero), A.shape) : null,
+      needs[2] ? sumTo(where(sc, zero, g), B.shape) : null,
     ];
   }), A, B, la, lb);
 }

@@ -45,13 +45,13 @@ export function matmulEx(a: Tensor, b: Tensor, transA = false, transB = false): 
   A.backend.matmul(Af.storage, Bf.storage, o.storage, spec);
   if (Af !== A) Af.dispose();
   if (Bf !== B) Bf.dispose();
-  return record(op, o, [A, B], [A, B], (g, [sa, sb]) => {
+  return record(op, o, [A, B], [A, B], (g, [sa, sb], needs) => {
     let ga: Tensor | null = null, gb: Tensor | null = null;
-    if (A.requiresGrad) {
+    if (needs[0]) {
       ga = !transA ? matmulEx(g, sb, false, !transB) : matmulEx(sb, g, transB, true);
       ga = sumTo(ga, A.shape);
     }
-    if (B.requiresGrad) {
+    if (needs[1]) {
       gb = !transB ? matmulEx(sa, g, !transA, false) : matmulEx(g, sa, true, transA);
       gb = sumTo(gb, B.shape);
     }
