@@ -3,7 +3,7 @@
  * dispose, disposed-tensor errors, and the FinalizationRegistry backstop (in a child process
  * started with --expose-gc).
  */
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -56,6 +56,26 @@ describe('tidy keeps memory flat', () => {
       expect(y.requiresGrad).toBe(true);
     });
     expect(snapshot()).toEqual(base);
+  });
+});
+
+describe('tidy keeps memory flat on the wasm backend', () => {
+  afterAll(() => T.setBackend('js'));
+  it('10k ops per round with requiresGrad inputs, float32 and float64', async () => {
+    const info = await T.init();
+    expect(info.backend).toBe('wasm');
+    for (const dtype of ['float32', 'float64'] as const) {
+      const x = T.randn([4, 8], { dtype, seed: 1, requiresGrad: true });
+      const w = T.randn([8, 8], { dtype, seed: 2, std: 0.3, requiresGrad: true });
+      expect(x.backend.name).toBe('wasm');
+      const base = snapshot();
+      for (let r = 0; r < 3; r++) {
+        T.tidy(() => manyOps(x, w, 10_000));
+        expect(snapshot()).toEqual(base);
+      }
+      x.dispose();
+      w.dispose();
+    }
   });
 });
 
@@ -252,7 +272,14 @@ describe('FinalizationRegistry backstop', () => {
       const droppedGraph = snap();
       await settle();
       const afterGraph = snap();
-      console.log(JSON.stringify({ before, dropped, afterPlain, withX, droppedGraph, afterGraph }));
+      // The same on the WASM backend: its heap blocks go back too.
+      const info = await T.init();
+      const wasmBefore = snap();
+      (() => { for (let i = 0; i < 50; i++) T.zeros([1000], { dtype: 'float64' }); })();
+      const wasmDropped = snap();
+      await settle();
+      const wasmAfter = snap();
+      console.log(JSON.stringify({ before, dropped, afterPlain, withX, droppedGraph, afterGraph, backend: info.backend, wasmBefore, wasmDropped, wasmAfter }));
     `;
     const out = await build({
       stdin: { contents: src, resolveDir: resolve(__dirname, '..'), loader: 'ts', sourcefile: 'gc_child.ts' },
@@ -270,6 +297,9 @@ describe('FinalizationRegistry backstop', () => {
       expect(m.afterPlain).toEqual(m.before);
       expect(m.droppedGraph.numBytes - m.withX.numBytes).toBeGreaterThanOrEqual(20 * 3 * 4000);
       expect(m.afterGraph).toEqual(m.withX);
+      expect(m.backend).toBe('wasm');
+      expect(m.wasmDropped.numBytes - m.wasmBefore.numBytes).toBe(50 * 1000 * 8);
+      expect(m.wasmAfter).toEqual(m.wasmBefore);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
