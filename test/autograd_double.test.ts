@@ -1,8 +1,9 @@
 /**
  * Double backward (createGraph) through matmul, add, mul, tanh, sigmoid and relu against
- * hand-derived second derivatives, and a Hessian-vector product against finite differences.
+ * hand-derived second derivatives, and a Hessian-vector product against finite differences,
+ * on the js reference backend and on the wasm backend.
  */
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import * as T from '../src/index.js';
 import type { Tensor } from '../src/index.js';
 
@@ -20,7 +21,16 @@ function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, tol = 1e-1
   }
 }
 
-describe('double backward (createGraph)', () => {
+for (const backend of ['js', 'wasm']) describe(`double backward (createGraph) on ${backend}`, () => {
+  beforeAll(async () => {
+    if (backend === 'wasm') expect((await T.init()).backend).toBe('wasm');
+    T.setBackend(backend);
+  });
+  afterAll(() => T.setBackend('js'));
+  it('tensors are created on the backend under test', () => {
+    expect(leaf([1]).backend.name).toBe(backend);
+  });
+
   const xs = [-1.5, -0.3, 0, 0.7, 2];
 
   it('tanh: d2/dx2 sum(tanh x) = -2 tanh x (1 - tanh^2 x)', async () => {
