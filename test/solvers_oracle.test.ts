@@ -7,6 +7,7 @@ import { describe, it, expect } from 'vitest';
 import { getSolver, type SolverOptions, type SolverResult } from '../src/index.js';
 import { listCases, loadCase, zInit, flat, solverName, type OracleCase } from './helpers/oracle.js';
 import { cellFor } from './helpers/cells.js';
+import { BACKENDS, backendOf } from './helpers/backends.js';
 
 /** The solver options TorchDEQ's eval forward used (`deq_config`), camelCased. */
 export function evalOptions(c: OracleCase): SolverOptions {
@@ -20,10 +21,13 @@ export function evalOptions(c: OracleCase): SolverOptions {
   return o;
 }
 
-async function solveCase(c: OracleCase, dtype: 'float32' | 'float64'): Promise<SolverResult> {
-  const { f } = cellFor(c, { dtype });
+async function solveCase(c: OracleCase, dtype: 'float32' | 'float64', backendName: string): Promise<SolverResult> {
+  const backend = backendOf(backendName);
+  const { f } = cellFor(c, { dtype, backend });
   const solver = getSolver(solverName(c.deq_config.resolved.f_solver));
-  return solver(f, zInit(c, { dtype }), evalOptions(c));
+  const res = await solver(f, zInit(c, { dtype, backend }), evalOptions(c));
+  expect(res.z.backend).toBe(backend);
+  return res;
 }
 
 const maxAbs = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
@@ -35,13 +39,13 @@ const maxAbs = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
 const relMax = (a: ArrayLike<number>, b: ArrayLike<number>): number =>
   maxAbs(a, b) / Math.max(...Array.from(b, Math.abs));
 
-describe('solvers against TorchDEQ forward_eval (float64)', () => {
+for (const backend of BACKENDS) describe(`solvers against TorchDEQ forward_eval (float64, ${backend})`, () => {
   for (const id of listCases()) {
     it(id, async () => {
       const c = loadCase(id);
       const fe = c.forward_eval;
       const name = solverName(c.deq_config.resolved.f_solver);
-      const res = await solveCase(c, 'float64');
+      const res = await solveCase(c, 'float64', backend);
       const zTol = name === 'anderson' || name === 'broyden' ? 1e-8 : 1e-10;
       expect(relMax(res.z.dataSync(), flat(fe.z))).toBeLessThan(zTol);
       expect(maxAbs(res.stats.absLowest.dataSync(), fe.info.abs_lowest)).toBeLessThan(1e-12);
@@ -66,11 +70,11 @@ describe('solvers against TorchDEQ forward_eval (float64)', () => {
   }
 });
 
-describe('solvers against the exact fixed point (float32)', () => {
+for (const backend of BACKENDS) describe(`solvers against the exact fixed point (float32, ${backend})`, () => {
   for (const id of listCases()) {
     it(id, async () => {
       const c = loadCase(id);
-      const res = await solveCase(c, 'float32');
+      const res = await solveCase(c, 'float32', backend);
       expect(res.z.dtype).toBe('float32');
       // TorchDEQ's own distance to z* (float64) bounds what the algorithm can reach; float32 adds ~1e-6.
       const bound = Math.max(1e-5, 2 * c.forward_eval.max_abs_err_vs_reference_z);

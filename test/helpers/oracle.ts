@@ -9,7 +9,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tensor, type Tensor } from '../../src/index.js';
+import { tensor, type Tensor, type Backend } from '../../src/index.js';
 import type { DType } from '../../src/dtype.js';
 
 export const ORACLE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'oracle');
@@ -149,11 +149,13 @@ export function cellType(c: OracleCase): CellType {
   return c.cell.type;
 }
 
-export interface AsTensorOptions { dtype?: DType; requiresGrad?: boolean; }
+export interface AsTensorOptions { dtype?: DType; requiresGrad?: boolean; /** Default: the current backend. */ backend?: Backend; }
 
 /** A nested JSON array as a tensor (float64 unless asked otherwise). */
 export function asTensor(v: NestedNumbers, opts: AsTensorOptions = {}): Tensor {
-  return tensor(v as number[], undefined, { dtype: opts.dtype ?? 'float64', requiresGrad: opts.requiresGrad ?? false });
+  return tensor(v as number[], undefined, {
+    dtype: opts.dtype ?? 'float64', requiresGrad: opts.requiresGrad ?? false, ...(opts.backend ? { backend: opts.backend } : {}),
+  });
 }
 
 /** The case's parameters as tensors, in `cell.param_order`. */
