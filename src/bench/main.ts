@@ -14,6 +14,7 @@ import os from 'node:os';
 import './gemm.js';
 import './elementwise.js';
 import './grad_memory.js';
+import './solvers.js';
 import { getSection, listSections, type BenchContext, type BenchSection, type BenchTable } from './registry.js';
 import { formatTable } from './table.js';
 

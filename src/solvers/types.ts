@@ -31,7 +31,8 @@ export type StopMode = 'abs' | 'rel';
  * Per-sample outcome (TorchDEQ has no equivalent):
  * - `converged`: the returned state's stop-mode residual is below `tol`;
  * - `nan`: a NaN residual appeared (the returned state is the best finite one, if any);
- * - `diverged`: the residual became infinite or grew past `divergence` times its first value;
+ * - `diverged`: the residual became infinite or grew past `divergence` times its first value
+ *   (floored at 1e-8 (||f(z)|| + 1));
  * - `maxIter`: none of the above (ran out of iterations, or Broyden's no-progress stop).
  * @example const allDone = res.status.every((s: SolveStatus) => s === 'converged');
  */
