@@ -7,12 +7,12 @@
  *   is not allowed.
  * - SIMD ops run 16 bytes per step; the tail (n mod lanes) goes through the same vector code
  *   with the element splatted, so body and tail give identical results.
- * - Ops without a vector form for a dtype (f64 transcendentals, f32 gelu/sin/cos) run a
- *   scalar loop; f32 gelu/geluGrad are computed in f64 and rounded once.
+ * - Ops without a vector form for a dtype (f64 transcendentals, f32 sin/cos) run a scalar
+ *   loop (musl-derived Math/Mathf functions, our erf in ./erf).
  * - Semantics match src/backend/js.ts, including NaN: relu/step/sign map NaN to 0.
  */
 import { lane0, lanes, maskToOne, select } from './simd';
-import { exp_f32x4, log_f32x4, sigmoid_f32x4, softplus_f32x4, tanh_f32x4 } from './vmath_f32';
+import { exp_f32x4, gelu_f32x4, geluGrad_f32x4, log_f32x4, sigmoid_f32x4, softplus_f32x4, tanh_f32x4 } from './vmath_f32';
 import { gelu64, geluGrad64, sigmoid64, softplus64 } from './erf';
 
 const NEG = 0;
@@ -37,7 +37,9 @@ const COS = 16;
 @inline function vectorised<T>(op: i32): bool {
   if (op == NEG || op == SQRT || op == ABS || op == RELU || op == SIGN || op == SQUARE
     || op == RECIPROCAL || op == STEP) return true;
-  if (sizeof<T>() == 4) return op == EXP || op == LOG || op == TANH || op == SIGMOID || op == SOFTPLUS;
+  if (sizeof<T>() == 4) {
+    return op == EXP || op == LOG || op == TANH || op == SIGMOID || op == SOFTPLUS || op == GELU || op == GELU_GRAD;
+  }
   return false;
 }
 
@@ -58,6 +60,8 @@ const COS = 16;
   if (op == LOG) return log_f32x4(x);
   if (op == TANH) return tanh_f32x4(x);
   if (op == SIGMOID) return sigmoid_f32x4(x);
+  if (op == GELU) return gelu_f32x4(x);
+  if (op == GELU_GRAD) return geluGrad_f32x4(x);
   return softplus_f32x4(x); // SOFTPLUS
 }
 

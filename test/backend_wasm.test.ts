@@ -128,7 +128,7 @@ describe.each(['simd', 'relaxed'] as const)('wasm backend (%s build) vs js', (va
       expectClose(got, want, t, `${op} specials ${JSON.stringify(sp)}`);
     });
 
-    it('gelu and geluGrad match 40-digit mpmath references (the kernel erf is accurate to ~2e-16)', () => {
+    it('gelu and geluGrad match 40-digit mpmath references (own erf/erfc, not just agreement with js)', () => {
       const xs = [-7.5, -5, -3.5, -2.25, -1, -0.3125, 2 ** -27, 0.1875, 1.125, 1.5, 3.375, 5.5]; // exact in float32
       const gelu = [-2.393168754683172e-13, -1.4332578593959695e-06, -0.0008142017766243376, -0.027505063473850584,
         -0.15865525393145705, -0.1179157129780759, 3.725290320607659e-09, 0.10769356652923072, 0.97841866822109,
@@ -137,8 +137,8 @@ describe.each(['simd', 'relaxed'] as const)('wasm backend (%s build) vs js', (va
         -0.0833154705876863, 0.2586019670927717, 0.5000000059447032, 0.6478639815782544, 1.108066709360853,
         1.1274691922299795, 1.004157197743755, 1.00000057334724];
       // 1 + erf(x) cancels for x << 0: the absolute error is ~|x| ulp(1), the same in any exact-erf gelu.
-      // float32 computes in f64 and rounds once (half an ulp).
-      const tolRef = dtype === 'float64' ? { rtol: 4e-16, atol: 1e-15 } : { rtol: 6e-8, atol: 1e-15 };
+      // float32 uses the f32x4 erfc polynomial (a few ulp).
+      const tolRef = dtype === 'float64' ? { rtol: 4e-16, atol: 1e-15 } : { rtol: 1e-6, atol: 1e-15 };
       for (const [op, ref] of [['gelu', gelu], ['geluGrad', grad]] as const) {
         const s = storageOf(be(), xs, dtype), out = be().alloc(xs.length, dtype);
         be().unary(op, s, out);
