@@ -98,6 +98,10 @@ async function iterate(s: Session): Promise<void> {
     return e;
   };
 
+  // out[b] = alpha[b]^T hist[b] (alpha is zero beyond the n filled slots).
+  const mixSpec = { batch: B, m: 1, n: D, k: m, transA: false, transB: false, strideA: m, strideB: m * D };
+  const mix = (hist: Buf, out: Buf): void => be.matmul(alpha.s, hist.s, out.s, mixSpec);
+
   // X0 = x0, F0 = f(x0); X1 = F0, F1 = f(X1): two evaluations that are never candidates.
   const e0 = await evalInto(s.x0, 0);
   be.copy(e0.s, 0, [1], xCur.s, 0, [1], [B * D]);
@@ -113,9 +117,6 @@ async function iterate(s: Session): Promise<void> {
     const ok = be.solve(H.s, y.s, sol.s, B, w);
     if (ok.includes(false)) await recoverSingular(s, ok, gram.s, sol.s, n, (k - 1) % m);
     be.copy(sol.s, 1, [w, 1], alpha.s, 0, [m, 1], [B, n]);
-    const mix = (hist: Buf, out: Buf): void => be.matmul(alpha.s, hist.s, out.s, {
-      batch: B, m: 1, n: D, k: m, transA: false, transB: false, strideA: m, strideB: m * D,
-    });
     mix(F, xCur);
     if (o.tau !== 1) {
       mix(X, mixX);

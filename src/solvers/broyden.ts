@@ -7,7 +7,9 @@
  * `rel = ||g|| / (||g + x|| + 1e-9)`, the step number counts updates (f calls = steps + 1).
  * After step 30 it also stops when the batch is within 3 tol and made no progress (per-step
  * batch max/min ratio < 1.3 over the last 30 steps). Products with B run on the backend's
- * low-rank kernel.
+ * low-rank kernel, two per step: B_old dg is recovered from B_old g (p + d, with d the last
+ * direction) and B_new g from B_old g plus the new rank-one term, while the ring buffer has
+ * not wrapped (TorchDEQ computes three products; the results agree to rounding).
  *
  * Reference: C. G. Broyden, "A class of methods for solving nonlinear simultaneous equations",
  * Math. Comp. 19(92), 1965.
@@ -45,7 +47,7 @@ async function iterate(s: Session): Promise<void> {
   // Low-rank terms (B, mem, D): term j of sample b at (b mem + j) D.
   const U = s.buf(mem), V = s.buf(mem);
   let x = s.buf(), g = s.buf(), xNew = s.buf(), gNew = s.buf();
-  const dx = s.buf(), dg = s.buf(), upd = s.buf(), vT = s.buf(), t = s.buf(), u = s.buf(), mask = s.buf();
+  const dx = s.buf(), dg = s.buf(), upd = s.buf(), vT = s.buf(), t = s.buf(), u = s.buf(), p = s.buf(), mask = s.buf();
   const den = s.ws.buf(B), zero = s.ws.buf(1);
   const search = o.lineSearch ? new LineSearch(s) : null;
   const gOf = async (at: Buf, out: Buf): Promise<void> => {
@@ -84,10 +86,13 @@ async function iterate(s: Session): Promise<void> {
     if (s.track.shouldStop()) break;
     if (nstep > STALL_STEPS && s.track.currentMax() < STALL_TOL_FACTOR * o.tol
       && s.track.flatForLast(STALL_STEPS, STALL_RATIO)) break;
-    // Inverse update with the first min(nstep - 1, mem) terms, then write term (nstep - 1) mod mem.
+    // Inverse update with the first min(nstep - 1, mem) terms (B_old), then write term
+    // (nstep - 1) mod mem. Two low-rank products per step: v^T = dx^T B_old and
+    // p = B_old g; B_old dg follows as p + d, since the last direction was d = -B_old g_old.
     const r = Math.min(nstep - 1, mem);
     be.lowRankMatvec(V.s, U.s, dx.s, vT.s, B, r, mem, D, -1); // v^T = dx^T (-I + U V^T)
-    be.lowRankMatvec(U.s, V.s, dg.s, t.s, B, r, mem, D, -1); // t = (-I + U V^T) dg
+    be.lowRankMatvec(U.s, V.s, g.s, p.s, B, r, mem, D, -1); // p = (-I + U V^T) g
+    be.axpby(1, p.s, 1, upd.s, t.s); // t = B_old dg
     be.axpby(1, dx.s, -1, t.s, u.s);
     be.batchedDot(vT.s, dg.s, den.s, B, D);
     be.binary('div', u.s, den.s, t.s, [B, D], [D, 1], [1, 0]);
@@ -96,8 +101,16 @@ async function iterate(s: Session): Promise<void> {
     toSlot(u, U, slot);
     zeroNaN(vT, t);
     toSlot(t, V, slot);
-    be.lowRankMatvec(U.s, V.s, g.s, t.s, B, Math.min(nstep, mem), mem, D, -1);
-    be.unary('neg', t.s, upd.s); // d = -B g
+    if (nstep <= mem) {
+      // The new term filled an empty slot: B_new g = p + u (v . g).
+      be.batchedDot(t.s, g.s, den.s, B, D);
+      be.binary('mul', u.s, den.s, vT.s, [B, D], [D, 1], [1, 0]);
+      be.axpby(-1, p.s, -1, vT.s, upd.s); // d = -B_new g
+    } else {
+      // The ring buffer dropped its oldest term: multiply by B_new directly.
+      be.lowRankMatvec(U.s, V.s, g.s, t.s, B, mem, mem, D, -1);
+      be.unary('neg', t.s, upd.s); // d = -B_new g
+    }
   }
 }
 
