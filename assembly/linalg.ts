@@ -11,8 +11,10 @@
  */
 import { hsum, lanes, madd } from './simd';
 
-/** Bytes of each operand processed per chunk (keeps gram's rows of one chunk in L1). */
+/** Bytes of each operand processed per chunk of a dot product. */
 const DOT_CHUNK: i32 = 2048;
+/** Bytes of L1 that gram's m row chunks may occupy together. */
+const GRAM_L1_BYTES: i32 = 16384;
 
 /** Dot product of n elements, accumulated over chunks in f64. */
 @inline function dot<T>(x: usize, y: usize, n: i32): f64 {
@@ -103,7 +105,8 @@ const DOT_CHUNK: i32 = 2048;
  */
 @inline function gram<T>(out: usize, g: usize, B: i32, m: i32, D: i32, lam: f64): void {
   const sz = <i32>sizeof<T>();
-  const chunk = DOT_CHUNK / sz;
+  // m rows of one chunk should fit in ~16 KB of L1 (at least 16 elements per row).
+  const chunk = max(16, (min(DOT_CHUNK, GRAM_L1_BYTES / max(m, 1)) / sz) & ~15);
   const mm = m * m;
   const acc = heap.alloc(<usize>max(mm, 1) << 3);
   for (let b = 0; b < B; b++) {
