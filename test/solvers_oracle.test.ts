@@ -21,13 +21,14 @@ export function evalOptions(c: OracleCase): SolverOptions {
   return o;
 }
 
-async function solveCase(c: OracleCase, dtype: 'float32' | 'float64', backendName: string): Promise<SolverResult> {
+async function solveCase(c: OracleCase, dtype: 'float32' | 'float64', backendName: string): Promise<SolverResult & { calls: number }> {
   const backend = backendOf(backendName);
   const { f } = cellFor(c, { dtype, backend });
   const solver = getSolver(solverName(c.deq_config.resolved.f_solver));
-  const res = await solver(f, zInit(c, { dtype, backend }), evalOptions(c));
+  let calls = 0;
+  const res = await solver((z) => { calls++; return f(z); }, zInit(c, { dtype, backend }), evalOptions(c));
   expect(res.z.backend).toBe(backend);
-  return res;
+  return { ...res, calls };
 }
 
 const maxAbs = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
@@ -63,6 +64,7 @@ for (const backend of BACKENDS) describe(`solvers against TorchDEQ forward_eval 
         if (!fe.roundoff_limited[b]) expect(nstep[b]).toBe(n);
       });
       expect(res.stats.sradius.toArray()).toEqual([-1]);
+      expect(res.calls).toBe(fe.counts.f_calls_nograd);
       const tol = c.deq_config.resolved.f_tol;
       const lowest = Array.from((c.deq_config.resolved.f_stop_mode === 'abs' ? res.stats.absLowest : res.stats.relLowest).dataSync());
       expect(res.status).toEqual(lowest.map((v) => (v < tol ? 'converged' : 'maxIter')));
