@@ -18,8 +18,11 @@
  *
  * Algorithm (the classic blocked scheme): for each NC-wide column block of B and each KC-deep
  * slice of k, B is packed into NR-wide micro-panels ([kc][NR] each); for each MC-tall row block
- * of A, A is packed into MR-tall micro-panels ([kc][MR] each). Transposes are absorbed by the
- * packing, so the micro-kernel always sees the same layout. The micro-kernel keeps an MR x NR
+ * of A, A is packed into MR-tall micro-panels ([kc][MR] each); see ./gemm_pack.ts for the
+ * geometry. Transposes are absorbed by the packing, so the micro-kernel always sees the same
+ * layout. A batch of row-major A's against one shared B runs as one tall product, and a shared
+ * operand that fits one block is packed once per call. Products with m == 1 or n == 1 skip
+ * packing and run as matrix-vector loops (./gemm_gemv.ts). The micro-kernel keeps an MR x NR
  * tile of C in 2*MR v128 accumulators (NR = two vectors: 8 f32 or 4 f64) and runs over kc with
  * two vector loads of B and MR broadcasts of A per step. Block sizes keep a B micro-panel
  * (KC x NR) in L1 and the packed A block (MC x KC) in L2.
@@ -32,20 +35,8 @@
  */
 
 import { madd } from './simd';
-
-/**
- * Rows of the register tile. With FMA the kernel has room for 5 rows (10 accumulators, the A
- * rows fetched as one vector plus lane shuffles); mul+add needs a temporary per product, so the
- * baseline kernel uses 4 rows of splat loads (8 accumulators) to stay within the 15 xmm
- * registers V8 allocates on x86-64 (it hoists a step's loads above its arithmetic).
- */
-const MR: i32 = ASC_FEATURE_RELAXED_SIMD ? 5 : 4;
-/** Depth of a packed slice of k. */
-const KC: i32 = 256;
-/** Rows of a packed A block (a multiple of MR). */
-const MC: i32 = MR * 24;
-/** Columns of a packed B block. */
-const NC: i32 = 2048;
+import { KC, MC, MR, NC, nr, packA, packB } from './gemm_pack';
+import { gemv } from './gemm_gemv';
 
 let scratch: usize = 0;
 let scratchBytes: usize = 0;
@@ -58,82 +49,6 @@ function scratchOf(bytes: usize): usize {
     scratchBytes = bytes;
   }
   return (scratch + 15) & ~(<usize>15);
-}
-
-/**
- * Packs rows [i0, i0+mc) and k-slice [p0, p0+kc) of op(A) into MR-tall micro-panels laid out
- * [panel][kc][MR], zero-padding rows past mc.
- */
-function packA<T>(a: usize, transA: bool, m: i32, k: i32, i0: i32, mc: i32, p0: i32, kc: i32, dst: usize): void {
-  const sz = <usize>sizeof<T>();
-  for (let ir = 0; ir < mc; ir += MR) {
-    const mr = min(MR, mc - ir);
-    const panel = dst + <usize>(ir * kc) * sz;
-    if (transA) {
-      // element (i, p) at p*m + i: each k step reads mr contiguous elements.
-      for (let p = 0; p < kc; p++) {
-        const src = a + (<usize>(p0 + p) * <usize>m + <usize>(i0 + ir)) * sz;
-        const d = panel + <usize>(p * MR) * sz;
-        let r = 0;
-        for (; r < mr; r++) store<T>(d + <usize>r * sz, load<T>(src + <usize>r * sz));
-        for (; r < MR; r++) store<T>(d + <usize>r * sz, <T>0);
-      }
-    } else {
-      // element (i, p) at i*k + p: each row is contiguous in p.
-      let r = 0;
-      for (; r < mr; r++) {
-        const src = a + (<usize>(i0 + ir + r) * <usize>k + <usize>p0) * sz;
-        const d = panel + <usize>r * sz;
-        for (let p = 0; p < kc; p++) store<T>(d + <usize>(p * MR) * sz, load<T>(src + <usize>p * sz));
-      }
-      for (; r < MR; r++) {
-        const d = panel + <usize>r * sz;
-        for (let p = 0; p < kc; p++) store<T>(d + <usize>(p * MR) * sz, <T>0);
-      }
-    }
-  }
-}
-
-/**
- * Packs k-slice [p0, p0+kc) and columns [j0, j0+nc) of op(B) into NR-wide micro-panels laid
- * out [panel][kc][NR], zero-padding columns past nc.
- */
-function packB<T>(b: usize, transB: bool, n: i32, k: i32, p0: i32, kc: i32, j0: i32, nc: i32, dst: usize): void {
-  const sz = <usize>sizeof<T>();
-  const NR = 32 / <i32>sizeof<T>();
-  for (let jr = 0; jr < nc; jr += NR) {
-    const nr = min(NR, nc - jr);
-    const panel = dst + <usize>(jr * kc) * sz;
-    if (transB) {
-      // element (p, j) at j*k + p: each column is contiguous in p.
-      let c = 0;
-      for (; c < nr; c++) {
-        const src = b + (<usize>(j0 + jr + c) * <usize>k + <usize>p0) * sz;
-        const d = panel + <usize>c * sz;
-        for (let p = 0; p < kc; p++) store<T>(d + <usize>(p * NR) * sz, load<T>(src + <usize>p * sz));
-      }
-      for (; c < NR; c++) {
-        const d = panel + <usize>c * sz;
-        for (let p = 0; p < kc; p++) store<T>(d + <usize>(p * NR) * sz, <T>0);
-      }
-    } else if (nr == NR) {
-      // element (p, j) at p*n + j: each k step is two contiguous vectors.
-      for (let p = 0; p < kc; p++) {
-        const src = b + (<usize>(p0 + p) * <usize>n + <usize>(j0 + jr)) * sz;
-        const d = panel + <usize>(p * NR) * sz;
-        v128.store(d, v128.load(src));
-        v128.store(d, v128.load(src, 16), 16);
-      }
-    } else {
-      for (let p = 0; p < kc; p++) {
-        const src = b + (<usize>(p0 + p) * <usize>n + <usize>(j0 + jr)) * sz;
-        const d = panel + <usize>(p * NR) * sz;
-        let c = 0;
-        for (; c < nr; c++) store<T>(d + <usize>c * sz, load<T>(src + <usize>c * sz));
-        for (; c < NR; c++) store<T>(d + <usize>c * sz, <T>0);
-      }
-    }
-  }
 }
 
 /** `acc` plus the vector at `c` when accumulating into C, else `acc`. */
@@ -234,23 +149,23 @@ function kernel5<T>(kc: i32, pa: usize, pb: usize, c: usize, ldc: usize, accumul
 /** Multiplies a packed (mc x kc) A block by a packed (kc x nc) B block into C (row stride n). */
 function macro<T>(mc: i32, nc: i32, kc: i32, pa: usize, pb: usize, c: usize, n: i32, accumulate: bool, tile: usize): void {
   const sz = <usize>sizeof<T>();
-  const NR = 32 / <i32>sizeof<T>();
+  const NR = nr<T>();
   const ldc = <usize>n * sz;
   for (let jr = 0; jr < nc; jr += NR) {
-    const nr = min(NR, nc - jr);
+    const cols = min(NR, nc - jr);
     const pbj = pb + <usize>(jr * kc) * sz;
     for (let ir = 0; ir < mc; ir += MR) {
-      const mr = min(MR, mc - ir);
+      const rows = min(MR, mc - ir);
       const pai = pa + <usize>(ir * kc) * sz;
       const cij = c + <usize>ir * ldc + <usize>jr * sz;
-      if (mr == MR && nr == NR) {
+      if (rows == MR && cols == NR) {
         kernel<T>(kc, pai, pbj, cij, ldc, accumulate);
       } else {
         kernel<T>(kc, pai, pbj, tile, 32, false);
-        for (let r = 0; r < mr; r++) {
+        for (let r = 0; r < rows; r++) {
           const dst = cij + <usize>r * ldc;
           const src = tile + <usize>r * 32;
-          for (let q = 0; q < nr; q++) {
+          for (let q = 0; q < cols; q++) {
             let v = load<T>(src + <usize>q * sz);
             if (accumulate) v += load<T>(dst + <usize>q * sz);
             store<T>(dst + <usize>q * sz, v);
@@ -262,8 +177,8 @@ function macro<T>(mc: i32, nc: i32, kc: i32, pa: usize, pb: usize, c: usize, n: 
 }
 
 /**
- * One GEMM: c (m, n) = op(a) @ op(b). `packedB` / `packedA` say the scratch already holds the
- * packed matrix from the previous call (possible only when it fits in one block).
+ * One GEMM: c (m, n) = op(a) @ op(b). `reuseA` / `reuseB` say the scratch already holds that
+ * operand packed by the previous call (same matrix, and it fits in one block).
  */
 function gemmOne<T>(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, transA: bool, transB: bool,
                     bufA: usize, bufB: usize, tile: usize, reuseA: bool, reuseB: bool): void {
@@ -290,11 +205,22 @@ function gemm<T>(a: usize, b: usize, c: usize, batch: i32, m: i32, n: i32, k: i3
                  transA: i32, transB: i32, strideA: i32, strideB: i32): void {
   if (batch <= 0 || m <= 0 || n <= 0) return;
   const sz = <usize>sizeof<T>();
-  const NR = 32 / <i32>sizeof<T>();
+  const NR = nr<T>();
   // A batch of row-major A's against one shared B is a single tall GEMM.
   if (batch > 1 && strideB == 0 && transA == 0 && strideA == m * k) {
     m *= batch;
     batch = 1;
+  }
+  const cStride = <usize>m * <usize>n * sz;
+  if (k > 0 && (m == 1 || n == 1)) {
+    // Matrix-vector products: C[bt] (as a vector) = vector @ matrix, nothing to pack.
+    for (let bt = 0; bt < batch; bt++) {
+      const ab = a + <usize>bt * <usize>strideA * sz, bb = b + <usize>bt * <usize>strideB * sz;
+      const cb = c + <usize>bt * cStride;
+      if (m == 1) gemv<T>(ab, bb, cb, n, k, transB != 0);
+      else gemv<T>(bb, ab, cb, m, k, transA == 0);
+    }
+    return;
   }
   const kcMax = min(KC, max(k, 1));
   const mcMax = (min(MC, m) + MR - 1) / MR * MR;
@@ -307,7 +233,6 @@ function gemm<T>(a: usize, b: usize, c: usize, batch: i32, m: i32, n: i32, k: i3
   const tile = bufB + bytesB;
   const oneBlockA = m <= MC && k <= KC;
   const oneBlockB = n <= NC && k <= KC;
-  const cStride = <usize>m * <usize>n * sz;
   for (let bt = 0; bt < batch; bt++) {
     const reuseA = bt > 0 && strideA == 0 && oneBlockA;
     const reuseB = bt > 0 && strideB == 0 && oneBlockB;

@@ -2,7 +2,8 @@
  * The WASM GEMM (assembly/gemm.ts) against the js backend's matmul, on both builds of the
  * module: baseline SIMD (4-row register tile, mul + add) and relaxed SIMD (5-row tile, fused
  * madd). Awkward sizes, all transpose combinations, batches with broadcast (stride 0)
- * operands, the blocking boundaries (k > KC, m > MC, n > NC), float32 and float64.
+ * operands, the blocking boundaries (k > KC, m > MC, n > NC), the matrix-vector paths,
+ * float32 and float64.
  *
  * Tolerance: |wasm - js| <= 2 k u (|A| @ |B|) + tiny, elementwise, where u is the unit
  * roundoff of the dtype: the standard bound for a length-k dot product in any summation
@@ -137,6 +138,16 @@ describe('wasm gemm vs js matmul', () => {
         check(makeCase(1, 33, 17, 600, tA, tB, 0, 0, 8), dtype);
         check(makeCase(1, 5, 2051, 7, tA, tB, 0, 0, 9), dtype);
         check(makeCase(1, 241, 9, 513, tA, tB, 0, 0, 10), dtype);
+      }
+    });
+
+    it(`${dtype}: matrix-vector shapes (m = 1 or n = 1), all transposes`, () => {
+      for (const [tA, tB] of TRANS) {
+        check(makeCase(1, 1, 1030, 37, tA, tB, 0, 0, 23), dtype);
+        check(makeCase(1, 129, 1, 300, tA, tB, 0, 0, 24), dtype);
+        check(makeCase(1, 1, 6, 1001, tA, tB, 0, 0, 25), dtype);
+        check(makeCase(3, 1, 19, 70, tA, tB, 70, 0, 26), dtype);
+        check(makeCase(3, 22, 1, 9, tA, tB, 0, 9, 27), dtype);
       }
     });
 
