@@ -100,7 +100,10 @@ export interface SolverOptions {
 export interface SolverResult<S extends SolverState = Tensor> {
   /** The best iterate per sample in the stop mode (or the last with `returnFinal`), shaped like x0. */
   z: S;
-  /** The best-so-far states at the `indexing` steps that were reached (the final best if none was). */
+  /**
+   * The best-so-far states at the `indexing` steps that were reached (the final best if none
+   * was); simple_fixed_point_iter records its iterates and has no fallback, like TorchDEQ.
+   */
   trajectory: S[];
   stats: SolverStats;
   /** One entry per sample. */
