@@ -6,6 +6,7 @@ import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import * as T from '../src/index.js';
 import type { Tensor, SolverFunc } from '../src/index.js';
 import { BACKENDS } from './helpers/backends.js';
+import { prng } from './helpers/ref.js';
 
 const f64 = { dtype: 'float64' as const };
 /** Solvers with stopping and tracking (simple_fixed_point_iter is tested separately). */
@@ -29,13 +30,9 @@ function solveIminusA(A: number[][], b: number[]): number[] {
   return M.map((row, i) => row[n] / row[i]);
 }
 
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 2 ** 32 - 0.5; };
-}
-
 function linearProblem(d: number, B: number, seed: number) {
-  const r = lcg(seed);
+  const u = prng(seed);
+  const r = (): number => u() - 0.5;
   const A = Array.from({ length: d }, () => Array.from({ length: d }, () => r() * 0.5 / Math.sqrt(d)));
   const bs = Array.from({ length: B }, () => Array.from({ length: d }, () => r() * 2));
   const At = T.tensor(A, undefined, f64);

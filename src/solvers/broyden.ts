@@ -64,7 +64,7 @@ async function iterate(s: Session): Promise<void> {
     be.where(mask.s, src.s, zero.s, out.s, [B * D], [1], [1], [0]);
   };
 
-  be.copy(s.x0.s, 0, [1], x.s, 0, [1], [B * D]);
+  s.copyX0(x);
   await gOf(x, g);
   be.copy(g.s, 0, [1], upd.s, 0, [1], [B * D]); // d = -(-I) g
   let nstep = 0;

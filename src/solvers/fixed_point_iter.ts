@@ -18,16 +18,13 @@ export const fixedPointIter: Solver = async <S extends SolverState>(func: Solver
   const s = new Session('fixed_point_iter', func, x0, options, (o) => o.maxIter + 1);
   try {
     const { o, L } = s;
-    const be = L.backend;
     let x = s.buf(), fx = s.buf();
     const diff = s.buf();
-    be.copy(s.x0.s, 0, [1], fx.s, 0, [1], [L.B * L.D]);
+    s.copyX0(fx);
     for (let k = 0; k < o.maxIter; k++) {
       [x, fx] = [fx, x];
-      const e = await s.run.eval(x);
-      be.axpby(o.tau, e.s, 1 - o.tau, x.s, fx.s);
-      e.release();
-      be.axpby(1, fx.s, -1, x.s, diff.s);
+      await s.dampedStep(x, fx);
+      L.backend.axpby(1, fx.s, -1, x.s, diff.s);
       const [abs, fNorm] = await s.norms(diff.s, fx.s);
       s.accept(abs, fNorm, k + 1, fx.s);
       if (s.track.shouldStop()) break;

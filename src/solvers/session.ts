@@ -45,7 +45,7 @@ export class Session {
     this.x0 = this.ws.buf(L.B * L.D);
     L.pack(L.partsOf(name, 'x0', x0), this.x0.s);
     this.best = this.ws.buf(L.B * L.D);
-    L.backend.copy(this.x0.s, 0, [1], this.best.s, 0, [1], [L.B * L.D]);
+    this.copyX0(this.best);
     this.run = new FuncRunner(name, func as SolverFunc<SolverState>, L, this.ws);
     this.track = new Tracker({
       B: L.B, stopMode: this.o.stopMode, width: width(this.o), tol: this.o.tol,
@@ -58,6 +58,18 @@ export class Session {
   /** A (rows * B * D)-element scratch buffer. */
   buf(rows = 1): Buf {
     return this.ws.buf(rows * this.L.B * this.L.D);
+  }
+
+  /** Copies x0 (packed) into `into`. */
+  copyX0(into: Buf): void {
+    this.L.backend.copy(this.x0.s, 0, [1], into.s, 0, [1], [this.L.B * this.L.D]);
+  }
+
+  /** One damped fixed-point step: out = tau f(x) + (1 - tau) x. */
+  async dampedStep(x: Buf, out: Buf): Promise<void> {
+    const e = await this.run.eval(x);
+    this.L.backend.axpby(this.o.tau, e.s, 1 - this.o.tau, x.s, out.s);
+    e.release();
   }
 
   /** Per-sample norms of two (B, D) storages: [||a_b||, ||c_b||]. */

@@ -20,20 +20,17 @@ export const simpleFixedPointIter: Solver = async <S extends SolverState>(func: 
   const s = new Session('simple_fixed_point_iter', func, x0, options, () => 1);
   try {
     const { o, L } = s;
-    const be = L.backend;
     let x = s.buf(), fx = s.buf();
     const diff = s.buf();
-    be.copy(s.x0.s, 0, [1], fx.s, 0, [1], [L.B * L.D]);
-    be.copy(s.x0.s, 0, [1], x.s, 0, [1], [L.B * L.D]);
+    s.copyX0(fx);
+    s.copyX0(x);
     const snapshots: S[] = [];
     for (let k = 0; k < o.maxIter; k++) {
       [x, fx] = [fx, x];
-      const e = await s.run.eval(x);
-      be.axpby(o.tau, e.s, 1 - o.tau, x.s, fx.s);
-      e.release();
+      await s.dampedStep(x, fx);
       if (o.indexing.includes(k + 1)) snapshots.push(L.unpack(fx.s) as S);
     }
-    be.axpby(1, fx.s, -1, x.s, diff.s);
+    L.backend.axpby(1, fx.s, -1, x.s, diff.s);
     const [abs, fNorm] = await s.norms(diff.s, fx.s);
     const { stats, status } = finalStepStats(abs, fNorm, o.maxIter, o, L.dtype, L.backend);
     return s.result<S>(fx.s, snapshots, stats, status);
