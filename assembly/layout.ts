@@ -4,8 +4,9 @@
  * copy_{f32|f64}(out, x, nd, dims): for every index i of the shape in the dims block,
  * out[i . outStrides] = x[i . xStrides] (operand 0 = x, operand 1 = out; element strides,
  * possibly 0 or negative; x and out already point at their offsets). Rows with both strides 1
- * are one memory.copy; a stride-0 source with a unit-stride destination is a SIMD fill; other
- * rows are scalar strided loops. out must not overlap x.
+ * are one memory.copy; a stride-0 source with a unit-stride destination is a SIMD fill; a
+ * transpose (x contiguous along the output's second dimension) is copied in 32 x 32 tiles;
+ * other rows are scalar strided loops. out must not overlap x.
  *
  * im2col / col2im (NCHW, element counts, contiguous arrays, any alignment): for each input
  * row (n, c, ki, kj) and output row oi, the valid output columns [oj0, oj1) are computed once,
@@ -36,10 +37,44 @@ import { nextRow, rowLength, rowOffset, rowStride, startRows } from './nd';
   }
 }
 
+/** Side of the square tiles of a blocked transpose (32 x 4-8 bytes: a few cache lines per row). */
+const TILE: i32 = 32;
+
+/**
+ * Copies planes where the output runs along dimension 0 but x runs along dimension 1 (a
+ * transpose): 2-d tiles so that both the reads and the writes stay within a few cache lines.
+ * Dimensions >= 2 are walked by the odometer on the dims block shifted by one dimension.
+ */
+@inline function copyTransposed<T>(out: usize, x: usize, nd: i32, dims: usize): void {
+  const sz = <i32>sizeof<T>();
+  const n0 = rowLength(dims), sx0 = rowStride(dims, 0);
+  const upper = dims + 4; // the same block seen from dimension 1
+  const n1 = rowLength(upper), so1 = rowStride(upper, 1);
+  const planes = startRows(upper, nd - 1, 2);
+  for (let r = 0; r < planes; r++) {
+    const px = x + <usize>(rowOffset(upper, 0) * sz), po = out + <usize>(rowOffset(upper, 1) * sz);
+    for (let i1 = 0; i1 < n1; i1 += TILE) {
+      const e1 = min(n1, i1 + TILE);
+      for (let i0 = 0; i0 < n0; i0 += TILE) {
+        const e0 = min(n0, i0 + TILE);
+        for (let a = i1; a < e1; a++) {
+          const src = px + <usize>(a * sz), dst = po + <usize>(a * so1 * sz);
+          for (let b = i0; b < e0; b++) store<T>(dst + <usize>(b * sz), load<T>(src + <usize>(b * sx0 * sz)));
+        }
+      }
+    }
+    nextRow(upper, nd - 1, 2);
+  }
+}
+
 @inline function copy<T>(out: usize, x: usize, nd: i32, dims: usize): void {
   const sz = <i32>sizeof<T>();
   const n = rowLength(dims);
   const sx = rowStride(dims, 0), so = rowStride(dims, 1);
+  if (nd >= 2 && so == 1 && sx != 1 && rowStride(dims + 4, 0) == 1 && n >= 8) {
+    copyTransposed<T>(out, x, nd, dims);
+    return;
+  }
   const rows = startRows(dims, nd, 2);
   for (let r = 0; r < rows; r++) {
     copyRow<T>(out + <usize>(rowOffset(dims, 1) * sz), so, x + <usize>(rowOffset(dims, 0) * sz), sx, n);

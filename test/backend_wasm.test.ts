@@ -269,6 +269,22 @@ describe.each(['simd', 'relaxed'] as const)('wasm backend (%s build) vs js', (va
       }
     });
 
+    it('copy: tiled transposes (batched, tile edges, offsets, strided output planes)', () => {
+      const g = rng(77);
+      const x = values(2 * 40 * 70 + 5, dtype, () => g());
+      type C = [string, number, number[], number, number[], number[], number];
+      const cases: C[] = [
+        ['batched (2, 40, 70) -> (2, 70, 40)', 0, [2800, 1, 70], 0, [2800, 40, 1], [2, 70, 40], 5600],
+        ['(40, 70)^T from offset 5', 5, [1, 70], 0, [40, 1], [70, 40], 2800],
+        ['into every other plane', 0, [2800, 1, 70], 0, [5600, 40, 1], [2, 70, 40], 8400],
+        ['narrow rows (n0 = 9)', 0, [1, 9], 3, [9, 1], [33, 9], 300],
+      ];
+      for (const [name, xo, xs, oo, os, shape, outSize] of cases) {
+        const [want, got] = compareOn(be(), dtype, [x], outSize, (b, [sx], out) => b.copy(sx, xo, xs, out, oo, os, shape));
+        expectClose(got, want, tol.exact, `copy ${name}`);
+      }
+    });
+
     const reduceOps: ReduceOp[] = ['sum', 'max', 'min', 'argmax', 'argmin'];
     it.each(reduceOps)('reduce %s over (outer, n, inner) layouts, with ties and NaNs', (op) => {
       for (const n of SIZES) {
