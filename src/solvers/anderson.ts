@@ -16,7 +16,7 @@
  */
 import type { Storage } from '../backend/backend.js';
 import { Session } from './session.js';
-import type { Buf } from './workspace.js';
+import { copyAll, type Buf } from './workspace.js';
 import type { Solver, SolverFunc, SolverOptions, SolverResult, SolverState } from './types.js';
 
 /** Relative ridges tried, per failing sample, when a bordered system is singular. */
@@ -104,7 +104,7 @@ async function iterate(s: Session): Promise<void> {
 
   // X0 = x0, F0 = f(x0); X1 = F0, F1 = f(X1): two evaluations that are never candidates.
   const e0 = await evalInto(s.x0, 0);
-  be.copy(e0.s, 0, [1], xCur.s, 0, [1], [B * D]);
+  copyAll(be, e0.s, xCur.s);
   e0.release();
   (await evalInto(xCur, 1)).release();
 

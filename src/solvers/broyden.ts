@@ -16,7 +16,7 @@
  */
 import { Session } from './session.js';
 import { armijo } from './line_search.js';
-import { readVectors, type Buf } from './workspace.js';
+import { copyAll, readVectors, type Buf } from './workspace.js';
 import type { Solver, SolverFunc, SolverOptions, SolverResult, SolverState } from './types.js';
 
 /**
@@ -66,7 +66,7 @@ async function iterate(s: Session): Promise<void> {
 
   s.copyX0(x);
   await gOf(x, g);
-  be.copy(g.s, 0, [1], upd.s, 0, [1], [B * D]); // d = -(-I) g
+  copyAll(be, g.s, upd.s); // d = -(-I) g
   let nstep = 0;
   while (nstep < o.maxIter) {
     if (search) await search.step(x, g, upd, xNew, gNew, gOf);
@@ -158,7 +158,7 @@ class LineSearch {
     be.axpby(1, x.s, a, d.s, xNew.s);
     if (a === lastA) {
       const src = lastIsG0 ? g : this.gStored;
-      be.copy(src.s, 0, [1], gNew.s, 0, [1], [src.s.size]);
+      copyAll(be, src.s, gNew.s);
     } else {
       await gOf(xNew, gNew);
     }

@@ -10,7 +10,7 @@ import { StateLayout } from './layout.js';
 import { FuncRunner } from './evaluate.js';
 import { Tracker } from './tracker.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
-import { Workspace, copyRows, readVectors, type Buf } from './workspace.js';
+import { Workspace, copyAll, copyRows, readVectors, type Buf } from './workspace.js';
 import type { SolveStatus, SolverFunc, SolverOptions, SolverResult, SolverState, SolverStats } from './types.js';
 
 export class Session {
@@ -62,7 +62,7 @@ export class Session {
 
   /** Copies x0 (packed) into `into`. */
   copyX0(into: Buf): void {
-    this.L.backend.copy(this.x0.s, 0, [1], into.s, 0, [1], [this.L.B * this.L.D]);
+    copyAll(this.L.backend, this.x0.s, into.s);
   }
 
   /** One damped fixed-point step: out = tau f(x) + (1 - tau) x. */

@@ -31,7 +31,7 @@ export class Workspace {
   exclusive(b: Buf): void {
     if (b.s.refs <= 1) return;
     const fresh = this.backend.alloc(b.s.size, this.dtype);
-    this.backend.copy(b.s, 0, [1], fresh, 0, [1], [b.s.size]);
+    copyAll(this.backend, b.s, fresh);
     releaseStorage(this.backend, b.s);
     b.s = fresh;
   }
