@@ -8,7 +8,10 @@ import { createWasmBackend, describeValue, detectFeatures, embeddedBytes, isWasm
 import type { WasmVariant } from './backend/wasm.js';
 import { checkKeys } from './autograd/engine.js';
 
-/** Options for `init`: module sources per variant (default: the bundled bytes) and a variant choice. */
+/**
+ * Options for `init`: module sources per variant (default: the bundled bytes) and a variant choice.
+ * @example await init({ variant: 'simd' }); // force the baseline build
+ */
 export interface InitOptions {
   /** Bytes or compiled module of the baseline-SIMD build (build/wasm/tsdeq-simd.wasm). */
   simd?: WasmSource;
@@ -22,7 +25,10 @@ export interface InitOptions {
   variant?: 'auto' | WasmVariant;
 }
 
-/** What `init` selected. */
+/**
+ * What `init` selected.
+ * @example const { backend, variant, message } = await init(); // 'wasm', 'relaxed', 'wasm backend ready: relaxed SIMD'
+ */
 export interface InitInfo {
   backend: 'wasm' | 'js';
   variant: WasmVariant | 'none';
