@@ -6,9 +6,9 @@
  * and mixes `X = tau alpha^T F + (1 - tau) alpha^T X`. The candidate of a step is its image
  * F = f(X) (step number = f calls so far); the first two evaluations are not candidates, so
  * the traces have `maxIter - 1` columns. All batch work runs on backend primitives (batched
- * matmul, batched solve, batched dots, strided copies) on buffers allocated once. G G^T is
+ * matrix-vector products, batched solve, strided copies) on buffers allocated once. G G^T is
  * kept up to date incrementally: a new history row costs its m dot products with the stored
- * rows (one batched dot over B m rows) instead of recomputing the m x m Gram matrix.
+ * rows (one batched (1 x D) @ (D x m) product) instead of recomputing the m x m Gram matrix.
  *
  * Reference: D. G. Anderson, "Iterative procedures for nonlinear integral equations",
  * J. ACM 12(4), 1965; H. F. Walker & P. Ni, "Anderson acceleration for fixed-point
@@ -77,9 +77,10 @@ async function iterate(s: Session): Promise<void> {
   const m = o.m;
   // History (B, m, D): slot j of sample b at (b m + j) D. gram (B, m, m) = G G^T (no ridge).
   const X = s.buf(m), F = s.buf(m), G = s.buf(m);
-  const xCur = s.buf(), gCur = s.buf(), mixX = s.buf(), gRep = s.buf(m);
+  const xCur = s.buf(), gCur = s.buf(), mixX = s.buf();
   const gram = s.ws.buf(B * m * m), row = s.ws.buf(B * m), alpha = s.ws.buf(B * m);
   const sys = borderedSystems(s, m, o.maxIter, o.lam);
+  const rowSpec = { batch: B, m: 1, n: m, k: D, transA: false, transB: true, strideA: D, strideB: m * D };
   const toSlot = (src: Storage, dst: Buf, slot: number): void => {
     be.copy(src, 0, [D, 1], dst.s, slot * D, [m * D, 1], [B, D]);
   };
@@ -90,9 +91,8 @@ async function iterate(s: Session): Promise<void> {
     toSlot(e.s, F, slot);
     be.axpby(1, e.s, -1, x.s, gCur.s);
     toSlot(gCur.s, G, slot);
-    // row[b, j] = G[b, slot] . G[b, j]: the new row repeated m times, then one dot per (b, j).
-    be.copy(gCur.s, 0, [D, 0, 1], gRep.s, 0, [m * D, D, 1], [B, m, D]);
-    be.batchedDot(gRep.s, G.s, row.s, B * m, D);
+    // row[b, j] = G[b, slot] . G[b, j]
+    be.matmul(gCur.s, G.s, row.s, rowSpec);
     be.copy(row.s, 0, [m, 1], gram.s, slot * m, [m * m, 1], [B, m]);
     be.copy(row.s, 0, [m, 1], gram.s, slot, [m * m, m], [B, m]);
     return e;
