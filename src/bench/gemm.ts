@@ -1,51 +1,73 @@
 /**
- * Section `gemm`: single-thread GFLOP/s of square matrix products (2 n^3 flops per product)
- * for every subject, float32 at n = 64..1024 and float64 at a few sizes, plus each tsdeq
- * variant's speed-up over tfjs-wasm.
+ * Section `gemm`: single-thread GFLOP/s (2 m n k flops per product) for every subject: square
+ * float32 products at n = 64..1024, float64 at a few sizes, and the skinny shapes DEQ layers
+ * produce (a batch of rows against a weight matrix used transposed, matrix-vector), plus each
+ * tsdeq variant's speed-up over tfjs-wasm.
  */
 import type { DType } from '../dtype.js';
 import type { BenchCell, BenchTable } from './registry.js';
 import { registerSection } from './registry.js';
 import { loadSubjects } from './load_subjects.js';
-import type { Subject } from './subjects.js';
+import { square, type GemmShape, type Subject } from './subjects.js';
 import { DEFAULT_TIMING, timeCall } from './timing.js';
 
-function gflops(subject: Subject, n: number, dtype: DType): number | null {
-  const prepared = subject.gemm(n, dtype);
+function gflops(subject: Subject, shape: GemmShape, dtype: DType): number | null {
+  const prepared = subject.gemm(shape, dtype);
   if (!prepared) return null;
+  const flops = 2 * shape.m * shape.n * shape.k;
   try {
-    const ms = timeCall(prepared.run, { ...DEFAULT_TIMING, minMs: n >= 512 ? 150 : 60 });
-    return (2 * n * n * n) / (ms * 1e6);
+    const ms = timeCall(prepared.run, { ...DEFAULT_TIMING, minMs: flops >= 2 ** 28 ? 150 : 60 });
+    return flops / (ms * 1e6);
   } finally {
     prepared.dispose();
   }
 }
 
-async function gemmTable(dtype: DType, sizes: number[], log: (m: string) => void): Promise<BenchTable> {
+function shapeLabel(s: GemmShape): string {
+  return `${s.m}x${s.k}${s.transA ? '^T' : ''} @ ${s.k}x${s.n}${s.transB ? ' (B^T)' : ''}`;
+}
+
+async function gemmTable(title: string, dtype: DType, shapes: { label: string; shape: GemmShape }[],
+  log: (m: string) => void): Promise<BenchTable> {
   const { subjects, reference, notes } = await loadSubjects();
+  const ratioOf = (s: Subject) => `${s.label} / ${reference?.label ?? 'ref'}`;
+  const others = subjects.filter((s) => s !== reference);
   const rows: Record<string, BenchCell>[] = [];
-  for (const n of sizes) {
-    const row: Record<string, BenchCell> = { n: String(n) };
+  for (const { label, shape } of shapes) {
+    const row: Record<string, BenchCell> = { shape: label };
     for (const s of subjects) {
-      log(`gemm ${dtype} n=${n} ${s.label}`);
-      row[s.label] = gflops(s, n, dtype);
+      log(`gemm ${dtype} ${label} ${s.label}`);
+      row[s.label] = gflops(s, shape, dtype);
     }
     const ref = reference ? row[reference.label] : null;
-    for (const s of subjects) {
-      if (s === reference) continue;
+    for (const s of others) {
       const v = row[s.label];
-      row[`${s.label} / ${reference?.label ?? 'ref'}`] = typeof v === 'number' && typeof ref === 'number' ? v / ref : null;
+      row[ratioOf(s)] = typeof v === 'number' && typeof ref === 'number' ? `${(v / ref).toFixed(2)}x` : null;
     }
     rows.push(row);
   }
-  const ratioCols = subjects.filter((s) => s !== reference).map((s) => `${s.label} / ${reference?.label ?? 'ref'}`);
+  const withRatios = dtype === 'float32' && reference !== null;
   return {
-    title: `GEMM ${dtype}, n x n @ n x n, one thread (GFLOP/s; ratios are speed-ups)`,
-    columns: ['n', ...subjects.map((s) => s.label), ...(dtype === 'float32' ? ratioCols : [])],
+    title: `${title} (GFLOP/s, one thread${withRatios ? '; ratios are speed-ups' : ''})`,
+    columns: ['shape', ...subjects.map((s) => s.label), ...(withRatios ? others.map(ratioOf) : [])],
     rows,
     notes: dtype === 'float32' ? notes : [...notes, 'tfjs has no float64 tensors.'],
   };
 }
+
+const squares = (ns: number[]) => ns.map((n) => ({ label: `n = ${n}`, shape: square(n) }));
+
+/**
+ * DEQ-layer shapes: a batch of m rows of width d against a d x d weight, plain (x W) and with
+ * the weight used transposed (x W^T, as `linear` does), and the batch-1 matrix-vector case.
+ */
+const DEQ_SHAPES: GemmShape[] = [
+  { m: 32, n: 256, k: 256, transA: false, transB: false },
+  { m: 32, n: 256, k: 256, transA: false, transB: true },
+  { m: 64, n: 1024, k: 1024, transA: false, transB: false },
+  { m: 64, n: 1024, k: 1024, transA: false, transB: true },
+  { m: 1, n: 1024, k: 1024, transA: false, transB: true },
+];
 
 registerSection({
   name: 'gemm',
@@ -53,6 +75,11 @@ registerSection({
   async run(ctx) {
     const f32 = ctx.quick ? [64, 256] : [64, 128, 256, 512, 1024];
     const f64 = ctx.quick ? [128] : [128, 256, 512];
-    return [await gemmTable('float32', f32, ctx.log), await gemmTable('float64', f64, ctx.log)];
+    const deq = (ctx.quick ? DEQ_SHAPES.slice(0, 2) : DEQ_SHAPES).map((shape) => ({ label: shapeLabel(shape), shape }));
+    return [
+      await gemmTable('GEMM float32, n x n @ n x n', 'float32', squares(f32), ctx.log),
+      await gemmTable('GEMM float64, n x n @ n x n', 'float64', squares(f64), ctx.log),
+      await gemmTable('GEMM float32, DEQ layer shapes (m x k @ k x n)', 'float32', deq, ctx.log),
+    ];
   },
 });

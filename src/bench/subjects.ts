@@ -11,12 +11,29 @@ export interface Prepared {
   dispose(): void;
 }
 
+/** Geometry of one matrix product: op(A) is m x k, op(B) is k x n (as in MatmulSpec). */
+export interface GemmShape {
+  m: number;
+  n: number;
+  k: number;
+  transA: boolean;
+  transB: boolean;
+}
+
+/**
+ * The square product n x n @ n x n.
+ * @example square(256) // { m: 256, n: 256, k: 256, transA: false, transB: false }
+ */
+export function square(n: number): GemmShape {
+  return { m: n, n, k: n, transA: false, transB: false };
+}
+
 /** One implementation under test. */
 export interface Subject {
   /** Column label in the tables. */
   label: string;
-  /** Square (n x n) @ (n x n) product; null when the subject lacks the dtype. */
-  gemm(n: number, dtype: DType): Prepared | null;
+  /** The product op(A) @ op(B) of `shape`; null when the subject lacks the dtype. */
+  gemm(shape: GemmShape, dtype: DType): Prepared | null;
   /** Elementwise op over `size` float32 elements ('add': out = a + b, 'tanh': out = tanh(x)). */
   elementwise(op: 'add' | 'tanh', size: number): Prepared;
 }

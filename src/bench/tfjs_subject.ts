@@ -15,11 +15,12 @@ export async function tfjsSubject(): Promise<Subject> {
   });
   return {
     label: 'tfjs-wasm',
-    gemm(n, dtype) {
+    gemm(shape, dtype) {
       if (dtype !== 'float32') return null;
-      const a = tf.tensor2d(Float32Array.from(benchData(n * n, 1)), [n, n]);
-      const b = tf.tensor2d(Float32Array.from(benchData(n * n, 2)), [n, n]);
-      return prepared([a, b], () => tf.matMul(a, b));
+      const { m, n, k, transA, transB } = shape;
+      const a = tf.tensor2d(Float32Array.from(benchData(m * k, 1)), transA ? [k, m] : [m, k]);
+      const b = tf.tensor2d(Float32Array.from(benchData(k * n, 2)), transB ? [n, k] : [k, n]);
+      return prepared([a, b], () => tf.matMul(a, b, transA, transB));
     },
     elementwise(op, size) {
       const a = tf.tensor1d(Float32Array.from(benchData(size, 3)));

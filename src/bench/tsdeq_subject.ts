@@ -15,9 +15,10 @@ export function backendSubject(label: string, backend: Backend): Subject {
   };
   return {
     label,
-    gemm(n, dtype) {
-      const a = input(n * n, dtype, 1), b = input(n * n, dtype, 2), c = backend.alloc(n * n, dtype);
-      const spec = { batch: 1, m: n, n, k: n, transA: false, transB: false, strideA: 0, strideB: 0 };
+    gemm(shape, dtype) {
+      const { m, n, k, transA, transB } = shape;
+      const a = input(m * k, dtype, 1), b = input(k * n, dtype, 2), c = backend.alloc(m * n, dtype);
+      const spec = { batch: 1, m, n, k, transA, transB, strideA: 0, strideB: 0 };
       return {
         run: () => backend.matmul(a, b, c, spec),
         dispose: () => [a, b, c].forEach((s) => backend.free(s)),
