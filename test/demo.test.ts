@@ -32,7 +32,7 @@ describe('MNIST demo', () => {
     expect(lines[lines.length - 1]).toMatch(/^test accuracy: 0\.\d{4}$/);
     expect(progress[progress.length - 1]).toMatch(/epoch 2\/2 \[#+\] loss \d\.\d{4} acc 0\.\d{4} steps \d+\.\d/);
     expect(res.rows[1].loss).toBeLessThan(res.rows[0].loss);
-    expect(res.testAccuracy).toBeGreaterThan(0.8);
+    expect(res.testAccuracy).toBeGreaterThan(0.7); // 2 short epochs with augmentation (deterministic seeds)
     // Parameters and optimizer state remain; nothing per step leaks.
     expect(memory().numTensors - before).toBeLessThan(40);
   });
