@@ -11,6 +11,7 @@ export * from './elementwise';
 export * from './layout';
 export * from './reduce';
 export * from './linalg';
+export * from './fused';
 export { gemm_f32, gemm_f64 } from './gemm';
 
 /** 1 in the relaxed-SIMD build, 0 in the baseline SIMD build. */

@@ -127,6 +127,16 @@ export interface Backend {
   im2col(x: Storage, cols: Storage, spec: ConvSpec): void;
   /** Adjoint of im2col: cols (n, c*kh*kw, oh*ow) summed into out (n, c, h, w), which starts zeroed. */
   col2im(cols: Storage, out: Storage, spec: ConvSpec): void;
+
+  // ---- optional fused kernels (when absent, the op layer composes them from the above) ----
+  /**
+   * out[r, j] = tanh(x[r, j] + u[r * uRowStride + j]) for r < rows, j < cols, with x and out
+   * contiguous (rows, cols); uRowStride is cols for a full u and 0 for one row shared by every
+   * row (a bias). `out` may alias `x`.
+   */
+  addTanh?(x: Storage, u: Storage, out: Storage, rows: number, cols: number, uRowStride: number): void;
+  /** out[i] = g[i] (1 - y[i]^2): the VJP of y = tanh(.) from its output. `out` may alias `g`. */
+  tanhGrad?(g: Storage, y: Storage, out: Storage): void;
 }
 
 /** Contiguous row-major strides of a shape, in elements. */

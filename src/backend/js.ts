@@ -273,6 +273,17 @@ export class JsBackend implements Backend {
     }
   }
 
+  addTanh(x: Storage, u: Storage, out: Storage, rows: number, cols: number, uRowStride: number): void {
+    const X = d(x), U = d(u), O = d(out);
+    for (let r = 0; r < rows; r++) {
+      for (let j = 0; j < cols; j++) O[r * cols + j] = Math.tanh(X[r * cols + j] + U[r * uRowStride + j]);
+    }
+  }
+  tanhGrad(g: Storage, y: Storage, out: Storage): void {
+    const G = d(g), Y = d(y), O = d(out);
+    for (let i = 0; i < O.length; i++) O[i] = G[i] * (1 - Y[i] * Y[i]);
+  }
+
   im2col(x: Storage, cols: Storage, sp: ConvSpec): void {
     const X = d(x), C = d(cols);
     const L = sp.oh * sp.ow;

@@ -163,6 +163,16 @@ export class WasmBackend implements Backend {
     this.k[out.dtype].lowrank(p(out), p(u), p(v), p(x), B, r, rmax, D, s);
   }
 
+  // ---- fused ----
+  addTanh(x: Storage, u: Storage, out: Storage, rows: number, cols: number, uRowStride: number): void {
+    if (rows * cols === 0) return;
+    this.k[out.dtype].addTanh(p(out), p(x), p(u), rows, cols, uRowStride);
+  }
+  tanhGrad(g: Storage, y: Storage, out: Storage): void {
+    if (out.size === 0) return;
+    this.k[out.dtype].tanhGrad(p(out), p(g), p(y), out.size);
+  }
+
   // ---- convolution ----
   im2col(x: Storage, cols: Storage, sp: ConvSpec): void {
     this.k[x.dtype].im2col(p(cols), p(x), sp.n, sp.c, sp.h, sp.w, sp.kh, sp.kw, sp.sh, sp.sw, sp.ph, sp.pw,

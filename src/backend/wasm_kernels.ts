@@ -35,6 +35,8 @@ export interface DTypeKernels {
   lowrank: (out: Ptr, u: Ptr, v: Ptr, x: Ptr, B: number, r: number, rmax: number, D: number, s: number) => void;
   im2col: ConvKernel;
   col2im: ConvKernel;
+  addTanh: (out: Ptr, x: Ptr, u: Ptr, rows: number, cols: number, uRowStride: number) => void;
+  tanhGrad: (out: Ptr, g: Ptr, y: Ptr, n: number) => void;
 }
 
 export const UNARY_OPS: readonly UnaryOp[] = ['neg', 'sqrt', 'exp', 'log', 'abs', 'tanh', 'sigmoid', 'relu',
@@ -75,5 +77,7 @@ export function bindKernels(exports: WebAssembly.Exports, dtype: DType): DTypeKe
     lowrank: get(`lowrank_${sfx}`),
     im2col: get(`im2col_${sfx}`),
     col2im: get(`col2im_${sfx}`),
+    addTanh: get(`add_tanh_${sfx}`),
+    tanhGrad: get(`tanh_grad_${sfx}`),
   };
 }

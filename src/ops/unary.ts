@@ -7,6 +7,7 @@ import { record } from '../autograd/engine.js';
 import type { Tensor } from '../tensor.js';
 import { need, out } from './util.js';
 import { mul, div, sub, neg } from './arith.js';
+import { tanhBackward } from './fused.js';
 
 /** Runs a unary kernel (no graph). */
 export function unaryRaw(op: UnaryOp, x: Tensor): Tensor {
@@ -31,7 +32,7 @@ export const log = (x: Tensor): Tensor => unary('log', x, false, (g, sx) => div(
 /** @example abs(x) */
 export const abs = (x: Tensor): Tensor => unary('abs', x, false, (g, sx) => mul(g, unaryRaw('sign', sx)));
 /** @example tanh(x) */
-export const tanh = (x: Tensor): Tensor => unary('tanh', x, true, (g, _x, y) => mul(g, sub(1, mul(y, y))));
+export const tanh = (x: Tensor): Tensor => unary('tanh', x, true, (g, _x, y) => tanhBackward(g, y));
 /** Logistic sigmoid. @example sigmoid(x) */
 export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x, true, (g, _x, y) => mul(g, mul(y, sub(1, y))));
 /** max(x, 0); the derivative at 0 is 0, as in torch. @example relu(x) */
