@@ -1,7 +1,7 @@
 /**
  * Scalar f64 special functions for the unary kernels: an erf accurate to ~2.2e-16 relative
  * (checked against 40-digit mpmath on 20k points in [-6.5, 6.5]), and the exact-erf GELU,
- * its derivative, sigmoid and softplus written exactly as the js backend writes them (same
+ * its derivative and softplus written exactly as the js backend writes them (same
  * formulas, same operation order), so f64 results agree with it to a few ulp.
  *
  * erf method (coefficients derived for this project with mpmath):
@@ -108,13 +108,6 @@ export function gelu64(x: f64): f64 {
 /** d/dx gelu: 0.5 (1 + erf(x / sqrt 2)) + x phi(x). */
 export function geluGrad64(x: f64): f64 {
   return 0.5 * (1.0 + erf64(x * SQRT1_2)) + x * INV_SQRT_2PI * Math.exp(-0.5 * x * x);
-}
-
-/** 1 / (1 + e^-x) for x >= 0, e^x / (1 + e^x) below. */
-export function sigmoid64(x: f64): f64 {
-  if (x >= 0) return 1.0 / (1.0 + Math.exp(-x));
-  const e = Math.exp(x);
-  return e / (1.0 + e);
 }
 
 /** x > 20 ? x : log1p(e^x). */

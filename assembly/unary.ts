@@ -7,13 +7,14 @@
  *   is not allowed.
  * - SIMD ops run 16 bytes per step; the tail (n mod lanes) goes through the same vector code
  *   with the element splatted, so body and tail give identical results.
- * - Ops without a vector form for a dtype (f64 transcendentals, f32 sin/cos) run a scalar
- *   loop (musl-derived Math/Mathf functions, our erf in ./erf).
+ * - Ops without a vector form for a dtype (f64 exp/log/softplus/gelu/geluGrad/sin/cos, f32
+ *   sin/cos) run a scalar loop (musl-derived Math/Mathf functions, our erf in ./erf).
  * - Semantics match src/backend/js.ts, including NaN: relu/step/sign map NaN to 0.
  */
 import { lane0, lanes, maskToOne, select } from './simd';
 import { exp_f32x4, gelu_f32x4, geluGrad_f32x4, log_f32x4, sigmoid_f32x4, softplus_f32x4, tanh_f32x4 } from './vmath_f32';
-import { gelu64, geluGrad64, sigmoid64, softplus64 } from './erf';
+import { gelu64, geluGrad64, softplus64 } from './erf';
+import { sigmoid_f64x2, tanh_f64x2 } from './vmath_f64';
 
 const NEG = 0;
 const SQRT = 1;
@@ -40,7 +41,7 @@ const COS = 16;
   if (sizeof<T>() == 4) {
     return op == EXP || op == LOG || op == TANH || op == SIGMOID || op == SOFTPLUS || op == GELU || op == GELU_GRAD;
   }
-  return false;
+  return op == TANH || op == SIGMOID; // f64 exp: musl's table-driven scalar exp measured faster
 }
 
 @inline function applyV<T>(op: i32, x: v128): v128 {
@@ -56,6 +57,10 @@ const COS = 16;
   if (op == SQUARE) return v128.mul<T>(x, x);
   if (op == RECIPROCAL) return v128.div<T>(v128.splat<T>(<T>1), x);
   if (op == STEP) return maskToOne<T>(v128.gt<T>(x, zero));
+  if (sizeof<T>() == 8) {
+    if (op == TANH) return tanh_f64x2(x);
+    return sigmoid_f64x2(x); // SIGMOID
+  }
   if (op == EXP) return exp_f32x4(x);
   if (op == LOG) return log_f32x4(x);
   if (op == TANH) return tanh_f32x4(x);
@@ -69,8 +74,6 @@ const COS = 16;
   const x = <f64>v;
   if (op == EXP) return <T>Math.exp(x);
   if (op == LOG) return <T>Math.log(x);
-  if (op == TANH) return <T>Math.tanh(x);
-  if (op == SIGMOID) return <T>sigmoid64(x);
   if (op == SOFTPLUS) return <T>softplus64(x);
   if (op == GELU) return <T>gelu64(x);
   if (op == GELU_GRAD) return <T>geluGrad64(x);
