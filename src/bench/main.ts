@@ -15,6 +15,7 @@ import './gemm.js';
 import './elementwise.js';
 import './grad_memory.js';
 import './solvers.js';
+import './deq_step.js';
 import { getSection, listSections, type BenchContext, type BenchSection, type BenchTable } from './registry.js';
 import { formatTable } from './table.js';
 
