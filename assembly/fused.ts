@@ -8,39 +8,37 @@
  *   out may alias x exactly (read before write); it must not overlap u otherwise.
  * - tanh_grad: out = g (1 - y^2) over n elements; out may alias g or y exactly.
  * - Tails (cols mod lanes) go through the same vector code with the element splatted, so
- *   body and tail round identically. f64 tanh is scalar (Math.tanh), as in ./unary.
+ *   body and tail round identically. tanh is the SIMD tanh of ./vmath_f32 and ./vmath_f64.
  */
 import { lane0, lanes } from './simd';
 import { tanh_f32x4 } from './vmath_f32';
+import { tanh_f64x2 } from './vmath_f64';
+
+/** tanh on one vector of T lanes (f32x4 or f64x2 SIMD tanh). */
+@inline function tanhV<T>(v: v128): v128 {
+  if (sizeof<T>() == 4) return tanh_f32x4(v);
+  return tanh_f64x2(v);
+}
 
 @inline function addTanhRow<T>(out: usize, x: usize, u: usize, cols: i32): void {
   const sz = <usize>sizeof<T>();
+  const L = lanes<T>();
   let j = 0;
-  if (sizeof<T>() == 4) {
-    const L = lanes<T>();
-    for (; j + 2 * L <= cols; j += 2 * L) {
-      const a = v128.add<T>(v128.load(x), v128.load(u));
-      const b = v128.add<T>(v128.load(x, 16), v128.load(u, 16));
-      v128.store(out, tanh_f32x4(a));
-      v128.store(out, tanh_f32x4(b), 16);
-      x += 32;
-      u += 32;
-      out += 32;
-    }
-    for (; j < cols; j++) {
-      const s = v128.add<T>(v128.load_splat<T>(x), v128.load_splat<T>(u));
-      store<T>(out, lane0<T>(tanh_f32x4(s)));
-      x += sz;
-      u += sz;
-      out += sz;
-    }
-  } else {
-    for (; j < cols; j++) {
-      store<T>(out, <T>Math.tanh(<f64>(load<T>(x) + load<T>(u))));
-      x += sz;
-      u += sz;
-      out += sz;
-    }
+  for (; j + 2 * L <= cols; j += 2 * L) {
+    const a = v128.add<T>(v128.load(x), v128.load(u));
+    const b = v128.add<T>(v128.load(x, 16), v128.load(u, 16));
+    v128.store(out, tanhV<T>(a));
+    v128.store(out, tanhV<T>(b), 16);
+    x += 32;
+    u += 32;
+    out += 32;
+  }
+  for (; j < cols; j++) {
+    const s = v128.add<T>(v128.load_splat<T>(x), v128.load_splat<T>(u));
+    store<T>(out, lane0<T>(tanhV<T>(s)));
+    x += sz;
+    u += sz;
+    out += sz;
   }
 }
 
@@ -59,7 +57,7 @@ import { tanh_f32x4 } from './vmath_f32';
 export function add_tanh_f32(out: usize, x: usize, u: usize, rows: i32, cols: i32, uRowStride: i32): void {
   addTanh<f32>(out, x, u, rows, cols, uRowStride);
 }
-/** out[r, j] = tanh(x[r, j] + u[r uRowStride + j]) (f64, scalar tanh). */
+/** out[r, j] = tanh(x[r, j] + u[r uRowStride + j]) (f64, vectorised tanh). */
 export function add_tanh_f64(out: usize, x: usize, u: usize, rows: i32, cols: i32, uRowStride: i32): void {
   addTanh<f64>(out, x, u, rows, cols, uRowStride);
 }

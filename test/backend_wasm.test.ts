@@ -386,6 +386,26 @@ describe.each(['simd', 'relaxed'] as const)('wasm backend (%s build) vs js', (va
       }
     });
 
+    it('fused addTanh (full u, bias row, aliased out) and tanhGrad', () => {
+      for (const cols of SIZES) {
+        const rows = 3, g = rng(cols);
+        const x = values(rows * cols, dtype, () => g(-4, 4)), u = values(rows * cols, dtype, () => g(-4, 4));
+        for (const uRowStride of [cols, 0]) {
+          const [want, got] = compareOn(be(), dtype, [x, u], rows * cols, (b, [sx, su], out) => b.addTanh!(sx, su, out, rows, cols, uRowStride));
+          expectClose(got, want, tol.transcendental, `addTanh cols=${cols} uRowStride=${uRowStride}`);
+          const sx = storageOf(be(), x, dtype), su = storageOf(be(), u, dtype);
+          be().addTanh!(sx, su, sx, rows, cols, uRowStride);
+          expectClose(be().readSync(sx), want, tol.transcendental, `addTanh aliased cols=${cols}`);
+          be().free(sx);
+          be().free(su);
+        }
+        // y = tanh(.) in (-1, 1); 1 - y^2 cancels near |y| = 1, so the error scales with |g|.
+        const y = values(rows * cols, dtype, () => g(-0.999, 0.999));
+        const [want, got] = compareOn(be(), dtype, [x, y], rows * cols, (b, [sg, sy], out) => b.tanhGrad!(sg, sy, out));
+        expectClose(got, want, { rtol: tol.arith.rtol, atol: 3 * tol.arith.atol }, `tanhGrad n=${rows * cols}`, x.map(Math.abs));
+      }
+    });
+
     const convSpecs: ConvSpec[] = [
       { n: 1, c: 1, h: 5, w: 5, kh: 3, kw: 3, sh: 1, sw: 1, ph: 1, pw: 1, dh: 1, dw: 1, oh: 5, ow: 5 },
       { n: 2, c: 3, h: 7, w: 6, kh: 3, kw: 2, sh: 2, sw: 2, ph: 1, pw: 0, dh: 1, dw: 1, oh: 4, ow: 3 },
