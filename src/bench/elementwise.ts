@@ -5,7 +5,7 @@
 import type { BenchCell } from './registry.js';
 import { registerSection } from './registry.js';
 import { loadSubjects } from './load_subjects.js';
-import { DEFAULT_TIMING, timeCall } from './timing.js';
+import { DEFAULT_TIMING, timeCalls } from './timing.js';
 
 const OPS = [
   { op: 'add' as const, bytesPerElement: 12 },
@@ -21,15 +21,13 @@ registerSection({
     const rows: Record<string, BenchCell>[] = [];
     for (const { op, bytesPerElement } of OPS) {
       const row: Record<string, BenchCell> = { op: `${op} (1M f32)` };
-      for (const s of subjects) {
-        ctx.log(`elementwise ${op} ${s.label}`);
-        const prepared = s.elementwise(op, size);
-        try {
-          const ms = timeCall(prepared.run, { ...DEFAULT_TIMING, minMs: ctx.quick ? 20 : 60 });
-          row[s.label] = (size * bytesPerElement) / (ms * 1e6);
-        } finally {
-          prepared.dispose();
-        }
+      ctx.log(`elementwise ${op}`);
+      const prepared = subjects.map((s) => s.elementwise(op, size));
+      try {
+        const ms = timeCalls(prepared.map((p) => p.run), { ...DEFAULT_TIMING, minMs: ctx.quick ? 20 : 60 });
+        subjects.forEach((s, i) => { row[s.label] = (size * bytesPerElement) / (ms[i] * 1e6); });
+      } finally {
+        for (const p of prepared) p.dispose();
       }
       rows.push(row);
     }

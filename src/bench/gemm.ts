@@ -9,17 +9,18 @@ import type { BenchCell, BenchTable } from './registry.js';
 import { registerSection } from './registry.js';
 import { loadSubjects } from './load_subjects.js';
 import { square, type GemmShape, type Subject } from './subjects.js';
-import { DEFAULT_TIMING, timeCall } from './timing.js';
+import { DEFAULT_TIMING, timeCalls } from './timing.js';
 
-function gflops(subject: Subject, shape: GemmShape, dtype: DType): number | null {
-  const prepared = subject.gemm(shape, dtype);
-  if (!prepared) return null;
+/** GFLOP/s of every subject on one shape (null for a subject lacking the dtype), timed interleaved. */
+function gflops(subjects: Subject[], shape: GemmShape, dtype: DType): (number | null)[] {
+  const prepared = subjects.map((s) => s.gemm(shape, dtype));
   const flops = 2 * shape.m * shape.n * shape.k;
   try {
-    const ms = timeCall(prepared.run, { ...DEFAULT_TIMING, minMs: flops >= 2 ** 28 ? 150 : 60 });
-    return flops / (ms * 1e6);
+    const present = prepared.filter((p) => p !== null);
+    const ms = timeCalls(present.map((p) => p.run), { ...DEFAULT_TIMING, minMs: flops >= 2 ** 28 ? 150 : 60 });
+    return prepared.map((p) => (p === null ? null : flops / (ms[present.indexOf(p)] * 1e6)));
   } finally {
-    prepared.dispose();
+    for (const p of prepared) p?.dispose();
   }
 }
 
@@ -35,10 +36,8 @@ async function gemmTable(title: string, dtype: DType, shapes: { label: string; s
   const rows: Record<string, BenchCell>[] = [];
   for (const { label, shape } of shapes) {
     const row: Record<string, BenchCell> = { shape: label };
-    for (const s of subjects) {
-      log(`gemm ${dtype} ${label} ${s.label}`);
-      row[s.label] = gflops(s, shape, dtype);
-    }
+    log(`gemm ${dtype} ${label}`);
+    gflops(subjects, shape, dtype).forEach((v, i) => { row[subjects[i].label] = v; });
     const ref = reference ? row[reference.label] : null;
     for (const s of others) {
       const v = row[s.label];
