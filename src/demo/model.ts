@@ -22,7 +22,7 @@ export interface MnistDEQOptions {
   solver?: string;
   /** 'ift' (implicit gradient) or 'phantom' (5 damped unrolled steps). Default 'ift'. */
   grad?: 'ift' | 'phantom';
-  /** Forward iterations in training (default 16; eval uses 1.5x). */
+  /** Forward iterations in training (default 12; eval uses 1.5x). */
   fMaxIter?: number;
   /** Seed of the parameter initialisation (default 0). */
   seed?: number;
@@ -48,7 +48,7 @@ export class MnistDEQ extends Module<[Tensor], Promise<{ logits: Tensor; info: D
       const w = this.cell.weight;
       w.backend.axpby(0.5, w.storage, 0, w.storage, w.storage);
     });
-    const fMaxIter = opts.fMaxIter ?? 16;
+    const fMaxIter = opts.fMaxIter ?? 12;
     const phantom = opts.grad === 'phantom';
     this.deq = getDeq({
       fSolver: opts.solver ?? 'anderson', fMaxIter, fTol: 1e-3, fStopMode: 'rel',

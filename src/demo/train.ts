@@ -27,7 +27,7 @@ export interface DemoOptions {
   nTrain?: number;
   nTest?: number;
   seed?: number;
-  /** Forward solver iterations in training (default 16; eval uses 1.5x). */
+  /** Forward solver iterations in training (default 12; eval uses 1.5x). */
   fMaxIter?: number;
   /** Random translation of training images, in pixels (default 2; 0 disables). */
   shift?: number;
@@ -129,11 +129,11 @@ function bar(frac: number, width = 24): string {
 export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   const log = opts.log ?? ((s: string) => console.log(s));
   const progress = opts.progress ?? (() => {});
-  const epochs = opts.epochs ?? 10, batchSize = opts.batchSize ?? 64, seed = opts.seed ?? 0;
+  const epochs = opts.epochs ?? 12, batchSize = opts.batchSize ?? 64, seed = opts.seed ?? 0;
   const t0 = performance.now();
   const { train, test } = mnistSplit(seed, opts.nTrain ?? 8000, opts.nTest ?? 2000);
   const model = new MnistDEQ({ hidden: opts.hidden, solver: opts.solver, grad: opts.grad, seed, fMaxIter: opts.fMaxIter });
-  const lr = opts.lr ?? 2e-3;
+  const lr = opts.lr ?? 3e-3;
   const opt = new Adam(model.parameters(), { lr });
   const steps = epochs * Math.ceil(train.n / batchSize);
   const lrAt = cosineAnnealing({ baseLr: lr, tMax: steps, warmupSteps: Math.min(50, Math.floor(steps / 10)) });
