@@ -183,7 +183,7 @@ function macro<T>(mc: i32, nc: i32, kc: i32, pa: usize, pb: usize, c: usize, n: 
 function gemmOne<T>(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, transA: bool, transB: bool,
                     bufA: usize, bufB: usize, tile: usize, reuseA: bool, reuseB: bool): void {
   const sz = <usize>sizeof<T>();
-  if (k == 0) {
+  if (k <= 0) {
     memory.fill(c, 0, <usize>m * <usize>n * sz);
     return;
   }
