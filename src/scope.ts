@@ -10,29 +10,34 @@ import type { Node } from './autograd/node.js';
 interface Scope {
   tensors: Set<Tensor>;
   nodes: Node[];
-  kept: Set<Tensor>;
+  /** Tensors `keep()` took out of this scope (null until the first). */
+  kept: Set<Tensor> | null;
 }
 
 class ScopeStack {
   private stack: Scope[] = [];
 
-  track(t: Tensor): void {
-    const s = this.stack[this.stack.length - 1];
-    if (s) s.tensors.add(t);
+  /** Adds t to the innermost scope; false when no scope is open (the caller then registers t with the GC backstop). */
+  track(t: Tensor): boolean {
+    const n = this.stack.length;
+    if (n === 0) return false;
+    this.stack[n - 1].tensors.add(t);
+    return true;
   }
   trackNode(n: Node): void {
     const s = this.stack[this.stack.length - 1];
     if (s) s.nodes.push(n);
   }
-  /** Removes t from every scope so no tidy disposes it. */
+  /** Removes t from every scope so no tidy disposes it (it goes to the GC backstop). */
   keep(t: Tensor): void {
     for (const s of this.stack) {
       s.tensors.delete(t);
-      s.kept.add(t);
+      (s.kept ??= new Set()).add(t);
     }
+    t.backstop();
   }
   begin(): Scope {
-    const s: Scope = { tensors: new Set(), nodes: [], kept: new Set() };
+    const s: Scope = { tensors: new Set(), nodes: [], kept: null };
     this.stack.push(s);
     return s;
   }
@@ -44,12 +49,22 @@ class ScopeStack {
       throw new Error('tidy: expected scopes to end in the reverse order they began, received an async tidy (or async backward) ending while a later one is still running; await them one after another instead of interleaving them');
     }
     const survivors = new Set<Tensor>();
-    collectTensors(result, survivors, new Set());
-    for (const t of scope.kept) survivors.add(t);
+    collectTensors(result, survivors);
+    if (scope.kept) for (const t of scope.kept) survivors.add(t);
     for (const t of scope.tensors) {
       if (!survivors.has(t)) t.dispose();
     }
-    // Nodes that a survivor's graph (or a kept tensor's) still reaches stay alive.
+    const parent = this.stack[this.stack.length - 1];
+    if (scope.nodes.length > 0) this.releaseNodes(scope, survivors, parent);
+    for (const t of survivors) {
+      if (t.isDisposed || !scope.tensors.has(t)) continue;
+      // Survivors move to the enclosing scope; leaving the last one, to the GC backstop.
+      if (parent) parent.tensors.add(t);
+      else t.backstop();
+    }
+  }
+  /** Nodes that a survivor's graph (or a kept tensor's) still reaches stay alive; the rest are released. */
+  private releaseNodes(scope: Scope, survivors: Set<Tensor>, parent: Scope | undefined): void {
     const reachable = new Set<Node>();
     const stack: Node[] = [];
     for (const t of survivors) {
@@ -62,15 +77,9 @@ class ScopeStack {
       reachable.add(n);
       for (const p of n.parents()) stack.push(p);
     }
-    const parent = this.stack[this.stack.length - 1];
     for (const n of scope.nodes) {
       if (reachable.has(n)) parent?.nodes.push(n);
       else n.release();
-    }
-    if (parent) {
-      for (const t of survivors) {
-        if (!t.isDisposed && scope.tensors.has(t)) parent.tensors.add(t);
-      }
     }
   }
   /**
@@ -83,7 +92,10 @@ class ScopeStack {
     if (i < 0) return;
     this.stack.splice(i, 1);
     const below = this.stack[i - 1];
-    if (!below) return;
+    if (!below) {
+      for (const t of scope.tensors) t.backstop();
+      return;
+    }
     for (const t of scope.tensors) if (!t.isDisposed) below.tensors.add(t);
     for (const n of scope.nodes) below.nodes.push(n);
   }
@@ -94,13 +106,15 @@ class ScopeStack {
 
 export const scopes = new ScopeStack();
 
-function collectTensors(v: unknown, out: Set<Tensor>, seen: Set<unknown>): void {
-  if (v === null || typeof v !== 'object' || seen.has(v)) return;
-  seen.add(v);
+function collectTensors(v: unknown, out: Set<Tensor>, seen: Set<unknown> | null = null): void {
+  if (v === null || typeof v !== 'object') return;
   if (isTensor(v)) {
     out.add(v);
     return;
   }
+  if (seen === null) seen = new Set();
+  else if (seen.has(v)) return;
+  seen.add(v);
   if (Array.isArray(v)) {
     for (const x of v) collectTensors(x, out, seen);
     return;

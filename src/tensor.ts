@@ -46,13 +46,15 @@ export class Tensor {
   /** Internal: the leaf that receives this handle's gradient (itself unless it is an alias). */
   target: Tensor = this;
   private disposedFlag = false;
-  private held: Held | null;
+  /** What the GC backstop frees if this handle is dropped undisposed (null: not registered). */
+  private held: Held | null = null;
 
   /** Internal constructor; use `tensor()`, `zeros()` and friends. Takes ownership of one storage ref. */
   constructor(storage: Storage, shape: readonly number[], backend: Backend, track = true) {
     this.id = nextId++;
     this.storage = storage;
-    this.shape = Object.freeze([...shape]);
+    // Shapes are shared between tensors once frozen (views, aliases, op outputs of an input's shape).
+    this.shape = Object.isFrozen(shape) ? shape : Object.freeze(shape.slice());
     this.dtype = storage.dtype;
     this.size = sizeOf(shape);
     this.backend = backend;
@@ -60,9 +62,19 @@ export class Tensor {
       throw new Error(`Tensor: shape ${fmtShape(shape)} has ${this.size} elements but storage holds ${storage.size}`);
     }
     liveTensors++;
-    this.held = { backend, storage };
-    finalizer?.register(this, this.held, this);
-    if (track) scopes.track(this);
+    // A tensor inside a tidy scope is disposed (or handed on) when the scope ends; the scope
+    // registers it with the GC backstop only if it leaves every scope alive.
+    if (!track || !scopes.track(this)) this.backstop();
+  }
+
+  /**
+   * Internal: registers this handle with the garbage-collector backstop (which frees its
+   * storage reference if the handle is dropped without `dispose()`). Idempotent.
+   */
+  backstop(): void {
+    if (this.held !== null || this.disposedFlag || finalizer === null) return;
+    this.held = { backend: this.backend, storage: this.storage };
+    finalizer.register(this, this.held, this);
   }
 
   get rank(): number { return this.shape.length; }
@@ -74,8 +86,10 @@ export class Tensor {
     if (this.disposedFlag) return;
     this.disposedFlag = true;
     liveTensors--;
-    finalizer?.unregister(this);
-    this.held = null;
+    if (this.held !== null) {
+      finalizer?.unregister(this);
+      this.held = null;
+    }
     releaseStorage(this.backend, this.storage);
   }
 

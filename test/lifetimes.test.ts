@@ -45,6 +45,9 @@ describe('tidy keeps memory flat', () => {
         rounds.push(snapshot());
       }
       for (const m of rounds) expect(m).toEqual(base);
+      // Disposed here, not left to the GC backstop: a later test's snapshot must not see them go.
+      x.dispose();
+      w.dispose();
     });
   }
 
@@ -56,6 +59,7 @@ describe('tidy keeps memory flat', () => {
       expect(y.requiresGrad).toBe(true);
     });
     expect(snapshot()).toEqual(base);
+    x.dispose();
   });
 });
 
@@ -99,6 +103,7 @@ describe('tidy results', () => {
     (r.list[1] as { b: Tensor }).b.dispose();
     r.map.get('c')!.dispose();
     expect(snapshot()).toEqual(base);
+    x.dispose();
   });
 
   it('keep() protects a tensor from every enclosing tidy', () => {
@@ -136,6 +141,9 @@ describe('tidy results', () => {
     const y = T.tidy(() => x.exp().mul(x).sum()); // d/dx x e^x = (1 + x) e^x
     await y.backward();
     expect(Array.from(x.grad!.dataSync())).toEqual([1.5 * Math.exp(0.5), 0]);
+    T.zeroGrad([x]);
+    x.dispose();
+    y.dispose();
   });
 
   it('a throwing tidy frees what it made and rethrows', () => {
@@ -177,6 +185,8 @@ describe('async tidy around a training step', () => {
     expect(losses[0]).toBeCloseTo(14 / 3, 14);
     for (let i = 1; i < losses.length; i++) expect(losses[i]).toBeLessThan(losses[i - 1]);
     for (const m of mems.slice(1)) expect(m).toEqual(mems[0]);
+    T.zeroGrad([w]);
+    for (const v of [x, t, w]) v.dispose();
   });
 });
 

@@ -71,21 +71,32 @@ type Key = Node | Tensor;
 /** Post-order (inputs before consumers) of the nodes reachable from `roots`, iteratively. */
 function topoOrder(roots: Node[], minEpoch = 0): Node[] {
   const order: Node[] = [];
-  const state = new Map<Node, number>(); // 1 = visiting, 2 = done
+  const seen = new Set<Node>();
+  // An explicit DFS stack: the node and the index of its next parent to visit.
+  const nodes: Node[] = [];
+  const next: number[] = [];
   for (const r of roots) {
-    if (state.has(r)) continue;
-    const stack: [Node, Iterator<Node>][] = [[r, r.parents()[Symbol.iterator]()]];
-    state.set(r, 1);
-    while (stack.length) {
-      const top = stack[stack.length - 1];
-      const nx = top[1].next();
-      if (nx.done) {
-        stack.pop();
-        state.set(top[0], 2);
-        order.push(top[0]);
-      } else if (!state.has(nx.value) && nx.value.epoch >= minEpoch) {
-        state.set(nx.value, 1);
-        stack.push([nx.value, nx.value.parents()[Symbol.iterator]()]);
+    if (seen.has(r)) continue;
+    seen.add(r);
+    nodes.push(r);
+    next.push(0);
+    while (nodes.length > 0) {
+      const top = nodes.length - 1;
+      const n = nodes[top];
+      const ps = n.parents();
+      const i = next[top];
+      if (i >= ps.length) {
+        nodes.pop();
+        next.pop();
+        order.push(n);
+        continue;
+      }
+      next[top] = i + 1;
+      const p = ps[i];
+      if (!seen.has(p) && p.epoch >= minEpoch) {
+        seen.add(p);
+        nodes.push(p);
+        next.push(0);
       }
     }
   }
@@ -145,6 +156,7 @@ async function propagate(acc: Map<Key, Tensor>, roots: Tensor[], seeds: Tensor[]
     }
     if (need) needed.add(n);
   }
+  const wants = (e: Edge): boolean => !!e && (e instanceof Node ? needed.has(e) || !!wanted?.has(e) : !wanted || wanted.has(e));
   for (let i = order.length - 1; i >= 0; i--) {
     const node = order[i];
     const g = acc.get(node);
@@ -153,15 +165,19 @@ async function propagate(acc: Map<Key, Tensor>, roots: Tensor[], seeds: Tensor[]
       continue;
     }
     const firstNew = peekNextTensorId();
+    const edges = node.edges;
+    const needs = new Array<boolean>(edges.length);
+    for (let j = 0; j < edges.length; j++) needs[j] = wants(edges[j]);
     // A scope frees the temporaries a VJP makes (an async VJP keeps it open while it runs, so,
     // like grad mode, it must not be interleaved with unrelated tensor code).
-    const needs = node.edges.map((e) => !!e && (e instanceof Node ? needed.has(e) || !!wanted?.has(e) : !wanted || wanted.has(e)));
-    const results = await tidy(() => withGradMode(opts.createGraph, () => node.apply(g, needs)));
+    let results = tidy(() => withGradMode(opts.createGraph, () => node.apply(g, needs)));
+    if (results instanceof Promise) results = await results;
     checkResults(node, results);
-    const owned = new Set<Tensor>();
-    node.edges.forEach((e: Edge, j) => {
+    const owned: Tensor[] = [];
+    for (let j = 0; j < edges.length; j++) {
+      const e = edges[j];
       let r = results[j];
-      if (!e || !r || !needs[j]) return;
+      if (!e || !r || !needs[j]) continue;
       const want = node.inputShapes[j];
       if (r.shape.length !== want.length || r.shape.some((s, t) => s !== want[t])) {
         throw new Error(`backward: the backward of '${node.name}' returned a gradient of shape ${fmtShape(r.shape)} for input ${j}, expected ${fmtShape(want)}`);
@@ -170,14 +186,14 @@ async function propagate(acc: Map<Key, Tensor>, roots: Tensor[], seeds: Tensor[]
         throw new Error(`backward: the backward of '${node.name}' returned a gradient of dtype ${r.dtype} for input ${j}, expected ${node.inputDTypes[j]}`);
       }
       // The engine owns (and later disposes) only tensors created by this backward call.
-      if (r.id < firstNew || owned.has(r) || r === g) r = r.alias();
-      owned.add(r);
+      if (r.id < firstNew || owned.includes(r) || r === g) r = r.alias();
+      owned.push(r);
       accumulate(e, r);
-    });
+    }
     // Gradients nobody receives (inputs without an edge, extra results) are freed here.
     for (let j = 0; j < results.length; j++) {
       const r = results[j];
-      if (r && r.id >= firstNew && !owned.has(r) && r !== g && (!node.edges[j] || !needs[j])) r.dispose();
+      if (r && r.id >= firstNew && !owned.includes(r) && r !== g && (!edges[j] || !needs[j])) r.dispose();
     }
     if (!wanted?.has(node)) {
       acc.delete(node);
@@ -193,12 +209,14 @@ function checkResults(node: Node, results: unknown): asserts results is (Tensor 
     const got = results instanceof Tensor ? 'Tensor' : results === null ? 'null' : typeof results;
     throw new Error(`backward: the backward of '${node.name}' returned ${got}, expected an array with one gradient (Tensor or null) per input (${node.edges.length})`);
   }
-  results.forEach((r, j) => {
-    if (r !== null && r !== undefined && !(r instanceof Tensor)) {
+  for (let j = 0; j < results.length; j++) {
+    const r: unknown = results[j];
+    if (r === null || r === undefined) continue;
+    if (!(r instanceof Tensor)) {
       throw new Error(`backward: the backward of '${node.name}' returned ${typeof r} for input ${j}, expected a Tensor or null`);
     }
-    if (r instanceof Tensor) r.assertLive(`backward (the backward of '${node.name}', input ${j})`);
-  });
+    if (r.isDisposed) r.assertLive(`backward (the backward of '${node.name}', input ${j})`);
+  }
 }
 
 function seedsFor(where: string, outputs: Tensor[], gradOutputs: (Tensor | null | undefined)[] | undefined): Tensor[] {

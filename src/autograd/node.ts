@@ -51,9 +51,16 @@ export class Node {
     scopes.trackNode(this);
   }
 
-  /** Nodes this node sends gradients to. */
-  *parents(): Iterable<Node> {
-    for (const e of this.edges) if (e instanceof Node) yield e;
+  private parentList: Node[] | null = null;
+
+  /** Nodes this node sends gradients to (edges never change, so the list is built once). */
+  parents(): readonly Node[] {
+    if (this.parentList === null) {
+      const list: Node[] = [];
+      for (const e of this.edges) if (e instanceof Node) list.push(e);
+      this.parentList = list;
+    }
+    return this.parentList;
   }
 
   get saved(): readonly Tensor[] {
