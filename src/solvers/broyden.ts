@@ -3,7 +3,7 @@
  * Jacobian approximated as B = -I + sum_j u_j v_j^T (one rank-one term per step, ring buffer of
  * `memory` terms). Step `x <- x + s d` with `d = -B g` (s = 1, or an Armijo line search on the
  * whole batch), then the "good Broyden" inverse update `v^T = dx^T B`,
- * `u = (dx - B dg) / (v^T dg)` (NaN entries set to 0). The candidate of a step is the point x,
+ * `u = (dx - B dg) / (v^T dg)` (non-finite entries set to 0). The candidate of a step is the point x,
  * `rel = ||g|| / (||g + x|| + 1e-9)`, the step number counts updates (f calls = steps + 1).
  * After step 30 it also stops when the batch is within 3 tol and made no progress (per-step
  * batch max/min ratio < 1.3 over the last 30 steps). Products with B run on the backend's
@@ -47,8 +47,9 @@ async function iterate(s: Session): Promise<void> {
   // Low-rank terms (B, mem, D): term j of sample b at (b mem + j) D.
   const U = s.buf(mem), V = s.buf(mem);
   let x = s.buf(), g = s.buf(), xNew = s.buf(), gNew = s.buf();
-  const dx = s.buf(), dg = s.buf(), upd = s.buf(), vT = s.buf(), t = s.buf(), u = s.buf(), p = s.buf(), mask = s.buf();
-  const den = s.ws.buf(B), zero = s.ws.buf(1);
+  const dx = s.buf(), dg = s.buf(), upd = s.buf(), vT = s.buf(), t = s.buf(), u = s.buf(), p = s.buf(), mask = s.buf(), absBuf = s.buf();
+  const den = s.ws.buf(B), zero = s.ws.buf(1), inf = s.ws.buf(1);
+  be.fill(inf.s, Infinity);
   const search = o.lineSearch ? new LineSearch(s) : null;
   const gOf = async (at: Buf, out: Buf): Promise<void> => {
     const e = await s.run.eval(at);
@@ -58,9 +59,14 @@ async function iterate(s: Session): Promise<void> {
   const toSlot = (src: Buf, dst: Buf, slot: number): void => {
     be.copy(src.s, 0, [D, 1], dst.s, slot * D, [mem * D, 1], [B, D]);
   };
-  /** out = src with NaN entries replaced by 0. */
-  const zeroNaN = (src: Buf, out: Buf): void => {
-    be.binary('eq', src.s, src.s, mask.s, [B * D], [1], [1]);
+  /**
+   * out = src with non-finite entries replaced by 0. TorchDEQ zeroes NaN only; an infinite entry
+   * (v^T dg underflowing to 0 once a sample sits at its fixed point to round-off) would turn
+   * every later product of that sample into NaN, so infinities are zeroed too.
+   */
+  const zeroNonFinite = (src: Buf, out: Buf): void => {
+    be.unary('abs', src.s, absBuf.s);
+    be.binary('lt', absBuf.s, inf.s, mask.s, [B * D], [1], [0]);
     be.where(mask.s, src.s, zero.s, out.s, [B * D], [1], [1], [0]);
   };
 
@@ -97,9 +103,9 @@ async function iterate(s: Session): Promise<void> {
     be.batchedDot(vT.s, dg.s, den.s, B, D);
     be.binary('div', u.s, den.s, t.s, [B, D], [D, 1], [1, 0]);
     const slot = (nstep - 1) % mem;
-    zeroNaN(t, u);
+    zeroNonFinite(t, u);
     toSlot(u, U, slot);
-    zeroNaN(vT, t);
+    zeroNonFinite(vT, t);
     toSlot(t, V, slot);
     if (nstep <= mem) {
       // The new term filled an empty slot: B_new g = p + u (v . g).
