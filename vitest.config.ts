@@ -5,6 +5,7 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    pool: 'threads',
+    // One process per test file: some files turn on V8's relaxed-SIMD flag, which is process-wide.
+    pool: 'forks',
   },
 });
