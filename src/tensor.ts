@@ -198,6 +198,15 @@ export function empty(shape: readonly number[], dtype: DType, backend: Backend =
   return new Tensor(backend.alloc(sizeOf(shape), dtype), shape, backend);
 }
 
+/**
+ * Internal: a fresh tensor whose contents are unspecified (no zero-fill where the backend
+ * allows it). Only for op outputs that a kernel overwrites entirely.
+ */
+export function uninitialized(shape: readonly number[], dtype: DType, backend: Backend): Tensor {
+  const n = sizeOf(shape);
+  return new Tensor(backend.allocUninit ? backend.allocUninit(n, dtype) : backend.alloc(n, dtype), shape, backend);
+}
+
 /** Live tensor handles and bytes held by each backend. */
 export function memory(): { numTensors: number; numBytes: number; backends: Record<string, number> } {
   return { numTensors: liveTensors, numBytes: bytesOfAll(), backends: bytesByBackend() };

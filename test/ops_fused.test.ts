@@ -9,6 +9,7 @@ import v8 from 'node:v8';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
 import { JsBackend } from '../src/backend/js.js';
+import { findBackend } from '../src/backend/registry.js';
 import { createWasmBackend, embeddedBytes } from '../src/backend/wasm_loader.js';
 import type { WasmBackend } from '../src/backend/wasm.js';
 import type { DType } from '../src/dtype.js';
@@ -208,3 +209,38 @@ describe('linearTanh keeps its inputs and frees its temporaries', () => {
   });
 });
 
+
+describe('outputs allocated without zero-fill (allocUninit) are fully written', () => {
+  it('after the wasm heap is dirtied with NaN, ops give the js results', async () => {
+    const info = await T.init();
+    expect(info.backend).toBe('wasm');
+    T.setBackend('js');
+    const wb = findBackend('wasm')!;
+    expect(typeof wb.allocUninit).toBe('function');
+    const s = wb.allocUninit!(7, 'float32');
+    expect(s.size).toBe(7);
+    wb.write(s, [1, 2, 3, 4, 5, 6, 7]);
+    expect(Array.from(wb.readSync(s))).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    wb.free(s);
+    const run = async (backendName: 'js' | 'wasm', dirty: boolean) => {
+      const be = findBackend(backendName)!;
+      if (dirty) {
+        // Freed blocks full of NaN: an output that skipped an element would show it.
+        const blocks = [33, 100, 1000, 3 * 33, 17 * 33].map((n) => { const b = be.alloc(n, 'float32'); be.fill(b, NaN); return b; });
+        for (const b of blocks) be.free(b);
+      }
+      return T.tidy(async () => {
+        const o = { backend: be, requiresGrad: true };
+        const x = T.randn([3, 17], { ...o, seed: 1 }), w = T.randn([33, 17], { ...o, seed: 2 }), u = T.randn([3, 33], { ...o, seed: 3 });
+        const y = T.add(T.linearTanh(x, w, u), T.mul(T.tanh(T.matmul(x, T.transpose(w, 0, 1))), 2));
+        const gs = await T.grad(y.sum(), [x, w, u]);
+        return [y, ...gs].map((t) => Array.from(t!.dataSync()));
+      });
+    };
+    const [want, got] = [await run('js', false), await run('wasm', true)];
+    got.forEach((v, i) => {
+      expect(v.some(Number.isNaN), `output ${i} has NaN`).toBe(false);
+      assertClose(v, want[i], { rtol: 2e-5, atol: 2e-5 }, `output ${i}`);
+    });
+  });
+});

@@ -127,6 +127,13 @@ async function propagate(acc: Map<Key, Tensor>, roots: Tensor[], seeds: Tensor[]
   const accumulate = (k: Key, g: Tensor): void => {
     const old = acc.get(k);
     if (!old) { acc.set(k, g); return; }
+    if (!opts.createGraph && old.storage.refs === 1 && !old.requiresGrad && old.dtype === g.dtype
+      && old.backend === g.backend && old.size === g.size) {
+      // The engine holds the only handle on this partial sum: add in place (no new buffer).
+      old.backend.axpby(1, old.storage, 1, g.storage, old.storage);
+      g.dispose();
+      return;
+    }
     const sum = withGradMode(opts.createGraph, () => add(old, g));
     old.dispose();
     g.dispose();

@@ -61,6 +61,11 @@ export interface Backend {
   // ---- memory ----
   /** Allocates `size` zero-filled elements. */
   alloc(size: number, dtype: DType): Storage;
+  /**
+   * Optional: like `alloc` but the contents are unspecified (no zero-fill), for outputs a
+   * kernel overwrites entirely. Callers fall back to `alloc` when absent.
+   */
+  allocUninit?(size: number, dtype: DType): Storage;
   free(s: Storage): void;
   /** Copies `src` into the storage starting at element `offset` (default 0). */
   write(s: Storage, src: ArrayLike<number>, offset?: number): void;

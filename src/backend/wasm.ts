@@ -54,6 +54,9 @@ export class WasmBackend implements Backend {
   alloc(size: number, dtype: DType): Storage {
     return this.heap.alloc(size, dtype);
   }
+  allocUninit(size: number, dtype: DType): Storage {
+    return this.heap.alloc(size, dtype, false);
+  }
   free(s: Storage): void {
     this.heap.free(s);
   }

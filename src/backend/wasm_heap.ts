@@ -16,6 +16,7 @@ export interface WasmStorage extends Storage {
 interface HeapExports {
   memory: WebAssembly.Memory;
   alloc(bytes: number): number;
+  alloc_uninit(bytes: number): number;
   free(ptr: number): void;
 }
 
@@ -41,15 +42,19 @@ export class WasmHeap {
     return this.ex.memory.buffer.byteLength;
   }
 
-  /** Allocates `bytes` raw zeroed bytes (not counted as live storage); release with `freeRaw`. */
-  allocRaw(bytes: number, where: string): number {
+  /**
+   * Allocates `bytes` raw bytes (not counted as live storage), zero-filled unless `zeroed` is
+   * false; release with `freeRaw`. `where` names the caller in errors (a function: built only
+   * when an error is thrown).
+   */
+  allocRaw(bytes: number, where: string | (() => string), zeroed = true): number {
     if (!(Number.isInteger(bytes) && bytes >= 0 && bytes <= MAX_ALLOC_BYTES)) {
-      throw new Error(`wasm backend: ${where}: expected at most ${MAX_ALLOC_BYTES} bytes per storage (the WASM allocator's limit), received a request for ${bytes} bytes`);
+      throw new Error(`wasm backend: ${typeof where === 'string' ? where : where()}: expected at most ${MAX_ALLOC_BYTES} bytes per storage (the WASM allocator's limit), received a request for ${bytes} bytes`);
     }
     try {
-      return this.ex.alloc(bytes);
+      return zeroed ? this.ex.alloc(bytes) : this.ex.alloc_uninit(bytes);
     } catch (e) {
-      throw new Error(`wasm backend: ${where}: out of memory allocating ${bytes} bytes `
+      throw new Error(`wasm backend: ${typeof where === 'string' ? where : where()}: out of memory allocating ${bytes} bytes `
         + `(live storages ${this.live} bytes, linear memory ${this.memoryBytes()} bytes): ${(e as Error).message}`);
     }
   }
@@ -58,9 +63,10 @@ export class WasmHeap {
     this.ex.free(ptr);
   }
 
-  alloc(size: number, dtype: DType): WasmStorage {
+  /** A storage of `size` elements, zero-filled unless `zeroed` is false (contents then unspecified). */
+  alloc(size: number, dtype: DType, zeroed = true): WasmStorage {
     const bytes = size * bytesPer(dtype);
-    const ptr = this.allocRaw(bytes, `alloc(${size}, '${dtype}')`);
+    const ptr = this.allocRaw(bytes, () => `alloc(${size}, '${dtype}')`, zeroed);
     this.live += bytes;
     return { dtype, size, refs: 1, ptr };
   }

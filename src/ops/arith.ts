@@ -5,7 +5,7 @@
 import type { BinaryOp } from '../backend/backend.js';
 import { record } from '../autograd/engine.js';
 import type { Tensor } from '../tensor.js';
-import { broadcastShapes, broadcastStrides, out, pair, need, sameKind, sameShape, type TensorLike } from './util.js';
+import { broadcastShapes, broadcastStrides, out, outWritten, pair, need, sameKind, sameShape, type TensorLike } from './util.js';
 import { sumTo } from './reduce.js';
 
 /** Frees the rank-0 tensors `pair` made from number arguments (a graph node keeps its own handles). */
@@ -18,7 +18,7 @@ function freeLifted(o: Tensor, A: Tensor, B: Tensor, liftedA: boolean, liftedB: 
 /** Runs a broadcasting binary kernel (no graph). */
 export function binaryRaw(op: BinaryOp, a: Tensor, b: Tensor, name: string = op): Tensor {
   const shape = broadcastShapes(name, a.shape, b.shape);
-  const o = out(shape, a);
+  const o = outWritten(shape, a);
   a.backend.binary(op, a.storage, b.storage, o.storage, shape, broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape));
   return o;
 }

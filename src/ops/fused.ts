@@ -11,7 +11,7 @@
 import type { Backend, Storage } from '../backend/backend.js';
 import { record } from '../autograd/engine.js';
 import { fmtShape, type Tensor } from '../tensor.js';
-import { broadcastShapes, broadcastStrides, need, out, sameKind, sameShape } from './util.js';
+import { broadcastShapes, broadcastStrides, need, outWritten, sameKind, sameShape } from './util.js';
 import { binaryRaw, mul } from './arith.js';
 import { matmulEx } from './linalg.js';
 import { reshape } from './shape.js';
@@ -31,7 +31,7 @@ export function tanhBackward(g: Tensor, y: Tensor): Tensor {
   let o: Tensor;
   const be = G.backend;
   if (be.tanhGrad) {
-    o = out(G.shape, G);
+    o = outWritten(G.shape, G);
     be.tanhGrad(G.storage, Y.storage, o.storage);
   } else {
     // g - g y^2 from the elementwise primitives.
@@ -77,7 +77,7 @@ export function addTanh(a: Tensor, b: Tensor): Tensor {
   const A = need('addTanh', 'a', a), B = need('addTanh', 'b', b);
   sameKind('addTanh', A, B);
   const shape = broadcastShapes('addTanh', A.shape, B.shape);
-  const o = out(shape, A);
+  const o = outWritten(shape, A);
   // The kernel streams a full-shape operand against a full or row-broadcast one (add commutes).
   const [x, u] = sameShape(A.shape, shape) ? [A, B] : sameShape(B.shape, shape) ? [B, A] : [null, null];
   if (x && u) addTanhInto(A.backend, x, u, o.storage, shape);
@@ -118,7 +118,7 @@ export function linearTanh(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
   }
   const rows = shape.slice(0, -1).reduce((p, q) => p * q, 1);
   const be = X.backend;
-  const pre = out(shape, X);
+  const pre = outWritten(shape, X);
   be.matmul(X.storage, W.storage, pre.storage, {
     batch: 1, m: rows, n: outF, k: inF, transA: false, transB: true, strideA: 0, strideB: 0,
   });
@@ -126,7 +126,7 @@ export function linearTanh(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
   if (B && be.addTanh) {
     addTanhInto(be, pre, B, pre.storage, shape); // in place: no second buffer
   } else {
-    o = out(shape, X);
+    o = outWritten(shape, X);
     if (B) addTanhInto(be, pre, B, o.storage, shape);
     else be.unary('tanh', pre.storage, o.storage);
     pre.dispose();

@@ -6,7 +6,7 @@ import type { MatmulSpec } from '../backend/backend.js';
 import { record } from '../autograd/engine.js';
 import type { Tensor } from '../tensor.js';
 import { fmtShape } from '../tensor.js';
-import { broadcastShapes, need, out, sameKind, sameShape } from './util.js';
+import { broadcastShapes, need, outWritten, sameKind, sameShape } from './util.js';
 import { broadcastTo, reshape } from './shape.js';
 import { sumTo } from './reduce.js';
 import { add } from './arith.js';
@@ -40,7 +40,7 @@ export function matmulEx(a: Tensor, b: Tensor, transA = false, transB = false): 
     return [full, t.shape[t.rank - 1] * t.shape[t.rank - 2]];
   };
   const [Af, strideA] = fit(A), [Bf, strideB] = fit(B);
-  const o = out([...batchShape, m, n], A);
+  const o = outWritten([...batchShape, m, n], A);
   const spec: MatmulSpec = { batch, m, n, k, transA, transB, strideA, strideB };
   A.backend.matmul(Af.storage, Bf.storage, o.storage, spec);
   if (Af !== A) Af.dispose();

@@ -5,13 +5,13 @@
 import type { UnaryOp } from '../backend/backend.js';
 import { record } from '../autograd/engine.js';
 import type { Tensor } from '../tensor.js';
-import { need, out } from './util.js';
+import { need, outWritten } from './util.js';
 import { mul, div, sub, neg } from './arith.js';
 import { tanhBackward } from './fused.js';
 
 /** Runs a unary kernel (no graph). */
 export function unaryRaw(op: UnaryOp, x: Tensor): Tensor {
-  const o = out(x.shape, x);
+  const o = outWritten(x.shape, x);
   x.backend.unary(op, x.storage, o.storage);
   return o;
 }

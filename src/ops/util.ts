@@ -3,7 +3,7 @@
  * allocating outputs.
  */
 import { stridesOf, sizeOf } from '../backend/backend.js';
-import { Tensor, empty, fmtShape } from '../tensor.js';
+import { Tensor, empty, fmtShape, uninitialized } from '../tensor.js';
 import { tensor } from '../creation.js';
 
 export type TensorLike = Tensor | number;
@@ -66,6 +66,11 @@ export function broadcastStrides(shape: readonly number[], target: readonly numb
 /** Allocates a contiguous output like `like` (dtype, backend) with `shape`. */
 export function out(shape: readonly number[], like: Tensor): Tensor {
   return empty(shape, like.dtype, like.backend);
+}
+
+/** Like `out`, for a kernel that writes every element (the contents start unspecified). */
+export function outWritten(shape: readonly number[], like: Tensor): Tensor {
+  return uninitialized(shape, like.dtype, like.backend);
 }
 
 export function sameShape(a: readonly number[], b: readonly number[]): boolean {
