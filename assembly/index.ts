@@ -13,16 +13,9 @@ export * from './reduce';
 export * from './linalg';
 export * from './fused';
 export { gemm_f32, gemm_f64 } from './gemm';
-export { gemm_parts_f32, gemm_parts_f64, gemm_part_scratch_f32, gemm_part_scratch_f64, gemm_part_f32, gemm_part_f64 } from './gemm_part';
 
 /** 1 in the relaxed-SIMD build, 0 in the baseline SIMD build. */
 export const RELAXED: i32 = ASC_FEATURE_RELAXED_SIMD ? 1 : 0;
-
-/**
- * 1 in the shared-memory builds (`simd-threads`, `relaxed-threads`: memory imported from
- * `env.memory`, shared, for the thread pool of src/threads/), 0 otherwise.
- */
-export const THREADS: i32 = ASC_FEATURE_THREADS ? 1 : 0;
 
 /**
  * Allocates `bytes` zero-filled bytes aligned to 16 (may grow memory; traps when memory
