@@ -49,8 +49,12 @@ export class Tensor {
   /** What the GC backstop frees if this handle is dropped undisposed (null: not registered). */
   private held: Held | null = null;
 
-  /** Internal constructor; use `tensor()`, `zeros()` and friends. Takes ownership of one storage ref. */
-  constructor(storage: Storage, shape: readonly number[], backend: Backend, track = true) {
+  /**
+   * Internal constructor; use `tensor()`, `zeros()` and friends. Takes ownership of one storage
+   * ref. `track`: join the innermost tidy scope; `backstop`: when not tracked, register with
+   * the GC backstop (false only for handles their creator always disposes itself).
+   */
+  constructor(storage: Storage, shape: readonly number[], backend: Backend, track = true, backstop = true) {
     this.id = nextId++;
     this.storage = storage;
     // Shapes are shared between tensors once frozen (views, aliases, op outputs of an input's shape).
@@ -64,7 +68,7 @@ export class Tensor {
     liveTensors++;
     // A tensor inside a tidy scope is disposed (or handed on) when the scope ends; the scope
     // registers it with the GC backstop only if it leaves every scope alive.
-    if (!track || !scopes.track(this)) this.backstop();
+    if (track ? !scopes.track(this) : backstop) this.backstop();
   }
 
   /**

@@ -6,7 +6,7 @@
 import type { Tensor } from '../tensor.js';
 import { fmtShape, peekNextTensorId } from '../tensor.js';
 import { keep } from '../scope.js';
-import { record, noGrad, enableGrad, grad, checkKeys } from './engine.js';
+import { record, noGrad, enableGrad, plannedGrad, checkKeys } from './engine.js';
 import type { Node } from './node.js';
 
 export interface CustomContext {
@@ -90,6 +90,7 @@ export function vjp(fn: (...xs: Tensor[]) => Tensor, x: Tensor | Tensor[], opts:
     throw new Error(`vjp: expected fn to return a Tensor, received ${typeof y0}`);
   }
   const y = keep(y0);
+  const planned = y.requiresGrad ? plannedGrad([y], leaves) : null;
   let disposed = false;
   const pullback = (async (v: Tensor): Promise<Tensor[]> => {
     if (disposed) throw new Error('vjp pullback: expected a live pullback, received one that was disposed');
@@ -97,7 +98,7 @@ export function vjp(fn: (...xs: Tensor[]) => Tensor, x: Tensor | Tensor[], opts:
     if (v.shape.length !== y.shape.length || v.shape.some((s, i) => s !== y.shape[i])) {
       throw new Error(`vjp pullback: expected a cotangent of shape ${fmtShape(y.shape)}, received ${fmtShape(v.shape)}`);
     }
-    const gs = await grad([y], leaves, { gradOutputs: [v], retainGraph: true, createGraph: opts.createGraph ?? false, allowUnused: true });
+    const gs = await planned!([v], opts.createGraph ?? false);
     return gs.map((g, i) => g ?? leaves[i].mul(0));
   }) as Pullback;
   pullback.dispose = () => {

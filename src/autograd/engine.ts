@@ -109,10 +109,10 @@ function topoOrder(roots: Node[], minEpoch = 0): Node[] {
  * With `wanted` undefined every leaf that requires grad is wanted.
  */
 async function run(roots: Tensor[], seeds: Tensor[], wanted: Set<Key> | undefined,
-  opts: { retainGraph: boolean; createGraph: boolean }): Promise<Map<Key, Tensor>> {
+  opts: { retainGraph: boolean; createGraph: boolean }, plan?: Plan): Promise<Map<Key, Tensor>> {
   const acc = new Map<Key, Tensor>();
   try {
-    await propagate(acc, roots, seeds, wanted, opts);
+    await propagate(acc, plan ?? makePlan(roots, wanted), seeds, opts);
   } catch (e) {
     // A failed backward leaves no gradient storage behind.
     for (const g of seeds) g.dispose();
@@ -122,29 +122,28 @@ async function run(roots: Tensor[], seeds: Tensor[], wanted: Set<Key> | undefine
   return acc;
 }
 
-async function propagate(acc: Map<Key, Tensor>, roots: Tensor[], seeds: Tensor[], wanted: Set<Key> | undefined,
-  opts: { retainGraph: boolean; createGraph: boolean }): Promise<void> {
-  const accumulate = (k: Key, g: Tensor): void => {
-    const old = acc.get(k);
-    if (!old) { acc.set(k, g); return; }
-    if (!opts.createGraph && old.storage.refs === 1 && !old.requiresGrad && old.dtype === g.dtype
-      && old.backend === g.backend && old.size === g.size) {
-      // The engine holds the only handle on this partial sum: add in place (no new buffer).
-      old.backend.axpby(1, old.storage, 1, g.storage, old.storage);
-      g.dispose();
-      return;
-    }
-    const sum = withGradMode(opts.createGraph, () => add(old, g));
-    old.dispose();
-    g.dispose();
-    acc.set(k, sum);
-  };
+/**
+ * What a backward pass visits, computed from the graph alone (so a pullback that runs the
+ * same pass many times computes it once): the roots' keys, the nodes in reverse topological
+ * order whose gradient reaches something wanted, and for each the inputs whose gradient is
+ * wanted. Nodes not listed are only released (when the graph is not retained).
+ */
+interface Plan {
+  rootKeys: Key[];
+  rootNodes: Node[];
+  /** Every node reachable from the roots (down to the oldest wanted key), inputs before consumers. */
+  order: Node[];
+  needed: Set<Node>;
+  wanted: Set<Key> | undefined;
+}
+
+function makePlan(roots: Tensor[], wanted: Set<Key> | undefined): Plan {
+  const rootKeys: Key[] = [];
   const rootNodes: Node[] = [];
-  roots.forEach((r, i) => {
-    const k: Key = r.node ?? r.target;
-    accumulate(k, seeds[i]);
+  for (const r of roots) {
+    rootKeys.push(r.node ?? r.target);
     if (r.node) rootNodes.push(r.node);
-  });
+  }
   // Nodes older than everything wanted cannot reach it: do not walk into them.
   let minEpoch = 0;
   if (wanted) {
@@ -163,6 +162,28 @@ async function propagate(acc: Map<Key, Tensor>, roots: Tensor[], seeds: Tensor[]
     }
     if (need) needed.add(n);
   }
+  return { rootKeys, rootNodes, order, needed, wanted };
+}
+
+async function propagate(acc: Map<Key, Tensor>, plan: Plan, seeds: Tensor[],
+  opts: { retainGraph: boolean; createGraph: boolean }): Promise<void> {
+  const accumulate = (k: Key, g: Tensor): void => {
+    const old = acc.get(k);
+    if (!old) { acc.set(k, g); return; }
+    if (!opts.createGraph && old.storage.refs === 1 && !old.requiresGrad && old.dtype === g.dtype
+      && old.backend === g.backend && old.size === g.size) {
+      // The engine holds the only handle on this partial sum: add in place (no new buffer).
+      old.backend.axpby(1, old.storage, 1, g.storage, old.storage);
+      g.dispose();
+      return;
+    }
+    const sum = withGradMode(opts.createGraph, () => add(old, g));
+    old.dispose();
+    g.dispose();
+    acc.set(k, sum);
+  };
+  const { order, needed, wanted } = plan;
+  for (let i = 0; i < seeds.length; i++) accumulate(plan.rootKeys[i], seeds[i]);
   const wants = (e: Edge): boolean => !!e && (e instanceof Node ? needed.has(e) || !!wanted?.has(e) : !wanted || wanted.has(e));
   for (let i = order.length - 1; i >= 0; i--) {
     const node = order[i];
@@ -302,10 +323,16 @@ export async function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[]
   });
   const seeds = seedsFor('grad', outs, gos);
   const acc = await run(outs, seeds, new Set(keys), { retainGraph, createGraph });
+  return gradsOf(keys, acc, ins, opts.allowUnused ?? false);
+}
+
+/** The gradient of each key from a finished pass (null for unused ones when allowed); frees the rest. */
+function gradsOf(keys: Key[], acc: Map<Key, Tensor>, ins: Tensor[], allowUnused: boolean): (Tensor | null)[] {
   const res = keys.map((k, i) => {
     const g = acc.get(k);
     if (!g) {
-      if (opts.allowUnused) return null;
+      if (allowUnused) return null;
+      for (const t of acc.values()) t.dispose();
       throw new Error(`grad: input ${i} (shape ${fmtShape(ins[i].shape)}) was not used to compute the outputs; pass { allowUnused: true } to get null for it`);
     }
     return g;
@@ -320,6 +347,28 @@ export async function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[]
   });
   for (const [k, g] of acc) if (!keys.includes(k)) g.dispose();
   return out;
+}
+
+/**
+ * Internal: `grad(outputs, inputs, { gradOutputs, retainGraph: true, allowUnused: true })` for
+ * a graph that stays fixed between calls (a `vjp` pullback runs it many times): the backward
+ * plan (topological order, which gradients are wanted) is computed on the first call and
+ * reused. Inputs the outputs do not depend on get null.
+ */
+export function plannedGrad(outputs: Tensor[], inputs: Tensor[]): (gradOutputs: Tensor[], createGraph: boolean) => Promise<(Tensor | null)[]> {
+  const keys: Key[] = inputs.map((t, i) => {
+    if (!t.requiresGrad) throw new Error(`grad: expected input ${i} to require grad, received a tensor with requiresGrad false`);
+    return edgeOf(t)!;
+  });
+  const wanted = new Set(keys);
+  let plan: Plan | null = null;
+  return async (gradOutputs, createGraph) => {
+    for (const t of inputs) t.assertLive('grad');
+    const seeds = seedsFor('grad', outputs, gradOutputs);
+    plan ??= makePlan(outputs, wanted);
+    const acc = await run(outputs, seeds, wanted, { retainGraph: true, createGraph }, plan);
+    return gradsOf(keys, acc, inputs, true);
+  };
 }
 
 /** Throws for option keys outside `valid`, naming them and the valid ones. */

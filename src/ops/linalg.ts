@@ -22,11 +22,17 @@ export function matmulEx(a: Tensor, b: Tensor, transA = false, transB = false): 
   if (A.rank < 2 || B.rank < 2) {
     throw new Error(`${op}: expected tensors of rank >= 2 here, received ${fmtShape(A.shape)} and ${fmtShape(B.shape)}`);
   }
-  const [ar, ac] = A.shape.slice(-2), [br, bc] = B.shape.slice(-2);
+  const ar = A.shape[A.rank - 2], ac = A.shape[A.rank - 1], br = B.shape[B.rank - 2], bc = B.shape[B.rank - 1];
   const m = transA ? ac : ar, k = transA ? ar : ac;
   const kb = transB ? bc : br, n = transB ? br : bc;
   if (k !== kb) {
     throw new Error(`${op}: inner dimensions differ: ${fmtShape(A.shape)}${transA ? '^T' : ''} @ ${fmtShape(B.shape)}${transB ? '^T' : ''} (${k} vs ${kb})`);
+  }
+  if (A.rank === 2 && B.rank === 2) {
+    // Plain matrices: no batch geometry to work out.
+    const o2 = outWritten([m, n], A);
+    A.backend.matmul(A.storage, B.storage, o2.storage, { batch: 1, m, n, k, transA, transB, strideA: 0, strideB: 0 });
+    return record(op, o2, [A, B], [A, B], (g, saved, needs) => matmulVjp(g, saved, needs, A.shape, B.shape, transA, transB));
   }
   const batchShape = broadcastShapes(op, A.shape.slice(0, -2), B.shape.slice(0, -2));
   const batch = batchShape.reduce((x, y) => x * y, 1);
@@ -45,18 +51,22 @@ export function matmulEx(a: Tensor, b: Tensor, transA = false, transB = false): 
   A.backend.matmul(Af.storage, Bf.storage, o.storage, spec);
   if (Af !== A) Af.dispose();
   if (Bf !== B) Bf.dispose();
-  return record(op, o, [A, B], [A, B], (g, [sa, sb], needs) => {
-    let ga: Tensor | null = null, gb: Tensor | null = null;
-    if (needs[0]) {
-      ga = !transA ? matmulEx(g, sb, false, !transB) : matmulEx(sb, g, transB, true);
-      ga = sumTo(ga, A.shape);
-    }
-    if (needs[1]) {
-      gb = !transB ? matmulEx(sa, g, !transA, false) : matmulEx(g, sa, true, transA);
-      gb = sumTo(gb, B.shape);
-    }
-    return [ga, gb];
-  });
+  return record(op, o, [A, B], [A, B], (g, saved, needs) => matmulVjp(g, saved, needs, A.shape, B.shape, transA, transB));
+}
+
+/** Gradients of op(A) @ op(B) for the wanted inputs (summed over broadcast batch dims). */
+function matmulVjp(g: Tensor, [sa, sb]: readonly Tensor[], needs: readonly boolean[], aShape: readonly number[],
+  bShape: readonly number[], transA: boolean, transB: boolean): (Tensor | null)[] {
+  let ga: Tensor | null = null, gb: Tensor | null = null;
+  if (needs[0]) {
+    ga = !transA ? matmulEx(g, sb, false, !transB) : matmulEx(sb, g, transB, true);
+    ga = sumTo(ga, aShape);
+  }
+  if (needs[1]) {
+    gb = !transB ? matmulEx(sa, g, !transA, false) : matmulEx(g, sa, true, transA);
+    gb = sumTo(gb, bShape);
+  }
+  return [ga, gb];
 }
 
 /**

@@ -40,7 +40,8 @@ export class FuncRunner {
     if (L.isList) this.parts.forEach((p, i) => L.unpackPart(x.s, i, p.s));
     const handles = inputBufs.map((b, i) => {
       b.s.refs++;
-      return new Tensor(b.s, L.shapes[i], L.backend, false);
+      // Always disposed by `cleanup` below: neither a scope nor the GC backstop needs it.
+      return new Tensor(b.s, L.shapes[i], L.backend, false, false);
     });
     const arg = L.isList ? handles : handles[0];
     const firstNew = peekNextTensorId();

@@ -66,12 +66,17 @@ export class Tracker {
     const c = this.cols;
     if (c >= width) throw new Error(`solver bookkeeping: trace of width ${width} is full (internal error)`);
     let any = false;
+    const ta = this.trace.abs, tr = this.trace.rel;
+    const la = this.lowest.abs, lr = this.lowest.rel, sa = this.lowestStep.abs, sr = this.lowestStep.rel;
     for (let b = 0; b < B; b++) {
       const a = abs[b], r = a / (fNorm[b] + eps);
-      this.trace.abs[b * width + c] = a;
-      this.trace.rel[b * width + c] = r;
-      const betterAbs = this.lower('abs', b, a, step, returnFinal);
-      const betterRel = this.lower('rel', b, r, step, returnFinal);
+      ta[b * width + c] = a;
+      tr[b * width + c] = r;
+      // Strict improvement of each mode's lowest value (NaN never improves); returnFinal always does.
+      const betterAbs = returnFinal || a < la[b];
+      if (betterAbs) { la[b] = a; sa[b] = step; }
+      const betterRel = returnFinal || r < lr[b];
+      if (betterRel) { lr[b] = r; sr[b] = step; }
       const better = stopMode === 'abs' ? betterAbs : betterRel;
       this.improved[b] = better ? 1 : 0;
       any ||= better;
@@ -85,14 +90,6 @@ export class Tracker {
     }
     this.cols = c + 1;
     return any;
-  }
-
-  /** Strict improvement of one mode's lowest value (NaN never improves); `force` always does. */
-  private lower(mode: StopMode, b: number, v: number, step: number, force: boolean): boolean {
-    if (!(v < this.lowest[mode][b]) && !force) return false;
-    this.lowest[mode][b] = v;
-    this.lowestStep[mode][b] = step;
-    return true;
   }
 
   /** Stop-mode residual of the last recorded step for sample b. */
