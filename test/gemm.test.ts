@@ -27,18 +27,14 @@ const DTYPES: DType[] = ['float32', 'float64'];
 const TRANS: [boolean, boolean][] = [[false, false], [true, false], [false, true], [true, true]];
 
 /**
- * The relaxed build needs relaxed-SIMD support at compile time. Node 20 has it behind a V8
- * flag, so when the engine lacks it the module is compiled with the flag switched on for the
- * duration of that one synchronous compile (the compiled module keeps its features).
+ * The relaxed build needs relaxed-SIMD support at compile time; Node 20 has it behind a V8
+ * flag, which is switched on here (as test/backend_wasm.test.ts does). It is not switched back
+ * off: V8 flags are process-wide, and other test files running in parallel threads may rely on
+ * it being on between their own setting and their compile.
  */
 function compileRelaxed(bytes: Uint8Array): WebAssembly.Module | null {
-  if (detectFeatures().relaxed) return new WebAssembly.Module(bytes as BufferSource);
-  setFlagsFromString('--experimental-wasm-relaxed-simd');
-  try {
-    return WebAssembly.validate(bytes as BufferSource) ? new WebAssembly.Module(bytes as BufferSource) : null;
-  } finally {
-    setFlagsFromString('--no-experimental-wasm-relaxed-simd');
-  }
+  if (!detectFeatures().relaxed) setFlagsFromString('--experimental-wasm-relaxed-simd');
+  return WebAssembly.validate(bytes as BufferSource) ? new WebAssembly.Module(bytes as BufferSource) : null;
 }
 
 const variants: { name: string; backend: WasmBackend | null }[] = [
