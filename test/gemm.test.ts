@@ -28,9 +28,8 @@ const TRANS: [boolean, boolean][] = [[false, false], [true, false], [false, true
 
 /**
  * The relaxed build needs relaxed-SIMD support at compile time; Node 20 has it behind a V8
- * flag, which is switched on here (as test/backend_wasm.test.ts does). It is not switched back
- * off: V8 flags are process-wide, and other test files running in parallel threads may rely on
- * it being on between their own setting and their compile.
+ * flag, which is switched on here (as test/backend_wasm.test.ts does) and left on for the rest
+ * of this file's process (vitest runs each file in its own forked process).
  */
 function compileRelaxed(bytes: Uint8Array): WebAssembly.Module | null {
   if (!detectFeatures().relaxed) setFlagsFromString('--experimental-wasm-relaxed-simd');
