@@ -6,20 +6,7 @@
 import { describe, it, expect } from 'vitest';
 import * as T from '../src/index.js';
 import type { Tensor } from '../src/index.js';
-
-const f64 = { dtype: 'float64' as const };
-const leaf = (v: number | number[] | number[][], shape?: number[]): Tensor =>
-  T.tensor(v, shape, { ...f64, requiresGrad: true });
-const arr = (t: Tensor | null | undefined): number[] => Array.from(t!.dataSync());
-
-function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, tol = 1e-12): void {
-  expect(got.length).toBe(want.length);
-  for (let i = 0; i < want.length; i++) {
-    if (Math.abs(got[i] - want[i]) > tol * Math.max(1, Math.abs(want[i]))) {
-      throw new Error(`element ${i}: got ${got[i]}, want ${want[i]} (tol ${tol}); got [${Array.from(got)}], want [${Array.from(want)}]`);
-    }
-  }
-}
+import { f64, leaf, arr, expectClose } from './helpers/autograd_setup.js';
 
 describe('hand-derived gradients', () => {
   it('micrograd README graph: L = (a*b + c) * f', async () => {
