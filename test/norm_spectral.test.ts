@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import * as T from '../src/index.js';
 import { Linear } from '../src/nn/index.js';
+import { expectNormGradsMatchFD } from './helpers/norm_gradcheck.js';
 
 const f64 = { dtype: 'float64' as const };
 const keys = (m: Linear): string[] => Object.keys(m.stateDict());
@@ -93,24 +94,8 @@ describe('spectral_norm', () => {
     fc.eval();
     const x = T.randn([4, 3], { ...f64, seed: 7 });
     const r = T.randn([4, 2], { ...f64, seed: 8 });
-    const base = fc.stateDict();
     const loss = (): T.Tensor => fc.forward(x).tanh().mul(r).sum();
-    T.resetNorm(fc);
-    await loss().backward();
-    const grads = { weight_orig: fc.tensor('weight_orig').grad!.dataSync(), weight_g: fc.tensor('weight_g').grad!.dataSync() };
-    for (const name of ['weight_orig', 'weight_g'] as const) {
-      const vals = Array.from(base[name].dataSync());
-      for (let i = 0; i < vals.length; i++) {
-        const at = (d: number): number => {
-          const p = vals.slice(); p[i] += d;
-          fc.loadStateDict({ ...base, [name]: T.tensor(p, [...base[name].shape], f64) });
-          T.resetNorm(fc);
-          return T.noGrad(() => loss().item());
-        };
-        const fd = (at(1e-6) - at(-1e-6)) / 2e-6;
-        expect(grads[name][i]).toBeCloseTo(fd, 7);
-      }
-    }
+    await expectNormGradsMatchFD(fc, loss, ['weight_orig', 'weight_g'], 7);
   });
 
   it('normalises along dim 1 via names/dims (the transposed matrix has the same spectrum)', () => {

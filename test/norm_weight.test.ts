@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import * as T from '../src/index.js';
 import { Linear, Conv2d } from '../src/nn/index.js';
+import { expectNormGradsMatchFD } from './helpers/norm_gradcheck.js';
 
 const f64 = { dtype: 'float64' as const };
 const rows = (t: T.Tensor): number[][] => t.toArray() as number[][];
@@ -71,24 +72,7 @@ describe('weight_norm', () => {
     const x = T.randn([4, 3], { ...f64, seed: 5 });
     const r = T.randn([4, 2], { ...f64, seed: 6 });
     const loss = (): T.Tensor => fc.forward(x).tanh().mul(r).sum();
-    const base = fc.stateDict();
-    T.resetNorm(fc);
-    await loss().backward();
-    const grads = { weight_g: fc.tensor('weight_g').grad!.dataSync(), weight_v: fc.tensor('weight_v').grad!.dataSync() };
-    for (const name of ['weight_g', 'weight_v'] as const) {
-      const vals = Array.from(base[name].dataSync());
-      for (let i = 0; i < vals.length; i++) {
-        const at = (d: number): number => {
-          const p = vals.slice(); p[i] += d;
-          fc.loadStateDict({ ...base, [name]: T.tensor(p, [...base[name].shape], f64) });
-          T.resetNorm(fc);
-          return T.noGrad(() => loss().item());
-        };
-        const h = 1e-6;
-        const fd = (at(h) - at(-h)) / (2 * h);
-        expect(grads[name][i]).toBeCloseTo(fd, 7);
-      }
-    }
+    const { base, grads } = await expectNormGradsMatchFD(fc, loss, ['weight_g', 'weight_v'], 7);
     // The direction gradient is orthogonal to v in each row (g v/||v|| is scale-invariant in v).
     const v = Array.from(base.weight_v.dataSync());
     for (let row = 0; row < 2; row++) {
