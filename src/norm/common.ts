@@ -1,12 +1,12 @@
 /**
  * Shared pieces of the weight reparametrisations: the contract a norm class implements (so
  * `registerNorm` can add new ones), the options every norm understands, their validation, and
- * small differentiable helpers (norm over all axes but one, clipping the scale factor).
+ * small differentiable helpers (norm over all axes but one, the scaled and clipped weight).
  */
 import type { AnyModule } from '../nn/module.js';
 import type { Tensor } from '../tensor.js';
 import { fmtShape } from '../tensor.js';
-import { minimum, mul } from '../ops/arith.js';
+import { div, minimum, mul } from '../ops/arith.js';
 import { sum } from '../ops/reduce.js';
 import { sqrt } from '../ops/unary.js';
 import { normAxis } from '../ops/util.js';
@@ -92,9 +92,14 @@ export function normExceptDim(w: Tensor, dim: number): Tensor {
   return sqrt(sum(mul(w, w), axes, { keepDims: true }));
 }
 
-/** `factor` capped at `clipValue` when clipping. */
-export function clipFactor(factor: Tensor, o: ScaleOptions): Tensor {
-  return o.clip ? minimum(factor, o.clipValue) : factor;
+/**
+ * The scaled weight both norms compute: `w * g / denom` with the module's per-output scale
+ * `<name>_g`, or `w * targetNorm / denom` without learnScale; the factor is capped at clipValue
+ * when clipping. `denom` is ||v|| per output for weight norm, sigma for spectral norm.
+ */
+export function scaledWeight(module: AnyModule, name: string, w: Tensor, denom: Tensor, o: ScaleOptions): Tensor {
+  const factor = o.learnScale ? div(module.tensor(`${name}_g`), denom) : div(o.targetNorm, denom);
+  return mul(w, o.clip ? minimum(factor, o.clipValue) : factor);
 }
 
 /** The shape with `size` at `dim` and 1 elsewhere (the shape of a per-output scale). */

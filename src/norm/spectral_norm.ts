@@ -22,7 +22,7 @@ import { Linear } from '../nn/linear.js';
 import { Conv2d } from '../nn/conv.js';
 import { normalFrom } from '../utils/sampling.js';
 import {
-  clipFactor, optNumber, scaleOptions, scaleShape, targetAxis,
+  optNumber, scaledWeight, scaleOptions, scaleShape, targetAxis,
   type AppliedNorm, type ModuleClass, type NormClass, type NormTarget, type ScaleOptions,
 } from './common.js';
 
@@ -134,8 +134,7 @@ export class SpectralNorm implements AppliedNorm {
     const w = module.tensor(`${name}_orig`);
     const u = module.tensor(`${name}_u`), v = module.tensor(`${name}_v`);
     const sigma = sum(mul(u, matmul(toMatrix(w, dim), v)));
-    const factor = this.options.learnScale ? div(module.tensor(`${name}_g`), sigma) : div(this.options.targetNorm, sigma);
-    return mul(w, clipFactor(factor, this.options));
+    return scaledWeight(module, name, w, sigma, this.options);
   }
 
   /** Optionally power-iterates, then recomputes every normalised weight (with a graph to w_orig and g). */

@@ -9,11 +9,10 @@ import type { AnyModule } from '../nn/module.js';
 import type { Tensor } from '../tensor.js';
 import { tidy } from '../scope.js';
 import { noGrad } from '../autograd/engine.js';
-import { div, mul } from '../ops/arith.js';
 import { Linear } from '../nn/linear.js';
 import { Conv2d } from '../nn/conv.js';
 import {
-  clipFactor, normExceptDim, scaleOptions, targetAxis,
+  normExceptDim, scaledWeight, scaleOptions, targetAxis,
   type AppliedNorm, type ModuleClass, type NormClass, type NormTarget, type ScaleOptions,
 } from './common.js';
 
@@ -75,9 +74,7 @@ export class WeightNorm implements AppliedNorm {
   /** `v * factor` with factor = g / ||v|| (or targetNorm / ||v||), capped when clipping. */
   computeWeight(module: AnyModule, name: string, dim: number): Tensor {
     const v = module.tensor(`${name}_v`);
-    const nrm = normExceptDim(v, dim);
-    const factor = this.options.learnScale ? div(module.tensor(`${name}_g`), nrm) : div(this.options.targetNorm, nrm);
-    return mul(v, clipFactor(factor, this.options));
+    return scaledWeight(module, name, v, normExceptDim(v, dim), this.options);
   }
 
   /** Recomputes every normalised weight from the current g and v (with a graph to them). */
