@@ -3,20 +3,16 @@
  * (out, in/groups, kh, kw) and torch's default init: kaiming_uniform with a = sqrt(5), i.e.
  * weight and bias ~ U(-1/sqrt(fanIn), 1/sqrt(fanIn)) with fanIn = in/groups * kh * kw.
  */
-import type { Backend } from '../backend/backend.js';
 import { checkKeys } from '../autograd/engine.js';
-import type { DType } from '../dtype.js';
-import type { Rng } from '../random.js';
-import { tidy } from '../scope.js';
 import type { Tensor } from '../tensor.js';
 import { conv2d } from '../ops/conv.js';
 import { Module } from './module.js';
-import { generatorFor, kaimingUniform, uniform } from './init.js';
-import { checkSize } from './linear.js';
+import { checkSize, registerWeightAndBias, type LinearOptions } from './linear.js';
 
 type Pair = number | readonly [number, number];
 
-export interface Conv2dLayerOptions {
+/** Conv2d's geometry, plus Linear's options (bias, dtype, backend, seed, generator). */
+export interface Conv2dLayerOptions extends LinearOptions {
   /** Step between windows (default 1). */
   stride?: Pair;
   /** Zeros added on both sides of H and W (default 0). */
@@ -25,14 +21,6 @@ export interface Conv2dLayerOptions {
   dilation?: Pair;
   /** Independent channel groups (default 1). */
   groups?: number;
-  /** Learn a per-channel bias (default true). */
-  bias?: boolean;
-  dtype?: DType;
-  backend?: Backend;
-  /** Seed for the initial weights (weight drawn first, then bias). */
-  seed?: number;
-  /** A shared generator for the initial weights. Not together with `seed`. */
-  generator?: Rng;
 }
 
 function pair(name: string, v: Pair, min: number): [number, number] {
@@ -70,17 +58,8 @@ export class Conv2d extends Module {
     if (inChannels % this.groups !== 0 || outChannels % this.groups !== 0) {
       throw new Error(`Conv2d: expected groups to divide inChannels ${inChannels} and outChannels ${outChannels}, received ${this.groups}`);
     }
-    const rng = generatorFor('Conv2d', opts);
-    const kind = { dtype: opts.dtype ?? 'float32', ...(opts.backend ? { backend: opts.backend } : {}) };
     const [kh, kw] = this.kernelSize;
-    const fanIn = (inChannels / this.groups) * kh * kw;
-    const bound = 1 / Math.sqrt(fanIn);
-    tidy(() => {
-      this.registerParameter('weight', kaimingUniform([outChannels, inChannels / this.groups, kh, kw], { a: Math.sqrt(5), generator: rng, ...kind }));
-      this.registerParameter('bias', opts.bias ?? true
-        ? uniform([outChannels], { low: -bound, high: bound, generator: rng, ...kind })
-        : null);
-    });
+    registerWeightAndBias(this, 'Conv2d', [outChannels, inChannels / this.groups, kh, kw], (inChannels / this.groups) * kh * kw, opts);
   }
 
   /** The (out, in/groups, kh, kw) weight (a computed tensor if a reparametrisation replaced it). */

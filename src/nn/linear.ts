@@ -32,6 +32,24 @@ export function checkSize(where: string, name: string, v: unknown, min = 0): num
 }
 
 /**
+ * Internal: registers a layer's `weight` (shape `weightShape`, kaiming_uniform with a = sqrt(5))
+ * and `bias` (weightShape[0] values ~ U(-1/sqrt(fanIn), 1/sqrt(fanIn)), or null when `opts.bias`
+ * is false), torch's default init of Linear and Conv2d; the weight is drawn first, then the bias.
+ * @example registerWeightAndBias(this, 'Linear', [outFeatures, inFeatures], inFeatures, opts)
+ */
+export function registerWeightAndBias(m: Module, where: string, weightShape: readonly number[], fanIn: number, opts: LinearOptions): void {
+  const rng = generatorFor(where, opts);
+  const kind = { dtype: opts.dtype ?? 'float32', ...(opts.backend ? { backend: opts.backend } : {}) };
+  const bound = fanIn > 0 ? 1 / Math.sqrt(fanIn) : 0;
+  tidy(() => {
+    m.registerParameter('weight', kaimingUniform(weightShape, { a: Math.sqrt(5), generator: rng, ...kind }));
+    m.registerParameter('bias', opts.bias ?? true
+      ? uniform([weightShape[0]], { low: -bound, high: bound, generator: rng, ...kind })
+      : null);
+  });
+}
+
+/**
  * Fully connected layer with parameters `weight` (out, in) and `bias` (out).
  * @example
  * const fc = new Linear(4, 2, { seed: 0 });
@@ -46,15 +64,7 @@ export class Linear extends Module {
     checkKeys('Linear', opts, ['bias', 'dtype', 'backend', 'seed', 'generator']);
     this.inFeatures = checkSize('Linear', 'inFeatures', inFeatures);
     this.outFeatures = checkSize('Linear', 'outFeatures', outFeatures);
-    const rng = generatorFor('Linear', opts);
-    const kind = { dtype: opts.dtype ?? 'float32', ...(opts.backend ? { backend: opts.backend } : {}) };
-    const bound = inFeatures > 0 ? 1 / Math.sqrt(inFeatures) : 0;
-    tidy(() => {
-      this.registerParameter('weight', kaimingUniform([outFeatures, inFeatures], { a: Math.sqrt(5), generator: rng, ...kind }));
-      this.registerParameter('bias', opts.bias ?? true
-        ? uniform([outFeatures], { low: -bound, high: bound, generator: rng, ...kind })
-        : null);
-    });
+    registerWeightAndBias(this, 'Linear', [outFeatures, inFeatures], inFeatures, opts);
   }
 
   /** The (out, in) weight (a computed tensor if a reparametrisation replaced it). */
