@@ -162,16 +162,22 @@ function nonEmptyFan(where: string, shape: readonly number[], fan: number): void
   if (fan === 0 && sizeOf(shape) > 0) throw new Error(`${where}: a fan of 0 for shape ${fmtShape(shape)}`);
 }
 
+/** A Glorot initialiser's checked options and shape: its gain and fanIn + fanOut (non-zero for a non-empty shape). */
+function xavierGainAndFans(where: string, shape: readonly number[], opts: InitOptions & { gain?: number }): [number, number] {
+  checkKeys(where, opts, [...BASE_KEYS, 'gain']);
+  const { fanIn, fanOut } = fans(shape);
+  nonEmptyFan(where, shape, fanIn + fanOut);
+  return [finiteNumber(where, 'gain', opts.gain ?? 1), fanIn + fanOut];
+}
+
 /**
  * Glorot uniform: U(-b, b) with b = gain * sqrt(6 / (fanIn + fanOut)).
  * @example xavierUniform([16, 8], { seed: 1 })
  */
 export function xavierUniform(shape: readonly number[], opts: InitOptions & { gain?: number } = {}): Tensor {
   const where = 'init.xavierUniform';
-  checkKeys(where, opts, [...BASE_KEYS, 'gain']);
-  const { fanIn, fanOut } = fans(shape);
-  nonEmptyFan(where, shape, fanIn + fanOut);
-  const b = finiteNumber(where, 'gain', opts.gain ?? 1) * Math.sqrt(6 / (fanIn + fanOut));
+  const [gain, fanSum] = xavierGainAndFans(where, shape, opts);
+  const b = gain * Math.sqrt(6 / fanSum);
   return draw(where, shape, opts, (r) => -b + 2 * b * r.uniform());
 }
 
@@ -181,10 +187,8 @@ export function xavierUniform(shape: readonly number[], opts: InitOptions & { ga
  */
 export function xavierNormal(shape: readonly number[], opts: InitOptions & { gain?: number } = {}): Tensor {
   const where = 'init.xavierNormal';
-  checkKeys(where, opts, [...BASE_KEYS, 'gain']);
-  const { fanIn, fanOut } = fans(shape);
-  nonEmptyFan(where, shape, fanIn + fanOut);
-  const s = finiteNumber(where, 'gain', opts.gain ?? 1) * Math.sqrt(2 / (fanIn + fanOut));
+  const [gain, fanSum] = xavierGainAndFans(where, shape, opts);
+  const s = gain * Math.sqrt(2 / fanSum);
   return draw(where, shape, opts, (r) => s * r.normal());
 }
 
