@@ -6,7 +6,8 @@
  */
 import { Tensor, fmtShape } from '../tensor.js';
 import { checkKeys } from '../autograd/engine.js';
-import { add, mul } from '../ops/arith.js';
+import { mul } from '../ops/arith.js';
+import { addInto } from './running_sum.js';
 
 /** Extra numeric parameters of a weight function (e.g. `{ gamma: 0.9 }`). */
 export type WeightArgs = Readonly<Record<string, number>>;
@@ -141,14 +142,7 @@ export function fpCorrection(crit: (...args: any[]) => Tensor, args: readonly Co
       throw new Error(`fpCorrection: expected crit to return a scalar with returnLossValues, received shape ${fmtShape(li.shape)} for state ${i}`);
     }
     const term = mul(li, weights[i]);
-    if (total) {
-      const next = add(total, term);
-      total.dispose();
-      term.dispose();
-      total = next;
-    } else {
-      total = term;
-    }
+    total = addInto(total, term);
     if (opts.returnLossValues) losses.push(li);
   }
   if (!opts.returnLossValues) return total!;

@@ -9,11 +9,12 @@ import { grad, checkKeys, noGrad } from '../autograd/engine.js';
 import { rngFor } from '../random.js';
 import { tidy } from '../scope.js';
 import { need } from '../ops/util.js';
-import { add, div, mul } from '../ops/arith.js';
+import { div, mul } from '../ops/arith.js';
 import { sum } from '../ops/reduce.js';
 import { abs, sqrt } from '../ops/unary.js';
 import { reshape } from '../ops/shape.js';
 import { normalFrom } from '../utils/sampling.js';
+import { addInto } from './running_sum.js';
 
 export interface JacRegOptions {
   /** Number of random Gaussian probe vectors (default 1). */
@@ -86,14 +87,7 @@ export async function jacReg(f0: Tensor, z0: Tensor, opts: JacRegOptions = {}): 
     vJ.dispose();
     const term = sum(sq);
     sq.dispose();
-    if (total) {
-      const next = add(total, term);
-      total.dispose();
-      term.dispose();
-      total = next;
-    } else {
-      total = term;
-    }
+    total = addInto(total, term);
   }
   const result = div(total!, vecs * z0.size);
   total!.dispose();
