@@ -5,24 +5,9 @@
 import { describe, it, expect } from 'vitest';
 import * as T from '../src/index.js';
 import type { Tensor } from '../src/index.js';
+import { throwsWith, rejectsWith } from './helpers/throws.js';
 
 type Any = any; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-/** Asserts fn throws an Error (not a TypeError from deep inside) matching every pattern. */
-function throwsWith(fn: () => unknown, ...patterns: RegExp[]): void {
-  let err: unknown = null;
-  try { fn(); } catch (e) { err = e; }
-  expect(err, `expected a throw matching ${patterns.join(' ')}`).toBeInstanceOf(Error);
-  expect((err as Error).constructor).toBe(Error);
-  for (const p of patterns) expect((err as Error).message).toMatch(p);
-}
-
-async function rejectsWith(p: Promise<unknown>, ...patterns: RegExp[]): Promise<void> {
-  let err: unknown = null;
-  try { await p; } catch (e) { err = e; }
-  expect(err).toBeInstanceOf(Error);
-  for (const r of patterns) expect((err as Error).message).toMatch(r);
-}
 
 describe('tensor creation', () => {
   it('bad shapes name the function, the expectation and what was received', () => {

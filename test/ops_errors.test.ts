@@ -8,17 +8,9 @@ import * as T from '../src/index.js';
 import type { Tensor } from '../src/index.js';
 import { gradcheck } from './helpers/gradcheck.js';
 import { assertClose, tolFor } from './helpers/tolerance.js';
+import { throwsWith } from './helpers/throws.js';
 
 type Any = any; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-/** Asserts fn throws a plain Error whose message matches every pattern. */
-function throwsWith(fn: () => unknown, ...patterns: RegExp[]): void {
-  let err: unknown = null;
-  try { fn(); } catch (e) { err = e; }
-  expect(err, `expected a throw matching ${patterns.join(' ')}`).toBeInstanceOf(Error);
-  expect((err as Error).constructor).toBe(Error);
-  for (const p of patterns) expect((err as Error).message).toMatch(p);
-}
 
 const f32 = (shape: number[]): Tensor => T.ones(shape);
 const f64 = (shape: number[]): Tensor => T.ones(shape, { dtype: 'float64' });
