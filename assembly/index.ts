@@ -12,6 +12,7 @@ export * from './layout';
 export * from './reduce';
 export * from './linalg';
 export * from './fused';
+export * from './anderson';
 export { gemm_f32, gemm_f64 } from './gemm';
 
 /** 1 in the relaxed-SIMD build, 0 in the baseline SIMD build. */

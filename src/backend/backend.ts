@@ -142,6 +142,30 @@ export interface Backend {
   addTanh?(x: Storage, u: Storage, out: Storage, rows: number, cols: number, uRowStride: number): void;
   /** out[i] = g[i] (1 - y[i]^2): the VJP of y = tanh(.) from its output. `out` may alias `g`. */
   tanhGrad?(g: Storage, y: Storage, out: Storage): void;
+
+  // ---- optional fused solver steps (each equals a composition of the primitives above) ----
+  /**
+   * Damped fixed-point step on (B, D) states: out = tau f + (1 - tau) x (as `axpby`), and
+   * norms[b] = ||out[b] - x[b]|| (the difference rounded to the dtype), norms[B + b] =
+   * ||out[b]|| (norms has 2B elements). `out` may alias `f`.
+   */
+  fixedPointStep?(f: Storage, x: Storage, tau: number, out: Storage, norms: Storage, B: number, D: number): void;
+  /**
+   * Anderson history update for f = f(x) on (B, D) states: slot `slot` of X, F, G (B, m, D)
+   * takes x[b], f[b] and f[b] - x[b]; row and column `slot` of gram (B, m, m) take the dot
+   * products of that G row with every G row; norms (2B) takes ||f[b] - x[b]|| then ||f[b]||.
+   */
+  andersonRecord?(x: Storage, f: Storage, X: Storage, F: Storage, G: Storage, gram: Storage, norms: Storage,
+    slot: number, B: number, m: number, D: number): void;
+  /**
+   * Anderson mixing over the first n history slots: per sample, solves the bordered system
+   * [[0, 1^T], [1, gram[b][:n, :n] + lam I]] [nu; alpha] = [1; 0] as `solve` does and writes
+   * out[b] = tau sum_j alpha_j F[b, j] + (1 - tau) sum_j alpha_j X[b, j]. Returns the number
+   * of singular samples; their out rows are left untouched (the caller redoes the step
+   * composed, with its fallback for singular systems).
+   */
+  andersonMix?(gram: Storage, F: Storage, X: Storage, out: Storage, n: number, lam: number, tau: number,
+    B: number, m: number, D: number): number;
 }
 
 /** Contiguous row-major strides of a shape, in elements. */

@@ -284,6 +284,70 @@ export class JsBackend implements Backend {
     for (let i = 0; i < O.length; i++) O[i] = G[i] * (1 - Y[i] * Y[i]);
   }
 
+  // The fused solver steps, written as the compositions they stand for.
+  fixedPointStep(f: Storage, x: Storage, tau: number, out: Storage, norms: Storage, B: number, D: number): void {
+    const diff = this.alloc(B * D, out.dtype);
+    this.axpby(tau, f, 1 - tau, x, out);
+    this.axpby(1, out, -1, x, diff);
+    const n = this.alloc(B, out.dtype);
+    this.batchedNorm(diff, n, B, D);
+    d(norms).set(d(n), 0);
+    this.batchedNorm(out, n, B, D);
+    d(norms).set(d(n), B);
+    this.free(diff);
+    this.free(n);
+  }
+  andersonRecord(x: Storage, f: Storage, X: Storage, F: Storage, G: Storage, gram: Storage, norms: Storage,
+    slot: number, B: number, m: number, D: number): void {
+    const g = this.alloc(B * D, f.dtype), row = this.alloc(B * m, f.dtype), n = this.alloc(B, f.dtype);
+    this.copy(x, 0, [D, 1], X, slot * D, [m * D, 1], [B, D]);
+    this.copy(f, 0, [D, 1], F, slot * D, [m * D, 1], [B, D]);
+    this.axpby(1, f, -1, x, g);
+    this.copy(g, 0, [D, 1], G, slot * D, [m * D, 1], [B, D]);
+    this.matmul(g, G, row, { batch: B, m: 1, n: m, k: D, transA: false, transB: true, strideA: D, strideB: m * D });
+    this.copy(row, 0, [m, 1], gram, slot * m, [m * m, 1], [B, m]);
+    this.copy(row, 0, [m, 1], gram, slot, [m * m, m], [B, m]);
+    this.batchedNorm(g, n, B, D);
+    d(norms).set(d(n), 0);
+    this.batchedNorm(f, n, B, D);
+    d(norms).set(d(n), B);
+    for (const t of [g, row, n]) this.free(t);
+  }
+  andersonMix(gram: Storage, F: Storage, X: Storage, out: Storage, n: number, lam: number, tau: number,
+    B: number, m: number, D: number): number {
+    const dt = out.dtype, w = n + 1;
+    const P = this.alloc(B * w * w, dt), C = this.alloc(B * w * w, dt), H = this.alloc(B * w * w, dt);
+    const y = this.alloc(B * w, dt), sol = this.alloc(B * w, dt), alpha = this.alloc(B * m, dt);
+    const mixF = this.alloc(B * D, dt), mixX = this.alloc(B * D, dt), mixed = this.alloc(B * D, dt);
+    const c = d(C), rhs = d(y);
+    for (let b = 0; b < B; b++) {
+      for (let j = 1; j < w; j++) {
+        c[b * w * w + j] = 1;
+        c[b * w * w + j * w] = 1;
+        c[b * w * w + j * w + j] = lam;
+      }
+      rhs[b * w] = 1;
+    }
+    this.copy(gram, 0, [m * m, m, 1], P, w + 1, [w * w, w, 1], [B, n, n]);
+    this.axpby(1, P, 1, C, H);
+    const ok = this.solve(H, y, sol, B, w);
+    this.copy(sol, 1, [w, 1], alpha, 0, [m, 1], [B, n]);
+    const spec = { batch: B, m: 1, n: D, k: m, transA: false, transB: false, strideA: m, strideB: m * D };
+    this.matmul(alpha, F, mixF, spec);
+    if (tau !== 1) {
+      this.matmul(alpha, X, mixX, spec);
+      this.axpby(tau, mixF, 1 - tau, mixX, mixed);
+    }
+    const src = d(tau !== 1 ? mixed : mixF), o = d(out);
+    let bad = 0;
+    for (let b = 0; b < B; b++) {
+      if (!ok[b]) { bad++; continue; }
+      o.set(src.subarray(b * D, (b + 1) * D), b * D);
+    }
+    for (const t of [P, C, H, y, sol, alpha, mixF, mixX, mixed]) this.free(t);
+    return bad;
+  }
+
   im2col(x: Storage, cols: Storage, sp: ConvSpec): void {
     const X = d(x), C = d(cols);
     const L = sp.oh * sp.ow;

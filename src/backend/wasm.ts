@@ -175,6 +175,26 @@ export class WasmBackend implements Backend {
     if (out.size === 0) return;
     this.k[out.dtype].tanhGrad(p(out), p(g), p(y), out.size);
   }
+  fixedPointStep(f: Storage, x: Storage, tau: number, out: Storage, norms: Storage, B: number, D: number): void {
+    if (B === 0) return;
+    this.k[out.dtype].fpStep(p(out), p(norms), p(f), p(x), tau, B, D);
+  }
+  andersonRecord(x: Storage, f: Storage, X: Storage, F: Storage, G: Storage, gram: Storage, norms: Storage,
+    slot: number, B: number, m: number, D: number): void {
+    if (B === 0) return;
+    this.k[f.dtype].andersonRecord(p(X), p(F), p(G), p(gram), p(norms), p(x), p(f), slot, B, m, D);
+  }
+  andersonMix(gram: Storage, F: Storage, X: Storage, out: Storage, n: number, lam: number, tau: number,
+    B: number, m: number, D: number): number {
+    if (B === 0) return 0;
+    const po = p(out), pg = p(gram), pf = p(F), px = p(X);
+    const flags = this.heap.allocRaw(B * 4, 'andersonMix', false);
+    try {
+      return this.k[out.dtype].andersonMix(po, flags, pg, pf, px, n, lam, tau, B, m, D);
+    } finally {
+      this.heap.freeRaw(flags);
+    }
+  }
 
   // ---- convolution ----
   im2col(x: Storage, cols: Storage, sp: ConvSpec): void {

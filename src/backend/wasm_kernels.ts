@@ -37,6 +37,11 @@ export interface DTypeKernels {
   col2im: ConvKernel;
   addTanh: (out: Ptr, x: Ptr, u: Ptr, rows: number, cols: number, uRowStride: number) => void;
   tanhGrad: (out: Ptr, g: Ptr, y: Ptr, n: number) => void;
+  fpStep: (out: Ptr, norms: Ptr, f: Ptr, x: Ptr, tau: number, B: number, D: number) => void;
+  andersonRecord: (X: Ptr, F: Ptr, G: Ptr, gram: Ptr, norms: Ptr, x: Ptr, f: Ptr, slot: number, B: number,
+    m: number, D: number) => void;
+  andersonMix: (out: Ptr, flags: Ptr, gram: Ptr, F: Ptr, X: Ptr, n: number, lam: number, tau: number, B: number,
+    m: number, D: number) => number;
 }
 
 export const UNARY_OPS: readonly UnaryOp[] = ['neg', 'sqrt', 'exp', 'log', 'abs', 'tanh', 'sigmoid', 'relu',
@@ -79,5 +84,8 @@ export function bindKernels(exports: WebAssembly.Exports, dtype: DType): DTypeKe
     col2im: get(`col2im_${sfx}`),
     addTanh: get(`add_tanh_${sfx}`),
     tanhGrad: get(`tanh_grad_${sfx}`),
+    fpStep: get(`fp_step_${sfx}`),
+    andersonRecord: get(`anderson_record_${sfx}`),
+    andersonMix: get(`anderson_mix_${sfx}`),
   };
 }

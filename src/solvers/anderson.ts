@@ -79,7 +79,10 @@ async function iterate(s: Session): Promise<void> {
   const X = s.buf(m), F = s.buf(m), G = s.buf(m);
   const xCur = s.buf(), gCur = s.buf(), mixX = s.buf();
   const gram = s.ws.buf(B * m * m), row = s.ws.buf(B * m), alpha = s.ws.buf(B * m);
-  const sys = borderedSystems(s, m, o.maxIter, o.lam);
+  // Backends with the fused Anderson steps need the bordered systems only for singular samples.
+  const fused = be.andersonRecord !== undefined && be.andersonMix !== undefined;
+  let sys: Bordered[] | null = null;
+  const systems = (): Bordered[] => (sys ??= borderedSystems(s, m, o.maxIter, o.lam));
   const rowSpec = { batch: B, m: 1, n: m, k: D, transA: false, transB: true, strideA: D, strideB: m * D };
   const toSlot = (src: Storage, dst: Buf, slot: number): void => {
     be.copy(src, 0, [D, 1], dst.s, slot * D, [m * D, 1], [B, D]);
@@ -87,6 +90,11 @@ async function iterate(s: Session): Promise<void> {
   // Record f(x) for the state in `x` into `slot` (X, F, G = F - X and G's Gram row/column).
   const evalInto = async (x: Buf, slot: number) => {
     const e = await s.run.eval(x);
+    if (fused) {
+      // The same history update plus the norms of f(x) - x and f(x), in one call.
+      be.andersonRecord!(x.s, e.s, X.s, F.s, G.s, gram.s, s.fusedNorms.s, slot, B, m, D);
+      return e;
+    }
     toSlot(x.s, X, slot);
     toSlot(e.s, F, slot);
     be.axpby(1, e.s, -1, x.s, gCur.s);
@@ -110,20 +118,23 @@ async function iterate(s: Session): Promise<void> {
 
   for (let k = 2; k < o.maxIter; k++) {
     const n = Math.min(k, m);
-    const { P, C, H, y, sol } = sys[n];
-    const w = n + 1;
-    be.copy(gram.s, 0, [m * m, m, 1], P.s, w + 1, [w * w, w, 1], [B, n, n]);
-    be.axpby(1, P.s, 1, C.s, H.s);
-    const ok = be.solve(H.s, y.s, sol.s, B, w);
-    if (ok.includes(false)) await recoverSingular(s, ok, gram.s, sol.s, n, (k - 1) % m);
-    be.copy(sol.s, 1, [w, 1], alpha.s, 0, [m, 1], [B, n]);
-    mix(F, xCur);
-    if (o.tau !== 1) {
-      mix(X, mixX);
-      be.axpby(o.tau, xCur.s, 1 - o.tau, mixX.s, xCur.s);
+    // A fused mix that meets a singular system is redone composed (with its fallback ridges).
+    if (!fused || be.andersonMix!(gram.s, F.s, X.s, xCur.s, n, o.lam, o.tau, B, m, D) > 0) {
+      const { P, C, H, y, sol } = systems()[n];
+      const w = n + 1;
+      be.copy(gram.s, 0, [m * m, m, 1], P.s, w + 1, [w * w, w, 1], [B, n, n]);
+      be.axpby(1, P.s, 1, C.s, H.s);
+      const ok = be.solve(H.s, y.s, sol.s, B, w);
+      if (ok.includes(false)) await recoverSingular(s, ok, gram.s, sol.s, n, (k - 1) % m);
+      be.copy(sol.s, 1, [w, 1], alpha.s, 0, [m, 1], [B, n]);
+      mix(F, xCur);
+      if (o.tau !== 1) {
+        mix(X, mixX);
+        be.axpby(o.tau, xCur.s, 1 - o.tau, mixX.s, xCur.s);
+      }
     }
     const e = await evalInto(xCur, k % m);
-    const [abs, fNorm] = await s.norms(gCur.s, e.s);
+    const [abs, fNorm] = fused ? await s.readFusedNorms() : await s.norms(gCur.s, e.s);
     s.accept(abs, fNorm, k + 1, e.s);
     e.release();
     if (s.track.shouldStop()) break;

@@ -17,15 +17,13 @@ export const fixedPointIter: Solver = async <S extends SolverState>(func: Solver
   options?: SolverOptions): Promise<SolverResult<S>> => {
   const s = new Session('fixed_point_iter', func, x0, options, (o) => o.maxIter + 1);
   try {
-    const { o, L } = s;
+    const { o } = s;
     let x = s.buf(), fx = s.buf();
     const diff = s.buf();
     s.copyX0(fx);
     for (let k = 0; k < o.maxIter; k++) {
       [x, fx] = [fx, x];
-      await s.dampedStep(x, fx);
-      L.backend.axpby(1, fx.s, -1, x.s, diff.s);
-      const [abs, fNorm] = await s.norms(diff.s, fx.s);
+      const [abs, fNorm] = await s.dampedStepNorms(x, fx, diff);
       s.accept(abs, fNorm, k + 1, fx.s);
       if (s.track.shouldStop()) break;
     }

@@ -27,6 +27,8 @@ export class Session {
   private readonly trajectory: SolverState[] = [];
   private readonly normA: Buf;
   private readonly normB: Buf;
+  /** (2B) residual norms then image norms, written by a backend's fused solver step. */
+  readonly fusedNorms: Buf;
 
   /**
    * Starts a solve: validates `func`, `x0` and `options` (for `name`'s keys) and allocates
@@ -53,6 +55,7 @@ export class Session {
     });
     this.normA = this.ws.buf(L.B);
     this.normB = this.ws.buf(L.B);
+    this.fusedNorms = this.ws.buf(2 * L.B);
   }
 
   /** A (rows * B * D)-element scratch buffer. */
@@ -70,6 +73,31 @@ export class Session {
     const e = await this.run.eval(x);
     this.L.backend.axpby(this.o.tau, e.s, 1 - this.o.tau, x.s, out.s);
     e.release();
+  }
+
+  /**
+   * One damped fixed-point step with its residual norms: out = tau f(x) + (1 - tau) x and
+   * [||out_b - x_b||, ||out_b||]. One fused backend call when the backend has
+   * `fixedPointStep`, else `dampedStep` then the norms of the difference (in `diff`).
+   */
+  async dampedStepNorms(x: Buf, out: Buf, diff: Buf): Promise<[TypedArray, TypedArray]> {
+    const be = this.L.backend;
+    if (be.fixedPointStep) {
+      const e = await this.run.eval(x);
+      be.fixedPointStep(e.s, x.s, this.o.tau, out.s, this.fusedNorms.s, this.L.B, this.L.D);
+      e.release();
+      return this.readFusedNorms();
+    }
+    await this.dampedStep(x, out);
+    be.axpby(1, out.s, -1, x.s, diff.s);
+    return this.norms(diff.s, out.s);
+  }
+
+  /** The (2B) norms a fused step wrote to `fusedNorms`, as [residual norms, image norms]. */
+  async readFusedNorms(): Promise<[TypedArray, TypedArray]> {
+    const v = await this.L.backend.readAsync(this.fusedNorms.s);
+    const B = this.L.B;
+    return [v.subarray(0, B), v.subarray(B, 2 * B)];
   }
 
   /** Per-sample norms of two (B, D) storages: [||a_b||, ||c_b||]. */

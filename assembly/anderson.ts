@@ -1,0 +1,319 @@
+/**
+ * Fused solver steps: one call does what the solvers otherwise compose from a dozen backend
+ * primitives per iteration (strided copies, axpby, batched dot / norm, GEMV, small solve).
+ * Each reproduces the arithmetic of that composition (same rounding points, same reduction
+ * order for norms) so results agree with the composed path.
+ *
+ * - Arrays are contiguous row-major, byte addresses, any alignment; sizes in elements.
+ * - States x, f, out are (B, D); Anderson histories X, F, G are (B, m, D) (slot j of sample b
+ *   at row b m + j); gram is (B, m, m); norms is (2B): the residual norms then the image norms.
+ * - Norms reduce like ./linalg's batched norm (SIMD chunks of DOT_CHUNK bytes, chunk sums in
+ *   f64), over the values rounded to T exactly as the composed path stores them.
+ * - fp_step: out may alias f exactly. The Anderson kernels' outputs must not overlap inputs.
+ */
+import { hsum, lanes, madd } from './simd';
+
+/** Bytes of each operand per chunk of a reduction (as ./linalg's dot). */
+const DOT_CHUNK: i32 = 2048;
+
+/**
+ * Sum of squares of n elements at p, reduced like ./linalg's dot(p, p, n): chunks of
+ * DOT_CHUNK bytes, four SIMD accumulators, chunk sums (and scalar tails) added in f64.
+ */
+@inline function sumSquares<T>(p: usize, n: i32): f64 {
+  const sz = <i32>sizeof<T>();
+  const L = lanes<T>();
+  const chunk = DOT_CHUNK / sz;
+  let total = 0.0;
+  let i = 0;
+  while (i < n) {
+    const end = min(n, i + chunk);
+    let a0 = v128.splat<T>(<T>0), a1 = a0, a2 = a0, a3 = a0;
+    for (; i + 4 * L <= end; i += 4 * L) {
+      const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
+      a0 = madd<T>(v0, v0, a0);
+      a1 = madd<T>(v1, v1, a1);
+      a2 = madd<T>(v2, v2, a2);
+      a3 = madd<T>(v3, v3, a3);
+      p += 64;
+    }
+    for (; i + L <= end; i += L) {
+      const v = v128.load(p);
+      a0 = madd<T>(v, v, a0);
+      p += 16;
+    }
+    total += hsum<T>(v128.add<T>(v128.add<T>(a0, a1), v128.add<T>(a2, a3)));
+    for (; i < end; i++) {
+      const v = <f64>load<T>(p);
+      total += v * v;
+      p += <usize>sz;
+    }
+  }
+  return total;
+}
+
+/** Dot product of n elements, reduced like sumSquares. */
+@inline function dotChunked<T>(x: usize, y: usize, n: i32): f64 {
+  const sz = <i32>sizeof<T>();
+  const L = lanes<T>();
+  const chunk = DOT_CHUNK / sz;
+  let total = 0.0;
+  let i = 0;
+  while (i < n) {
+    const end = min(n, i + chunk);
+    let a0 = v128.splat<T>(<T>0), a1 = a0, a2 = a0, a3 = a0;
+    for (; i + 4 * L <= end; i += 4 * L) {
+      a0 = madd<T>(v128.load(x), v128.load(y), a0);
+      a1 = madd<T>(v128.load(x, 16), v128.load(y, 16), a1);
+      a2 = madd<T>(v128.load(x, 32), v128.load(y, 32), a2);
+      a3 = madd<T>(v128.load(x, 48), v128.load(y, 48), a3);
+      x += 64;
+      y += 64;
+    }
+    for (; i + L <= end; i += L) {
+      a0 = madd<T>(v128.load(x), v128.load(y), a0);
+      x += 16;
+      y += 16;
+    }
+    total += hsum<T>(v128.add<T>(v128.add<T>(a0, a1), v128.add<T>(a2, a3)));
+    for (; i < end; i++) {
+      total += <f64>load<T>(x) * <f64>load<T>(y);
+      x += <usize>sz;
+      y += <usize>sz;
+    }
+  }
+  return total;
+}
+
+/** dst[i] = a * p[i] + b * q[i] for n elements (axpby's arithmetic: two products, one add). */
+@inline function axpbyRow<T>(dst: usize, p: usize, q: usize, n: i32, a: T, b: T): void {
+  const sz = <usize>sizeof<T>();
+  const L = lanes<T>();
+  const va = v128.splat<T>(a), vb = v128.splat<T>(b);
+  let i = 0;
+  for (; i + L <= n; i += L) {
+    v128.store(dst, v128.add<T>(v128.mul<T>(va, v128.load(p)), v128.mul<T>(vb, v128.load(q))));
+    p += 16;
+    q += 16;
+    dst += 16;
+  }
+  for (; i < n; i++) {
+    store<T>(dst, a * load<T>(p) + b * load<T>(q));
+    p += sz;
+    q += sz;
+    dst += sz;
+  }
+}
+
+/**
+ * Damped fixed-point step with its residual norms, per sample b: out[b] = tau f[b] + (1 - tau)
+ * x[b] (tau rounded to T, as axpby), norms[b] = ||out[b] - x[b]|| (difference rounded to T),
+ * norms[B + b] = ||out[b]||. `scratch` holds D elements (the rounded difference row).
+ */
+@inline function fpStep<T>(out: usize, norms: usize, f: usize, x: usize, tau: f64, B: i32, D: i32, scratch: usize): void {
+  const sz = <usize>sizeof<T>();
+  const row = <usize>D * sz;
+  const a = <T>tau, b = <T>(1 - tau);
+  for (let s = 0; s < B; s++) {
+    const o = out + <usize>s * row, xs = x + <usize>s * row;
+    axpbyRow<T>(o, f + <usize>s * row, xs, D, a, b);
+    axpbyRow<T>(scratch, o, xs, D, <T>1, <T>-1);
+    store<T>(norms + <usize>s * sz, <T>Math.sqrt(sumSquares<T>(scratch, D)));
+    store<T>(norms + <usize>(B + s) * sz, <T>Math.sqrt(sumSquares<T>(o, D)));
+  }
+}
+
+/** See fpStep (f32). */
+export function fp_step_f32(out: usize, norms: usize, f: usize, x: usize, tau: f64, B: i32, D: i32): void {
+  const scratch = heap.alloc(<usize>max(D, 1) << 2);
+  fpStep<f32>(out, norms, f, x, tau, B, D, scratch);
+  heap.free(scratch);
+}
+/** See fpStep (f64). */
+export function fp_step_f64(out: usize, norms: usize, f: usize, x: usize, tau: f64, B: i32, D: i32): void {
+  const scratch = heap.alloc(<usize>max(D, 1) << 3);
+  fpStep<f64>(out, norms, f, x, tau, B, D, scratch);
+  heap.free(scratch);
+}
+
+/**
+ * Anderson history update for the evaluation f = f(x), per sample b: slot `slot` of X, F, G
+ * takes x[b], f[b] and f[b] - x[b]; row and column `slot` of gram[b] take the dot products of
+ * the new G row with every G row (rounded to T); norms[b] = ||f[b] - x[b]||,
+ * norms[B + b] = ||f[b]||.
+ */
+@inline function andersonRecord<T>(X: usize, F: usize, G: usize, gram: usize, norms: usize, x: usize, f: usize,
+  slot: i32, B: i32, m: i32, D: i32): void {
+  const sz = <usize>sizeof<T>();
+  const row = <usize>D * sz;
+  for (let b = 0; b < B; b++) {
+    const xs = x + <usize>b * row, fs = f + <usize>b * row;
+    const hist = <usize>(b * m) * row;
+    const at = hist + <usize>slot * row;
+    memory.copy(X + at, xs, row);
+    memory.copy(F + at, fs, row);
+    const g = G + at;
+    axpbyRow<T>(g, fs, xs, D, <T>1, <T>-1);
+    store<T>(norms + <usize>b * sz, <T>Math.sqrt(sumSquares<T>(g, D)));
+    store<T>(norms + <usize>(B + b) * sz, <T>Math.sqrt(sumSquares<T>(fs, D)));
+    const gb = gram + <usize>(b * m * m) * sz;
+    for (let j = 0; j < m; j++) {
+      const v = <T>dotChunked<T>(g, G + hist + <usize>j * row, D);
+      store<T>(gb + <usize>(slot * m + j) * sz, v);
+      store<T>(gb + <usize>(j * m + slot) * sz, v);
+    }
+  }
+}
+
+/** See andersonRecord (f32). */
+export function anderson_record_f32(X: usize, F: usize, G: usize, gram: usize, norms: usize, x: usize, f: usize,
+  slot: i32, B: i32, m: i32, D: i32): void {
+  andersonRecord<f32>(X, F, G, gram, norms, x, f, slot, B, m, D);
+}
+/** See andersonRecord (f64). */
+export function anderson_record_f64(X: usize, F: usize, G: usize, gram: usize, norms: usize, x: usize, f: usize,
+  slot: i32, B: i32, m: i32, D: i32): void {
+  andersonRecord<f64>(X, F, G, gram, norms, x, f, slot, B, m, D);
+}
+
+/**
+ * Solves the w x w system in M (f64, row-major) for the right-hand side e_0 into sol (f64),
+ * by Gaussian elimination with partial pivoting exactly as ./linalg's solve (M is destroyed).
+ * Returns false for a pivot with |p| <= 1e-300 or non-finite, or a non-finite solution.
+ */
+@inline function solveE0(M: usize, sol: usize, w: i32): bool {
+  for (let i = 0; i < w; i++) store<f64>(sol + (<usize>i << 3), i == 0 ? 1.0 : 0.0);
+  for (let c = 0; c < w; c++) {
+    let p = c;
+    let pv = Math.abs(load<f64>(M + (<usize>(c * w + c) << 3)));
+    for (let r = c + 1; r < w; r++) {
+      const v = Math.abs(load<f64>(M + (<usize>(r * w + c) << 3)));
+      if (v > pv) { pv = v; p = r; }
+    }
+    if (!(pv > 1e-300) || !isFinite(pv)) return false;
+    if (p != c) {
+      for (let t = 0; t < w; t++) {
+        const pc = M + (<usize>(c * w + t) << 3), pp = M + (<usize>(p * w + t) << 3);
+        const tmp = load<f64>(pc);
+        store<f64>(pc, load<f64>(pp));
+        store<f64>(pp, tmp);
+      }
+      const tmp = load<f64>(sol + (<usize>c << 3));
+      store<f64>(sol + (<usize>c << 3), load<f64>(sol + (<usize>p << 3)));
+      store<f64>(sol + (<usize>p << 3), tmp);
+    }
+    const piv = load<f64>(M + (<usize>(c * w + c) << 3));
+    const xc = load<f64>(sol + (<usize>c << 3));
+    for (let r = c + 1; r < w; r++) {
+      const f = load<f64>(M + (<usize>(r * w + c) << 3)) / piv;
+      if (f == 0) continue;
+      for (let t = c; t < w; t++) {
+        const pr = M + (<usize>(r * w + t) << 3);
+        store<f64>(pr, load<f64>(pr) - f * load<f64>(M + (<usize>(c * w + t) << 3)));
+      }
+      const px = sol + (<usize>r << 3);
+      store<f64>(px, load<f64>(px) - f * xc);
+    }
+  }
+  for (let r = w - 1; r >= 0; r--) {
+    let acc = load<f64>(sol + (<usize>r << 3));
+    for (let t = r + 1; t < w; t++) acc -= load<f64>(M + (<usize>(r * w + t) << 3)) * load<f64>(sol + (<usize>t << 3));
+    store<f64>(sol + (<usize>r << 3), acc / load<f64>(M + (<usize>(r * w + r) << 3)));
+  }
+  for (let i = 0; i < w; i++) if (!isFinite(load<f64>(sol + (<usize>i << 3)))) return false;
+  return true;
+}
+
+/** dst = sum_{j<n} alpha_j rows_j (rows D apart), accumulated in T in slot order. */
+@inline function combine<T>(dst: usize, rows: usize, alpha: usize, n: i32, D: i32): void {
+  const sz = <usize>sizeof<T>();
+  const L = lanes<T>();
+  const row = <usize>D * sz;
+  let i = 0;
+  for (; i + L <= D; i += L) {
+    const o = <usize>i * sz;
+    let acc = v128.splat<T>(<T>0);
+    for (let j = 0; j < n; j++) {
+      acc = madd<T>(v128.splat<T>(load<T>(alpha + <usize>j * sz)), v128.load(rows + <usize>j * row + o), acc);
+    }
+    v128.store(dst + o, acc);
+  }
+  for (; i < D; i++) {
+    const o = <usize>i * sz;
+    let acc = <T>0;
+    for (let j = 0; j < n; j++) acc += load<T>(alpha + <usize>j * sz) * load<T>(rows + <usize>j * row + o);
+    store<T>(dst + o, acc);
+  }
+}
+
+/**
+ * Anderson mixing over the first n history slots, per sample b: the bordered matrix
+ * [[0, 1^T], [1, gram[b][:n, :n] + lam I]] (entries rounded to T as the composed path stores
+ * them) is solved for e_0 like ./linalg's solve; with alpha = solution[1..n] rounded to T,
+ * out[b] = sum_j alpha_j F[b, j] when tau == 1, else
+ * tau (sum_j alpha_j F[b, j]) + (1 - tau) (sum_j alpha_j X[b, j]) (as axpby).
+ * Singular samples leave out[b] untouched and flags[b] = 0 (else 1). Returns how many failed.
+ * `scratch` holds 2 (n+1)^2 + (n+1) f64 and 2 D + n elements of T.
+ */
+@inline function andersonMix<T>(out: usize, flags: usize, gram: usize, F: usize, X: usize, n: i32, lam: f64, tau: f64,
+  B: i32, m: i32, D: i32, scratch: usize): i32 {
+  const sz = <usize>sizeof<T>();
+  const w = n + 1;
+  const M = scratch, sol = M + (<usize>(w * w) << 3);
+  const alpha = sol + (<usize>w << 3);
+  const mixF = alpha + <usize>n * sz, mixX = mixF + <usize>D * sz;
+  const row = <usize>D * sz;
+  const lamT = <T>lam;
+  let bad = 0;
+  for (let b = 0; b < B; b++) {
+    const gb = gram + <usize>(b * m * m) * sz;
+    store<f64>(M, 0.0);
+    for (let j = 1; j < w; j++) {
+      store<f64>(M + (<usize>j << 3), 1.0);
+      store<f64>(M + (<usize>(j * w) << 3), 1.0);
+    }
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        const g = load<T>(gb + <usize>(i * m + j) * sz);
+        // P + C in T: the interior of C is lam on the diagonal and 0 elsewhere.
+        store<f64>(M + (<usize>((i + 1) * w + j + 1) << 3), <f64>(g + (i == j ? lamT : <T>0)));
+      }
+    }
+    const ok = solveE0(M, sol, w);
+    store<i32>(flags + (<usize>b << 2), ok ? 1 : 0);
+    if (!ok) { bad++; continue; }
+    for (let j = 0; j < n; j++) store<T>(alpha + <usize>j * sz, <T>load<f64>(sol + (<usize>(j + 1) << 3)));
+    const hist = <usize>(b * m) * row;
+    const ob = out + <usize>b * row;
+    if (tau == 1) {
+      combine<T>(ob, F + hist, alpha, n, D);
+    } else {
+      combine<T>(mixF, F + hist, alpha, n, D);
+      combine<T>(mixX, X + hist, alpha, n, D);
+      axpbyRow<T>(ob, mixF, mixX, D, <T>tau, <T>(1 - tau));
+    }
+  }
+  return bad;
+}
+
+@inline function mixScratchBytes<T>(n: i32, D: i32): usize {
+  const w = n + 1;
+  return (<usize>(w * w + w) << 3) + <usize>(2 * D + n) * sizeof<T>() + 16;
+}
+
+/** See andersonMix (f32); flags is B i32. */
+export function anderson_mix_f32(out: usize, flags: usize, gram: usize, F: usize, X: usize, n: i32, lam: f64, tau: f64,
+  B: i32, m: i32, D: i32): i32 {
+  const scratch = heap.alloc(mixScratchBytes<f32>(n, D));
+  const bad = andersonMix<f32>(out, flags, gram, F, X, n, lam, tau, B, m, D, scratch);
+  heap.free(scratch);
+  return bad;
+}
+/** See andersonMix (f64); flags is B i32. */
+export function anderson_mix_f64(out: usize, flags: usize, gram: usize, F: usize, X: usize, n: i32, lam: f64, tau: f64,
+  B: i32, m: i32, D: i32): i32 {
+  const scratch = heap.alloc(mixScratchBytes<f64>(n, D));
+  const bad = andersonMix<f64>(out, flags, gram, F, X, n, lam, tau, B, m, D, scratch);
+  heap.free(scratch);
+  return bad;
+}
