@@ -110,6 +110,28 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
     return name;
   }
 
+  /** Stores an owned copy of `value` (or null) as the parameter or buffer `name`, releasing the previous one. */
+  #store(where: string, kind: 'parameter' | 'buffer', map: Map<string, Tensor | null>, name: string,
+    value: Tensor | null, requiresGrad: boolean): Tensor | null {
+    this.#checkName(where, name, kind);
+    if (value !== null && !(value instanceof Tensor)) {
+      throw new Error(`${where}: expected a Tensor or null for '${name}', received ${typeof value}`);
+    }
+    value?.assertLive(`${where} ('${name}')`);
+    const t = value === null ? null : ownedCopy(value, requiresGrad);
+    release(map.get(name));
+    map.set(name, t);
+    return t;
+  }
+
+  /** Removes the parameter or buffer `name` from `map` and returns it (the caller owns it). */
+  #take(where: string, kind: 'parameter' | 'buffer', map: Map<string, Tensor | null>, name: string): Tensor | null {
+    if (!map.has(name)) throw new Error(`${where}: no ${kind} '${name}'; ${kind}s are ${listNames(map)}`);
+    const t = map.get(name)!;
+    map.delete(name);
+    return t;
+  }
+
   /**
    * Registers (or replaces) a parameter. The module stores its own copy of `value` as a leaf
    * with requiresGrad and returns it; `null` registers a declared-but-absent parameter (like a
@@ -119,15 +141,7 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
   registerParameter(name: string, value: Tensor | null, opts: ParameterOptions = {}): Tensor | null {
     const where = `${this.typeName}.registerParameter`;
     checkKeys(where, opts, ['requiresGrad']);
-    this.#checkName(where, name, 'parameter');
-    if (value !== null && !(value instanceof Tensor)) {
-      throw new Error(`${where}: expected a Tensor or null for '${name}', received ${typeof value}`);
-    }
-    value?.assertLive(`${where} ('${name}')`);
-    const p = value === null ? null : ownedCopy(value, opts.requiresGrad ?? true);
-    release(this.#params.get(name));
-    this.#params.set(name, p);
-    return p;
+    return this.#store(where, 'parameter', this.#params, name, value, opts.requiresGrad ?? true);
   }
 
   /**
@@ -136,12 +150,7 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
    * @example const w = m.removeParameter('weight');
    */
   removeParameter(name: string): Tensor | null {
-    if (!this.#params.has(name)) {
-      throw new Error(`${this.typeName}.removeParameter: no parameter '${name}'; parameters are ${listNames(this.#params)}`);
-    }
-    const p = this.#params.get(name)!;
-    this.#params.delete(name);
-    return p;
+    return this.#take(`${this.typeName}.removeParameter`, 'parameter', this.#params, name);
   }
 
   /**
@@ -149,11 +158,7 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
    * @example m.removeBuffer('weight_u')?.dispose();
    */
   removeBuffer(name: string): Tensor | null {
-    if (!this.#buffers.has(name)) {
-      throw new Error(`${this.typeName}.removeBuffer: no buffer '${name}'; buffers are ${listNames(this.#buffers)}`);
-    }
-    const b = this.#buffers.get(name)!;
-    this.#buffers.delete(name);
+    const b = this.#take(`${this.typeName}.removeBuffer`, 'buffer', this.#buffers, name);
     this.#nonPersistent.delete(name);
     return b;
   }
@@ -165,14 +170,7 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
   registerBuffer(name: string, value: Tensor | null, opts: BufferOptions = {}): Tensor | null {
     const where = `${this.typeName}.registerBuffer`;
     checkKeys(where, opts, ['persistent']);
-    this.#checkName(where, name, 'buffer');
-    if (value !== null && !(value instanceof Tensor)) {
-      throw new Error(`${where}: expected a Tensor or null for '${name}', received ${typeof value}`);
-    }
-    value?.assertLive(`${where} ('${name}')`);
-    const b = value === null ? null : ownedCopy(value, false);
-    release(this.#buffers.get(name));
-    this.#buffers.set(name, b);
+    const b = this.#store(where, 'buffer', this.#buffers, name, value, false);
     if (opts.persistent === false) this.#nonPersistent.add(name);
     else this.#nonPersistent.delete(name);
     return b;
