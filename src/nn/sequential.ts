@@ -15,6 +15,15 @@ function checkModules(where: string, modules: readonly unknown[]): void {
   });
 }
 
+/** items[i], negative i counting from the end; an out-of-range or non-integer i throws. */
+function itemAt<T>(where: string, items: readonly T[], i: number): T {
+  const j = i < 0 ? items.length + i : i;
+  if (!Number.isInteger(i) || j < 0 || j >= items.length) {
+    throw new Error(`${where}: expected an index in [${-items.length}, ${items.length - 1}], received ${i}`);
+  }
+  return items[j];
+}
+
 /**
  * Applies its modules in order.
  * @example
@@ -37,11 +46,7 @@ export class Sequential extends Module {
 
   /** The i-th module (negative counts from the end). @example seq.at(-1) */
   at(i: number): Layer {
-    const j = i < 0 ? this.#layers.length + i : i;
-    if (!Number.isInteger(i) || j < 0 || j >= this.#layers.length) {
-      throw new Error(`Sequential.at: expected an index in [${-this.#layers.length}, ${this.#layers.length - 1}], received ${i}`);
-    }
-    return this.#layers[j];
+    return itemAt('Sequential.at', this.#layers, i);
   }
 
   forward(x: Tensor): Tensor {
@@ -79,11 +84,7 @@ export class ModuleList<M extends AnyModule = AnyModule> extends Module<[], neve
 
   /** The i-th module (negative counts from the end). @example list.at(0) */
   at(i: number): M {
-    const j = i < 0 ? this.#items.length + i : i;
-    if (!Number.isInteger(i) || j < 0 || j >= this.#items.length) {
-      throw new Error(`ModuleList.at: expected an index in [${-this.#items.length}, ${this.#items.length - 1}], received ${i}`);
-    }
-    return this.#items[j];
+    return itemAt('ModuleList.at', this.#items, i);
   }
 
   [Symbol.iterator](): Iterator<M> {
