@@ -147,7 +147,7 @@ function kernel5<T>(kc: i32, pa: usize, pb: usize, c: usize, ldc: usize, accumul
 }
 
 /** Multiplies a packed (mc x kc) A block by a packed (kc x nc) B block into C (row stride n). */
-function macro<T>(mc: i32, nc: i32, kc: i32, pa: usize, pb: usize, c: usize, n: i32, accumulate: bool, tile: usize): void {
+export function macro<T>(mc: i32, nc: i32, kc: i32, pa: usize, pb: usize, c: usize, n: i32, accumulate: bool, tile: usize): void {
   const sz = <usize>sizeof<T>();
   const NR = nr<T>();
   const ldc = <usize>n * sz;

@@ -1,8 +1,9 @@
 /**
  * Entry point of the tsdeq WASM module: the allocator wrappers and every kernel.
- * Built twice from this one source (see asconfig.json): `simd` and `relaxed` (relaxed SIMD
- * enabled; kernels branch on the compile-time constant ASC_FEATURE_RELAXED_SIMD).
- * The module imports nothing and exports its memory, which grows on demand.
+ * Built from this one source (see asconfig.json) as `simd` and `relaxed` (relaxed SIMD
+ * enabled; kernels branch on the compile-time constant ASC_FEATURE_RELAXED_SIMD), which import
+ * nothing and export their memory (it grows on demand), and as `simd-threads` and
+ * `relaxed-threads`, which import a shared memory (`env.memory`) for the thread pool.
  */
 export * from './constants';
 export * from './unary';
@@ -14,9 +15,16 @@ export * from './linalg';
 export * from './fused';
 export * from './anderson';
 export { gemm_f32, gemm_f64 } from './gemm';
+export { gemm_parts_f32, gemm_parts_f64, gemm_part_scratch_f32, gemm_part_scratch_f64, gemm_part_f32, gemm_part_f64 } from './gemm_part';
 
 /** 1 in the relaxed-SIMD build, 0 in the baseline SIMD build. */
 export const RELAXED: i32 = ASC_FEATURE_RELAXED_SIMD ? 1 : 0;
+
+/**
+ * 1 in the shared-memory builds (`simd-threads`, `relaxed-threads`: memory imported from
+ * `env.memory`, shared, for the thread pool of src/threads/), 0 otherwise.
+ */
+export const THREADS: i32 = ASC_FEATURE_THREADS ? 1 : 0;
 
 /**
  * Allocates `bytes` zero-filled bytes aligned to 16 (may grow memory; traps when memory

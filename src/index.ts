@@ -10,6 +10,7 @@ export { tensor, zeros, ones, full, zerosLike, onesLike, randn, rand, arange, ey
 export { manualSeed } from './random.js';
 export { setBackend, getBackend, listBackends, registerBackend } from './backend/registry.js';
 export { init, type InitOptions, type InitInfo } from './init.js';
+export { setThreads, getThreads, shutdownThreads } from './threads/settings.js';
 export type { Backend, Storage, MatmulSpec, ConvSpec, UnaryOp, BinaryOp, ReduceOp } from './backend/backend.js';
 export { noGrad, enableGrad, grad, backward, isGradEnabled, type BackwardOptions, type GradOptions } from './autograd/engine.js';
 export { customFunction, vjp, type CustomContext, type CustomFunctionSpec, type Pullback } from './autograd/custom.js';

@@ -1,12 +1,17 @@
 /**
  * `init()`: loads the WASM SIMD backend, registers it as 'wasm' and makes it current.
  * Picks the relaxed-SIMD build when the engine supports it, else baseline SIMD, and falls
- * back to the `js` backend when WebAssembly SIMD is unavailable.
+ * back to the `js` backend when WebAssembly SIMD is unavailable. Where threads are possible
+ * (workers and shared WebAssembly memory), the bundled module is loaded in its shared-memory
+ * build so that large kernels can use the thread pool (`setThreads`, src/threads/settings.ts).
  */
 import { registerBackend, setBackend } from './backend/registry.js';
 import { createWasmBackend, describeValue, detectFeatures, embeddedBytes, isWasmSource, type WasmSource } from './backend/wasm_loader.js';
-import type { WasmVariant } from './backend/wasm.js';
+import type { WasmBackend, WasmVariant } from './backend/wasm.js';
 import { checkKeys } from './autograd/engine.js';
+import { createSharedWasmBackend } from './backend/wasm_shared.js';
+import { threadSupport } from './threads/platform.js';
+import { attachThreads, wantedThreads } from './threads/settings.js';
 
 /**
  * Options for `init`: module sources per variant (default: the bundled bytes) and a variant choice.
@@ -59,6 +64,24 @@ function normalise(source: unknown): { options: InitOptions; single: WasmSource 
   return { options: o, single: null };
 }
 
+/**
+ * The bundled module: its shared-memory build where threads are possible (the thread pool
+ * runs on it; see ./threads/settings.ts), else the plain build; `oneThreadReason` says why it runs
+ * on one thread (null when threads are possible).
+ */
+async function bundled(variant: WasmVariant): Promise<{ backend: WasmBackend; oneThreadReason: string | null }> {
+  const support = threadSupport();
+  let reason = support.reason;
+  if (support.ok) {
+    try {
+      return { backend: await createSharedWasmBackend(await embeddedBytes(variant, true), wantedThreads, 'init'), oneThreadReason: null };
+    } catch (e) {
+      reason = `the shared-memory build could not be loaded (${(e as Error).message})`;
+    }
+  }
+  return { backend: await createWasmBackend(await embeddedBytes(variant), 'init'), oneThreadReason: reason };
+}
+
 async function load(options: InitOptions, single: WasmSource | null): Promise<InitInfo> {
   const features = detectFeatures();
   const wanted = options.variant ?? 'auto';
@@ -67,23 +90,27 @@ async function load(options: InitOptions, single: WasmSource | null): Promise<In
       throw new Error(`init: variant '${wanted}' requested, but this JavaScript engine does not support WebAssembly SIMD`);
     }
     setBackend('js');
+    attachThreads(null, 'WebAssembly SIMD is not supported by this engine, so the js backend runs (on one thread)');
     return { backend: 'js', variant: 'none', message: 'WebAssembly SIMD is not supported by this engine; using the js backend' };
   }
   if (wanted === 'relaxed' && !features.relaxed) {
     throw new Error("init: variant 'relaxed' requested, but this engine does not support relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd)");
   }
   let backend;
+  let oneThreadReason: string | null = 'init() was given a module of its own, which runs on one thread (threads need the bundled shared-memory build)';
   if (single !== null) {
     backend = await createWasmBackend(single, 'init');
   } else {
     const variant: WasmVariant = wanted === 'auto' ? (features.relaxed ? 'relaxed' : 'simd') : wanted;
-    backend = await createWasmBackend(options[variant] ?? await embeddedBytes(variant), 'init');
+    if (options[variant] === undefined) ({ backend, oneThreadReason } = await bundled(variant));
+    else backend = await createWasmBackend(options[variant], 'init');
     if (backend.variant !== variant) {
       throw new Error(`init: option '${variant}' holds the ${backend.variant} build of the module, expected the ${variant} build`);
     }
   }
   registerBackend('wasm', backend);
   setBackend('wasm');
+  attachThreads(backend.parallel, oneThreadReason);
   const why = backend.variant === 'relaxed' ? 'relaxed SIMD' : features.relaxed ? 'baseline SIMD (relaxed SIMD available but not selected)' : 'baseline SIMD (relaxed SIMD unsupported by this engine)';
   return { backend: 'wasm', variant: backend.variant, message: `wasm backend ready: ${why}` };
 }

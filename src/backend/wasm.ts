@@ -11,6 +11,7 @@ import { DIMS_BYTES } from './wasm_constants.js';
 import { packDims } from './wasm_dims.js';
 import { WasmHeap, type WasmStorage } from './wasm_heap.js';
 import { bindKernels, type DTypeKernels } from './wasm_kernels.js';
+import type { ParallelKernels } from './wasm_parallel.js';
 
 /** Which build of the module runs: baseline SIMD, or SIMD plus relaxed SIMD (fused madd). */
 export type WasmVariant = 'simd' | 'relaxed';
@@ -37,6 +38,11 @@ export class WasmBackend implements Backend {
   private readonly k: Record<DType, DTypeKernels>;
   /** Byte address of the dims block (allocated once, never moves). */
   private readonly dims: number;
+  /**
+   * Multi-threaded kernels, when this instance runs on shared memory (set by
+   * `createSharedWasmBackend`, see ./wasm_shared.ts); null: everything runs on one thread.
+   */
+  parallel: ParallelKernels | null = null;
 
   constructor(instance: WebAssembly.Instance, variant: WasmVariant) {
     this.variant = variant;
@@ -136,6 +142,7 @@ export class WasmBackend implements Backend {
 
   // ---- linear algebra ----
   matmul(a: Storage, b: Storage, out: Storage, s: MatmulSpec): void {
+    if (this.parallel !== null && this.parallel.gemm(out.dtype, p(a), p(b), p(out), s)) return;
     this.k[out.dtype].gemm(p(a), p(b), p(out), s.batch, s.m, s.n, s.k, s.transA ? 1 : 0, s.transB ? 1 : 0,
       s.strideA, s.strideB);
   }

@@ -1,0 +1,168 @@
+/**
+ * What the running JavaScript platform offers for threads, and how to start a worker on it:
+ * - Node: `node:worker_threads` (workers are unref'd, so an idle pool never keeps the process
+ *   alive);
+ * - Deno, browsers, Bun: the web `Worker` API, as module workers from a Blob URL (browsers
+ *   give pages SharedArrayBuffer only when cross-origin isolated: COOP `same-origin` plus
+ *   COEP `require-corp`);
+ * - edge runtimes (workerd) and non-isolated pages: no workers or no shared memory, so one
+ *   thread.
+ */
+import { workerSource, type WorkerHost } from './worker_source.js';
+
+/** Whether threads can run here, and if not, why. */
+export interface ThreadSupport {
+  ok: boolean;
+  /** Why threads are unavailable ('' when they are). */
+  reason: string;
+  /** Logical cores reported by the platform (1 when unknown). */
+  cores: number;
+}
+
+/** The minimal worker interface the pool uses. */
+export interface WorkerHandle {
+  post(message: unknown): void;
+  /** Calls `f` with each message from the worker, `fail` on an error event or unexpected exit. */
+  listen(f: (message: { type: string; message?: string }) => void, fail: (message: string) => void): void;
+  terminate(): Promise<void>;
+}
+
+interface NodeProcess {
+  versions?: { node?: string };
+  getBuiltinModule?: (name: string) => unknown;
+}
+
+interface NodeWorker {
+  postMessage(m: unknown): void;
+  on(event: string, f: (x: unknown) => void): void;
+  unref(): void;
+  terminate(): Promise<number>;
+}
+type NodeWorkerCtor = new (code: string, options: { eval: boolean }) => NodeWorker;
+
+const g = globalThis as unknown as {
+  process?: NodeProcess;
+  Deno?: unknown;
+  Worker?: new (url: string | URL, options?: { type?: string; name?: string }) => Worker;
+  crossOriginIsolated?: boolean;
+  navigator?: { hardwareConcurrency?: number };
+  SharedArrayBuffer?: unknown;
+};
+
+function host(): WorkerHost | null {
+  if (g.Deno === undefined && typeof g.process?.versions?.node === 'string') return 'node';
+  if (typeof g.Worker === 'function') return 'web';
+  return null;
+}
+
+function nodeModule<T>(name: string): T | null {
+  try {
+    return (g.process?.getBuiltinModule?.(name) as T | undefined) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function cores(): number {
+  const n = g.navigator?.hardwareConcurrency;
+  if (typeof n === 'number' && n >= 1) return Math.floor(n);
+  const os = nodeModule<{ availableParallelism?: () => number; cpus?: () => unknown[] }>('node:os');
+  const m = os?.availableParallelism?.() ?? os?.cpus?.().length;
+  return typeof m === 'number' && m >= 1 ? m : 1;
+}
+
+function sharedMemoryWorks(): boolean {
+  try {
+    const m = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    return typeof g.SharedArrayBuffer === 'function' && m.buffer instanceof (g.SharedArrayBuffer as typeof SharedArrayBuffer);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether this platform can run the thread pool (workers, shared WebAssembly memory).
+ * @example threadSupport(); // { ok: true, reason: '', cores: 2 } in Node
+ */
+export function threadSupport(): ThreadSupport {
+  const c = cores();
+  if (typeof WebAssembly !== 'object') return { ok: false, reason: 'WebAssembly is unavailable', cores: c };
+  if (host() === null) return { ok: false, reason: 'this platform has no workers (no Worker API, not Node)', cores: c };
+  if (g.crossOriginIsolated === false) {
+    return { ok: false, reason: 'the page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp), so SharedArrayBuffer is disabled', cores: c };
+  }
+  if (!sharedMemoryWorks()) return { ok: false, reason: 'shared WebAssembly memory (SharedArrayBuffer) is unavailable', cores: c };
+  return { ok: true, reason: '', cores: c };
+}
+
+/**
+ * Whether the calling thread may block in `Atomics.wait` (not on a browser's main thread).
+ * @example canBlock(); // true in Node
+ */
+export function canBlock(): boolean {
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function nodeWorkerCtor(): Promise<NodeWorkerCtor> {
+  const mod = nodeModule<{ Worker: NodeWorkerCtor }>('node:worker_threads')
+    // Older Node 20 releases lack process.getBuiltinModule; the specifier is computed so
+    // bundlers for other platforms leave it alone.
+    ?? await import(/* @vite-ignore */ ['node', 'worker_threads'].join(':')) as { Worker: NodeWorkerCtor };
+  return mod.Worker;
+}
+
+/**
+ * Starts one pool worker on this platform (see ./worker_source.ts for what it runs).
+ * @example const w = await spawnWorker(); w.post(initMessage);
+ */
+export async function spawnWorker(): Promise<WorkerHandle> {
+  const h = host();
+  if (h === 'node') {
+    const Ctor = await nodeWorkerCtor();
+    const w = new Ctor(workerSource('node'), { eval: true });
+    w.unref();
+    let done = false;
+    return {
+      post: (m) => w.postMessage(m),
+      listen(f, fail) {
+        w.on('message', (m) => f(m as { type: string }));
+        w.on('error', (e) => fail(String((e as Error)?.message ?? e)));
+        w.on('exit', (code) => { if (!done) fail(`the worker exited with code ${String(code)}`); });
+      },
+      async terminate() {
+        done = true;
+        await w.terminate();
+      },
+    };
+  }
+  if (h === 'web') {
+    // The Blob URL lives until the worker has answered (some engines load it asynchronously).
+    const url = URL.createObjectURL(new Blob([workerSource('web')], { type: 'text/javascript' }));
+    let w: Worker;
+    try {
+      w = new g.Worker!(url, { type: 'module', name: 'tsdeq-thread' });
+    } catch (e) {
+      URL.revokeObjectURL(url);
+      throw e;
+    }
+    const revoke = (): void => URL.revokeObjectURL(url);
+    return {
+      post: (m) => w.postMessage(m),
+      listen(f, fail) {
+        w.onmessage = (e: MessageEvent) => { revoke(); f(e.data as { type: string }); };
+        w.onerror = (e: ErrorEvent) => { revoke(); e.preventDefault?.(); fail(e.message || 'worker error'); };
+      },
+      terminate() {
+        revoke();
+        w.terminate();
+        return Promise.resolve();
+      },
+    };
+  }
+  throw new Error('spawnWorker: this platform has no workers (no Worker API, not Node)');
+}

@@ -1,0 +1,223 @@
+/**
+ * A pool of worker threads that run parts of one kernel call on the shared memory of a tsdeq
+ * module instance. The calling thread publishes a job in the control block (./control.ts),
+ * then every thread, the caller included, claims parts until none is left, and the caller
+ * returns when all are done: a pooled kernel is as synchronous as a plain one, and never waits
+ * for a worker that is slow to wake (the caller simply runs more parts). Each worker runs its
+ * own instance of the module (the copy with passive data segments) on the same memory; only
+ * the calling thread allocates (the control block, a scratch block per thread).
+ *
+ * Waiting: a worker polls the job counter for a while, then sleeps in `Atomics.wait`; the
+ * caller polls for parts still running elsewhere, then sleeps too where blocking is allowed
+ * (not on a browser's main thread, where it keeps polling: that wait is at most one part).
+ */
+import { ARGS, CLAIM, CONTROL_BYTES, DONE, ERROR, KERNEL, MAX_ARGS, MAX_PARTS, PARTS, QUIT, SCRATCH, SEQ } from './control.js';
+import { canBlock, spawnWorker, type WorkerHandle } from './platform.js';
+
+/** The module instance a pool works for. */
+export interface PoolTarget {
+  /** The instance's shared memory. */
+  memory: WebAssembly.Memory;
+  /** The calling thread's instance exports: `alloc`, `free` and the pooled kernels. */
+  exports: WebAssembly.Exports;
+  /** Bytes of the module with passive data segments, for the workers. */
+  workerBytes: Uint8Array;
+}
+
+/**
+ * How long a worker keeps polling for the next job before it sleeps (ms): long enough to stay
+ * awake between the products of one solver iteration, so that waking it (about 0.1 ms on a
+ * virtualised core) is rarely paid.
+ */
+const WORKER_SPIN_MS = 1;
+/** How long the caller polls for the parts still running before it sleeps (ms, where it may). */
+const CALLER_SPIN_MS = 2;
+
+interface Generation {
+  ctrl: number;
+  workers: WorkerHandle[];
+}
+
+type Kernel = (part: number, parts: number, scratch: number, ...args: number[]) => void;
+
+export class ThreadPool {
+  private readonly fns: Kernel[];
+  private readonly alloc: (bytes: number) => number;
+  private readonly free: (ptr: number) => void;
+  private readonly mayBlock = canBlock();
+  /** Jobs run on more than one thread so far (for tests and benchmarks). */
+  jobs = 0;
+  private gen: Generation | null = null;
+  private target = 1;
+  private chain: Promise<number> = Promise.resolve(1);
+  private workerModule: Promise<WebAssembly.Module> | null = null;
+  private readonly scratch: number[] = [];
+  private readonly scratchSize: number[] = [];
+  private buffer: ArrayBufferLike | null = null;
+  private i32 = new Int32Array(0);
+  private f64 = new Float64Array(0);
+
+  constructor(private readonly t: PoolTarget, private readonly kernels: readonly string[]) {
+    const ex = t.exports as Record<string, unknown>;
+    this.fns = kernels.map((name) => {
+      if (typeof ex[name] !== 'function') throw new Error(`ThreadPool: the module has no kernel '${name}'; rebuild it with \`npm run build:wasm\``);
+      return ex[name] as Kernel;
+    });
+    this.alloc = ex.alloc as (bytes: number) => number;
+    this.free = ex.free as (ptr: number) => void;
+  }
+
+  /** Threads that run a job now (the calling thread plus ready workers). */
+  get threads(): number {
+    return this.gen === null ? 1 : this.gen.workers.length + 1;
+  }
+
+  /** The size the pool was last asked for (it may still be starting). */
+  get requested(): number {
+    return this.target;
+  }
+
+  /**
+   * Restarts the pool with `threads` threads in all (1 stops every worker); resolves with the
+   * thread count once the workers are ready. Calls are applied in order.
+   */
+  resize(threads: number): Promise<number> {
+    this.target = threads;
+    const next = this.chain.catch(() => 1).then(() => this.apply(threads));
+    this.chain = next;
+    return next;
+  }
+
+  private async apply(threads: number): Promise<number> {
+    if (this.threads === threads && (threads === 1 || this.gen !== null)) return threads;
+    const old = this.gen;
+    this.gen = null;
+    if (old !== null) await this.retire(old);
+    if (threads <= 1) return 1;
+    const ctrl = this.alloc(CONTROL_BYTES);
+    const workers: WorkerHandle[] = [];
+    try {
+      const module = await this.compileWorkerModule();
+      for (let i = 1; i < threads; i++) workers.push(await spawnWorker());
+      await Promise.all(workers.map((w, i) => this.startWorker(w, module, ctrl, i + 1)));
+    } catch (e) {
+      await this.retire({ ctrl, workers });
+      throw new Error(`setThreads: could not start ${threads - 1} worker thread(s): ${(e as Error).message}`);
+    }
+    const gen: Generation = { ctrl, workers };
+    for (const w of workers) {
+      w.listen(() => undefined, () => { if (this.gen === gen) this.gen = null; }); // a dead worker: back to one thread
+    }
+    this.gen = gen;
+    return threads;
+  }
+
+  private compileWorkerModule(): Promise<WebAssembly.Module> {
+    this.workerModule ??= WebAssembly.compile(this.t.workerBytes as BufferSource);
+    return this.workerModule;
+  }
+
+  private startWorker(w: WorkerHandle, module: WebAssembly.Module, ctrl: number, index: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      w.listen((m) => {
+        if (m.type === 'ready') resolve();
+        else if (m.type === 'error') reject(new Error(m.message ?? 'worker error'));
+      }, (message) => reject(new Error(message)));
+      const msg = { memory: this.t.memory, ctrl, index, kernels: this.kernels, spinMs: WORKER_SPIN_MS };
+      try {
+        w.post({ ...msg, module });
+      } catch {
+        w.post({ ...msg, bytes: this.t.workerBytes }); // a platform that cannot post compiled modules
+      }
+    });
+  }
+
+  private async retire(gen: Generation): Promise<void> {
+    const v = this.views();
+    const c = gen.ctrl;
+    Atomics.store(v.i32, (c + KERNEL) >> 2, QUIT);
+    Atomics.add(v.i32, (c + SEQ) >> 2, 1);
+    Atomics.notify(v.i32, (c + SEQ) >> 2);
+    await Promise.all(gen.workers.map((w) => w.terminate()));
+    this.free(c);
+  }
+
+  private views(): { i32: Int32Array; f64: Float64Array } {
+    const buf = this.t.memory.buffer;
+    if (buf !== this.buffer) {
+      this.buffer = buf;
+      this.i32 = new Int32Array(buf);
+      this.f64 = new Float64Array(buf);
+    }
+    return { i32: this.i32, f64: this.f64 };
+  }
+
+  /** Gives every thread a scratch block of at least `bytes` bytes (grow-only). */
+  private ensureScratch(ctrl: number, threads: number, bytes: number): void {
+    for (let t = 0; t < threads; t++) {
+      if ((this.scratchSize[t] ?? 0) >= bytes) continue;
+      if (this.scratch[t]) this.free(this.scratch[t]);
+      this.scratch[t] = 0;
+      this.scratchSize[t] = 0;
+      try {
+        this.scratch[t] = this.alloc(bytes);
+      } catch (e) {
+        throw new Error(`wasm backend: out of memory allocating ${bytes} bytes of scratch for thread ${t}: ${(e as Error).message}`);
+      }
+      this.scratchSize[t] = bytes;
+    }
+    const i32 = this.views().i32;
+    for (let t = 0; t < threads; t++) i32[((ctrl + SCRATCH) >> 2) + t] = this.scratch[t];
+  }
+
+  /**
+   * Runs kernel `kernel` (an index into the pool's kernel list) as `parts` parts, each thread
+   * with at least `scratchBytes` of scratch, and returns when all are done. The calling thread
+   * claims parts like the workers do, so the job never waits for a worker that is slow to wake.
+   */
+  run(kernel: number, parts: number, scratchBytes: number, args: readonly number[]): void {
+    const gen = this.gen;
+    if (gen === null || parts < 1 || parts > MAX_PARTS || args.length > MAX_ARGS) {
+      throw new Error(`ThreadPool.run: expected a running pool, 1 to ${MAX_PARTS} parts and at most ${MAX_ARGS} arguments, received ${gen === null ? 'a stopped pool, ' : ''}${parts} parts and ${args.length} arguments`);
+    }
+    const c = gen.ctrl;
+    this.ensureScratch(c, gen.workers.length + 1, scratchBytes);
+    const { i32, f64 } = this.views();
+    const a = (c + ARGS) >> 3;
+    for (let i = 0; i < MAX_ARGS; i++) f64[a + i] = i < args.length ? args[i] : 0;
+    const seqI = (c + SEQ) >> 2, claimI = (c + CLAIM) >> 2, doneI = (c + DONE) >> 2;
+    i32[(c + KERNEL) >> 2] = kernel;
+    i32[(c + PARTS) >> 2] = parts;
+    i32[(c + ERROR) >> 2] = 0;
+    Atomics.store(i32, doneI, 0);
+    const seq = (i32[seqI] + 1) | 0;
+    const tag = (seq & 0xffffff) << 8;
+    Atomics.store(i32, claimI, tag);
+    Atomics.store(i32, seqI, seq);
+    Atomics.notify(i32, seqI);
+    let failure: unknown = null;
+    const fn = this.fns[kernel], scratch = this.scratch[0];
+    for (;;) {
+      const w = Atomics.load(i32, claimI);
+      if ((w & 255) >= parts) break;
+      if (Atomics.compareExchange(i32, claimI, w, w + 1) !== w) continue;
+      try {
+        fn(w & 255, parts, scratch, ...args);
+      } catch (e) {
+        failure ??= e;
+      }
+      Atomics.add(i32, doneI, 1);
+    }
+    const until = performance.now() + CALLER_SPIN_MS;
+    for (let n = 1; ; n++) {
+      const done = Atomics.load(i32, doneI);
+      if (done === parts) break;
+      if (this.mayBlock && (n & 255) === 0 && performance.now() > until) Atomics.wait(i32, doneI, done);
+    }
+    this.jobs++;
+    if (failure !== null) throw failure;
+    if (Atomics.load(i32, (c + ERROR) >> 2) !== 0) {
+      throw new Error(`wasm backend: kernel '${this.kernels[kernel]}' failed in a worker thread`);
+    }
+  }
+}
