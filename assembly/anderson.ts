@@ -177,59 +177,118 @@ export function anderson_record_f64(X: usize, F: usize, G: usize, gram: usize, n
 }
 
 /**
- * Solves the w x w system in M (f64, row-major) for the right-hand side e_0 into sol (f64),
- * by Gaussian elimination with partial pivoting exactly as ./linalg's solve (M is destroyed).
- * Returns false for a pivot with |p| <= 1e-300 or non-finite, or a non-finite solution.
+ * Partial pivoting step of column c on the w x w f64 matrix M and right-hand side sol: finds
+ * the first row of largest |M[r, c]| (r >= c) and swaps it with row c (columns >= c only: the
+ * ones left of the pivot column are never read again). False when that pivot is <= 1e-300 or
+ * non-finite.
  */
-@inline function solveE0(M: usize, sol: usize, w: i32): bool {
-  for (let i = 0; i < w; i++) store<f64>(sol + (<usize>i << 3), i == 0 ? 1.0 : 0.0);
+@inline function pivot(M: usize, sol: usize, c: i32, w: i32, rowBytes: usize): bool {
+  const Mc = M + <usize>c * rowBytes;
+  let p = c;
+  let pv = Math.abs(load<f64>(Mc + (<usize>c << 3)));
+  for (let r = c + 1; r < w; r++) {
+    const v = Math.abs(load<f64>(M + <usize>r * rowBytes + (<usize>c << 3)));
+    if (v > pv) { pv = v; p = r; }
+  }
+  if (p != c) {
+    const Mp = M + <usize>p * rowBytes;
+    for (let t = c; t < w; t++) {
+      const o = <usize>t << 3;
+      const tmp = load<f64>(Mc + o);
+      store<f64>(Mc + o, load<f64>(Mp + o));
+      store<f64>(Mp + o, tmp);
+    }
+    const tmp = load<f64>(sol + (<usize>c << 3));
+    store<f64>(sol + (<usize>c << 3), load<f64>(sol + (<usize>p << 3)));
+    store<f64>(sol + (<usize>p << 3), tmp);
+  }
+  return pv > 1e-300 && isFinite(pv);
+}
+
+/** Row r -= (M[r, c] / M[c, c]) row c over columns > c, and the same on sol (two lanes at a time). */
+@inline function eliminate(M: usize, sol: usize, c: i32, r: i32, w: i32, rowBytes: usize): void {
+  const Mc = M + <usize>c * rowBytes, Mr = M + <usize>r * rowBytes;
+  const f = load<f64>(Mr + (<usize>c << 3)) / load<f64>(Mc + (<usize>c << 3));
+  if (f == 0) return;
+  const vf = f64x2.splat(f);
+  let t = c + 1;
+  for (; t + 2 <= w; t += 2) {
+    const o = <usize>t << 3;
+    v128.store(Mr + o, f64x2.sub(v128.load(Mr + o), f64x2.mul(vf, v128.load(Mc + o))));
+  }
+  if (t < w) {
+    const o = <usize>t << 3;
+    store<f64>(Mr + o, load<f64>(Mr + o) - f * load<f64>(Mc + o));
+  }
+  const px = sol + (<usize>r << 3);
+  store<f64>(px, load<f64>(px) - f * load<f64>(sol + (<usize>c << 3)));
+}
+
+/** Back substitution of row r (rows below already solved); false when the value is not finite. */
+@inline function backRow(M: usize, sol: usize, r: i32, w: i32, rowBytes: usize): bool {
+  const Mr = M + <usize>r * rowBytes;
+  let acc = load<f64>(sol + (<usize>r << 3));
+  for (let t = r + 1; t < w; t++) acc -= load<f64>(Mr + (<usize>t << 3)) * load<f64>(sol + (<usize>t << 3));
+  const v = acc / load<f64>(Mr + (<usize>r << 3));
+  store<f64>(sol + (<usize>r << 3), v);
+  return isFinite(v);
+}
+
+/**
+ * Solves two independent w x w systems (M1, M2: f64, row-major, destroyed) for the right-hand
+ * side e_0 into sol1, sol2 by Gaussian elimination with partial pivoting, with ./linalg's
+ * solve's arithmetic (same pivots, multipliers and updates). The two are interleaved step by
+ * step so their dependency chains (divisions, pivot searches) overlap. Returns bit k set when
+ * system k+1 failed: a pivot <= 1e-300 or non-finite, or a non-finite solution (a failed
+ * system keeps being computed, harmlessly, to keep the loops shared).
+ */
+@inline function solveE0x2(M1: usize, sol1: usize, M2: usize, sol2: usize, w: i32): i32 {
+  for (let i = 0; i < w; i++) {
+    store<f64>(sol1 + (<usize>i << 3), i == 0 ? 1.0 : 0.0);
+    store<f64>(sol2 + (<usize>i << 3), i == 0 ? 1.0 : 0.0);
+  }
+  const rowBytes = <usize>w << 3;
+  let ok1 = true, ok2 = true;
   for (let c = 0; c < w; c++) {
-    let p = c;
-    let pv = Math.abs(load<f64>(M + (<usize>(c * w + c) << 3)));
+    ok1 = pivot(M1, sol1, c, w, rowBytes) && ok1;
+    ok2 = pivot(M2, sol2, c, w, rowBytes) && ok2;
     for (let r = c + 1; r < w; r++) {
-      const v = Math.abs(load<f64>(M + (<usize>(r * w + c) << 3)));
-      if (v > pv) { pv = v; p = r; }
-    }
-    if (!(pv > 1e-300) || !isFinite(pv)) return false;
-    if (p != c) {
-      for (let t = 0; t < w; t++) {
-        const pc = M + (<usize>(c * w + t) << 3), pp = M + (<usize>(p * w + t) << 3);
-        const tmp = load<f64>(pc);
-        store<f64>(pc, load<f64>(pp));
-        store<f64>(pp, tmp);
-      }
-      const tmp = load<f64>(sol + (<usize>c << 3));
-      store<f64>(sol + (<usize>c << 3), load<f64>(sol + (<usize>p << 3)));
-      store<f64>(sol + (<usize>p << 3), tmp);
-    }
-    const piv = load<f64>(M + (<usize>(c * w + c) << 3));
-    const xc = load<f64>(sol + (<usize>c << 3));
-    for (let r = c + 1; r < w; r++) {
-      const f = load<f64>(M + (<usize>(r * w + c) << 3)) / piv;
-      if (f == 0) continue;
-      for (let t = c; t < w; t++) {
-        const pr = M + (<usize>(r * w + t) << 3);
-        store<f64>(pr, load<f64>(pr) - f * load<f64>(M + (<usize>(c * w + t) << 3)));
-      }
-      const px = sol + (<usize>r << 3);
-      store<f64>(px, load<f64>(px) - f * xc);
+      eliminate(M1, sol1, c, r, w, rowBytes);
+      eliminate(M2, sol2, c, r, w, rowBytes);
     }
   }
   for (let r = w - 1; r >= 0; r--) {
-    let acc = load<f64>(sol + (<usize>r << 3));
-    for (let t = r + 1; t < w; t++) acc -= load<f64>(M + (<usize>(r * w + t) << 3)) * load<f64>(sol + (<usize>t << 3));
-    store<f64>(sol + (<usize>r << 3), acc / load<f64>(M + (<usize>(r * w + r) << 3)));
+    ok1 = backRow(M1, sol1, r, w, rowBytes) && ok1;
+    ok2 = backRow(M2, sol2, r, w, rowBytes) && ok2;
   }
-  for (let i = 0; i < w; i++) if (!isFinite(load<f64>(sol + (<usize>i << 3)))) return false;
-  return true;
+  return (ok1 ? 0 : 1) | (ok2 ? 0 : 2);
 }
 
-/** dst = sum_{j<n} alpha_j rows_j (rows D apart), accumulated in T in slot order. */
+/**
+ * dst = sum_{j<n} alpha_j rows_j (rows D apart), accumulated in T in slot order; four vectors
+ * of dst per pass so each alpha_j is splatted once per 4 L elements.
+ */
 @inline function combine<T>(dst: usize, rows: usize, alpha: usize, n: i32, D: i32): void {
   const sz = <usize>sizeof<T>();
   const L = lanes<T>();
   const row = <usize>D * sz;
   let i = 0;
+  for (; i + 4 * L <= D; i += 4 * L) {
+    const o = <usize>i * sz;
+    let a0 = v128.splat<T>(<T>0), a1 = a0, a2 = a0, a3 = a0;
+    for (let j = 0; j < n; j++) {
+      const aj = v128.splat<T>(load<T>(alpha + <usize>j * sz));
+      const r = rows + <usize>j * row + o;
+      a0 = madd<T>(aj, v128.load(r), a0);
+      a1 = madd<T>(aj, v128.load(r, 16), a1);
+      a2 = madd<T>(aj, v128.load(r, 32), a2);
+      a3 = madd<T>(aj, v128.load(r, 48), a3);
+    }
+    v128.store(dst + o, a0);
+    v128.store(dst + o, a1, 16);
+    v128.store(dst + o, a2, 32);
+    v128.store(dst + o, a3, 48);
+  }
   for (; i + L <= D; i += L) {
     const o = <usize>i * sz;
     let acc = v128.splat<T>(<T>0);
@@ -253,52 +312,72 @@ export function anderson_record_f64(X: usize, F: usize, G: usize, gram: usize, n
  * out[b] = sum_j alpha_j F[b, j] when tau == 1, else
  * tau (sum_j alpha_j F[b, j]) + (1 - tau) (sum_j alpha_j X[b, j]) (as axpby).
  * Singular samples leave out[b] untouched and flags[b] = 0 (else 1). Returns how many failed.
- * `scratch` holds 2 (n+1)^2 + (n+1) f64 and 2 D + n elements of T.
+ * `scratch` holds two bordered systems (2 ((n+1)^2 + n+1) f64) and 2 D + n elements of T.
+ * Samples are solved two at a time (interleaved, see solveE0x2).
  */
 @inline function andersonMix<T>(out: usize, flags: usize, gram: usize, F: usize, X: usize, n: i32, lam: f64, tau: f64,
   B: i32, m: i32, D: i32, scratch: usize): i32 {
   const sz = <usize>sizeof<T>();
   const w = n + 1;
-  const M = scratch, sol = M + (<usize>(w * w) << 3);
-  const alpha = sol + (<usize>w << 3);
+  const sys = <usize>(w * w + w) << 3; // one bordered matrix and its solution
+  const alpha = scratch + 2 * sys;
   const mixF = alpha + <usize>n * sz, mixX = mixF + <usize>D * sz;
   const row = <usize>D * sz;
-  const lamT = <T>lam;
   let bad = 0;
-  for (let b = 0; b < B; b++) {
-    const gb = gram + <usize>(b * m * m) * sz;
-    store<f64>(M, 0.0);
-    for (let j = 1; j < w; j++) {
-      store<f64>(M + (<usize>j << 3), 1.0);
-      store<f64>(M + (<usize>(j * w) << 3), 1.0);
+  for (let b0 = 0; b0 < B; b0 += 2) {
+    const pair = min(2, B - b0);
+    for (let k = 0; k < 2; k++) {
+      // A lone last sample is paired with a copy of itself.
+      borderedInto<T>(scratch + <usize>k * sys, gram + <usize>((b0 + min(k, pair - 1)) * m * m) * sz, n, m, lam);
     }
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < n; j++) {
-        const g = load<T>(gb + <usize>(i * m + j) * sz);
-        // P + C in T: the interior of C is lam on the diagonal and 0 elsewhere.
-        store<f64>(M + (<usize>((i + 1) * w + j + 1) << 3), <f64>(g + (i == j ? lamT : <T>0)));
+    const M1 = scratch, M2 = scratch + sys;
+    const failed = solveE0x2(M1, M1 + (<usize>(w * w) << 3), M2, M2 + (<usize>(w * w) << 3), w);
+    for (let k = 0; k < pair; k++) {
+      const b = b0 + k;
+      const ok = (failed & (1 << k)) == 0;
+      store<i32>(flags + (<usize>b << 2), ok ? 1 : 0);
+      if (!ok) { bad++; continue; }
+      const sol = scratch + <usize>k * sys + (<usize>(w * w) << 3);
+      for (let j = 0; j < n; j++) store<T>(alpha + <usize>j * sz, <T>load<f64>(sol + (<usize>(j + 1) << 3)));
+      const hist = <usize>(b * m) * row;
+      const ob = out + <usize>b * row;
+      if (tau == 1) {
+        combine<T>(ob, F + hist, alpha, n, D);
+      } else {
+        combine<T>(mixF, F + hist, alpha, n, D);
+        combine<T>(mixX, X + hist, alpha, n, D);
+        axpbyRow<T>(ob, mixF, mixX, D, <T>tau, <T>(1 - tau));
       }
-    }
-    const ok = solveE0(M, sol, w);
-    store<i32>(flags + (<usize>b << 2), ok ? 1 : 0);
-    if (!ok) { bad++; continue; }
-    for (let j = 0; j < n; j++) store<T>(alpha + <usize>j * sz, <T>load<f64>(sol + (<usize>(j + 1) << 3)));
-    const hist = <usize>(b * m) * row;
-    const ob = out + <usize>b * row;
-    if (tau == 1) {
-      combine<T>(ob, F + hist, alpha, n, D);
-    } else {
-      combine<T>(mixF, F + hist, alpha, n, D);
-      combine<T>(mixX, X + hist, alpha, n, D);
-      axpbyRow<T>(ob, mixF, mixX, D, <T>tau, <T>(1 - tau));
     }
   }
   return bad;
 }
 
+/**
+ * The bordered matrix [[0, 1^T], [1, gram[:n, :n] + lam I]] of one sample into M (f64,
+ * (n+1)^2), entries rounded to T as the composed path stores them (P + C in T).
+ */
+@inline function borderedInto<T>(M: usize, gb: usize, n: i32, m: i32, lam: f64): void {
+  const sz = <usize>sizeof<T>();
+  const w = n + 1;
+  const lamT = <T>lam;
+  store<f64>(M, 0.0);
+  for (let j = 1; j < w; j++) {
+    store<f64>(M + (<usize>j << 3), 1.0);
+    store<f64>(M + (<usize>(j * w) << 3), 1.0);
+  }
+  for (let i = 0; i < n; i++) {
+    const src = gb + <usize>(i * m) * sz, dst = M + (<usize>((i + 1) * w + 1) << 3);
+    for (let j = 0; j < n; j++) {
+      const g = load<T>(src + <usize>j * sz);
+      store<f64>(dst + (<usize>j << 3), <f64>(i == j ? g + lamT : g));
+    }
+  }
+}
+
 @inline function mixScratchBytes<T>(n: i32, D: i32): usize {
   const w = n + 1;
-  return (<usize>(w * w + w) << 3) + <usize>(2 * D + n) * sizeof<T>() + 16;
+  return (<usize>(w * w + w) << 4) + <usize>(2 * D + n) * sizeof<T>() + 16;
 }
 
 /** See andersonMix (f32); flags is B i32. */
