@@ -8,7 +8,8 @@ import type { Tensor } from './tensor.js';
 import type { Node } from './autograd/node.js';
 
 interface Scope {
-  tensors: Set<Tensor>;
+  /** Tensors created in this scope (or handed on to it by an inner one), each once. */
+  tensors: Tensor[];
   nodes: Node[];
   /** Tensors `keep()` took out of this scope (null until the first). */
   kept: Set<Tensor> | null;
@@ -16,28 +17,29 @@ interface Scope {
 
 class ScopeStack {
   private stack: Scope[] = [];
+  /** Ended scopes, reused by `begin` (a tidy per solver iteration should not allocate). */
+  private pool: Scope[] = [];
+  /** Scratch set of an ending scope's survivors (end never runs user code, so one suffices). */
+  private readonly survivors = new Set<Tensor>();
 
   /** Adds t to the innermost scope; false when no scope is open (the caller then registers t with the GC backstop). */
   track(t: Tensor): boolean {
     const n = this.stack.length;
     if (n === 0) return false;
-    this.stack[n - 1].tensors.add(t);
+    this.stack[n - 1].tensors.push(t);
     return true;
   }
   trackNode(n: Node): void {
     const s = this.stack[this.stack.length - 1];
     if (s) s.nodes.push(n);
   }
-  /** Removes t from every scope so no tidy disposes it (it goes to the GC backstop). */
+  /** Takes t out of every scope so no tidy disposes it (it goes to the GC backstop). */
   keep(t: Tensor): void {
-    for (const s of this.stack) {
-      s.tensors.delete(t);
-      (s.kept ??= new Set()).add(t);
-    }
+    for (const s of this.stack) (s.kept ??= new Set()).add(t);
     t.backstop();
   }
   begin(): Scope {
-    const s: Scope = { tensors: new Set(), nodes: [], kept: null };
+    const s: Scope = this.pool.pop() ?? { tensors: [], nodes: [], kept: null };
     this.stack.push(s);
     return s;
   }
@@ -48,20 +50,28 @@ class ScopeStack {
       this.abandon(scope);
       throw new Error('tidy: expected scopes to end in the reverse order they began, received an async tidy (or async backward) ending while a later one is still running; await them one after another instead of interleaving them');
     }
-    const survivors = new Set<Tensor>();
+    const survivors = this.survivors;
+    survivors.clear();
     collectTensors(result, survivors);
-    if (scope.kept) for (const t of scope.kept) survivors.add(t);
-    for (const t of scope.tensors) {
-      if (!survivors.has(t)) t.dispose();
-    }
+    const kept = scope.kept;
+    if (kept) for (const t of kept) survivors.add(t);
     const parent = this.stack[this.stack.length - 1];
-    if (scope.nodes.length > 0) this.releaseNodes(scope, survivors, parent);
-    for (const t of survivors) {
-      if (t.isDisposed || !scope.tensors.has(t)) continue;
+    const list = scope.tensors;
+    for (let i = 0; i < list.length; i++) {
+      const t = list[i];
+      if (kept !== null && kept.has(t)) continue; // taken out by keep()
+      if (!survivors.has(t)) t.dispose();
+      else if (t.isDisposed) continue;
       // Survivors move to the enclosing scope; leaving the last one, to the GC backstop.
-      if (parent) parent.tensors.add(t);
+      else if (parent) parent.tensors.push(t);
       else t.backstop();
     }
+    if (scope.nodes.length > 0) this.releaseNodes(scope, survivors, parent);
+    survivors.clear();
+    list.length = 0;
+    scope.nodes.length = 0;
+    scope.kept = null;
+    this.pool.push(scope);
   }
   /** Nodes that a survivor's graph (or a kept tensor's) still reaches stay alive; the rest are released. */
   private releaseNodes(scope: Scope, survivors: Set<Tensor>, parent: Scope | undefined): void {
@@ -92,12 +102,12 @@ class ScopeStack {
     if (i < 0) return;
     this.stack.splice(i, 1);
     const below = this.stack[i - 1];
-    if (!below) {
-      for (const t of scope.tensors) t.backstop();
-      return;
+    for (const t of scope.tensors) {
+      if (t.isDisposed || scope.kept?.has(t)) continue;
+      if (below) below.tensors.push(t);
+      else t.backstop();
     }
-    for (const t of scope.tensors) if (!t.isDisposed) below.tensors.add(t);
-    for (const n of scope.nodes) below.nodes.push(n);
+    if (below) for (const n of scope.nodes) below.nodes.push(n);
   }
   depth(): number {
     return this.stack.length;

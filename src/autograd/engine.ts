@@ -46,6 +46,14 @@ export function enableGrad<T>(fn: () => T): T {
 }
 
 /**
+ * Internal: whether an op on these inputs records a graph node (grad mode on and some input
+ * requires grad). Hot ops check it before building their `record` arguments.
+ */
+export function needsGraph(a: Tensor, b?: Tensor | null, c?: Tensor | null): boolean {
+  return gradEnabled && (a.requiresGrad || (!!b && b.requiresGrad) || (!!c && c.requiresGrad));
+}
+
+/**
  * Internal: attaches a graph node to `out` when grad mode is on and an input requires grad.
  * `saved` are the tensors `fn` needs; the node holds its own handles on them.
  */

@@ -9,7 +9,7 @@
  * backward works.
  */
 import type { Backend, Storage } from '../backend/backend.js';
-import { record } from '../autograd/engine.js';
+import { needsGraph, record } from '../autograd/engine.js';
 import { fmtShape, type Tensor } from '../tensor.js';
 import { broadcastShapes, broadcastStrides, need, outWritten, sameKind, sameShape } from './util.js';
 import { binaryRaw, mul } from './arith.js';
@@ -41,6 +41,7 @@ export function tanhBackward(g: Tensor, y: Tensor): Tensor {
     y2.dispose();
     gy2.dispose();
   }
+  if (!needsGraph(G, Y)) return o;
   return record('tanhBackward', o, [G, Y], [G, Y], (h, [sg, sy], needs) => [
     needs[0] ? tanhBackward(h, sy) : null,
     needs[1] ? mul(mul(h, sg), mul(sy, -2)) : null,
@@ -108,15 +109,18 @@ export function linearTanh(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
   if (X.rank < 1 || X.shape[X.rank - 1] !== inF) {
     throw new Error(`${op}: expected input with last dimension ${inF} (weight ${fmtShape(W.shape)}), received ${fmtShape(X.shape)}`);
   }
-  const shape = [...X.shape.slice(0, -1), outF];
+  const shape = X.rank === 2 ? [X.shape[0], outF] : [...X.shape.slice(0, -1), outF];
   const B = b ? need(op, 'bias', b) : null;
   if (B) {
     sameKind(op, X, B);
-    if (!sameShape(broadcastShapes(op, shape, B.shape), shape)) {
+    const fits = sameShape(B.shape, shape) || (B.rank === 1 && B.shape[0] === outF)
+      || sameShape(broadcastShapes(op, shape, B.shape), shape);
+    if (!fits) {
       throw new Error(`${op}: expected a bias that broadcasts to the output shape ${fmtShape(shape)}, received ${fmtShape(B.shape)}`);
     }
   }
-  const rows = shape.slice(0, -1).reduce((p, q) => p * q, 1);
+  let rows = 1;
+  for (let i = 0; i < shape.length - 1; i++) rows *= shape[i];
   const be = X.backend;
   const pre = outWritten(shape, X);
   be.matmul(X.storage, W.storage, pre.storage, {
@@ -131,6 +135,7 @@ export function linearTanh(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
     else be.unary('tanh', pre.storage, o.storage);
     pre.dispose();
   }
+  if (!needsGraph(X, W, B)) return o;
   const inputs = B ? [X, W, B] : [X, W];
   return record(op, o, inputs, [X, W, o], (g, [sx, sw, sy], needs) => {
     const gu = tanhBackward(g, sy);

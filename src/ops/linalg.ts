@@ -3,7 +3,7 @@
  * 1-D vectors like torch) and `linear` (x W^T + b without materialising W^T).
  */
 import type { MatmulSpec } from '../backend/backend.js';
-import { record } from '../autograd/engine.js';
+import { needsGraph, record } from '../autograd/engine.js';
 import type { Tensor } from '../tensor.js';
 import { fmtShape } from '../tensor.js';
 import { broadcastShapes, need, outWritten, sameKind, sameShape } from './util.js';
@@ -32,6 +32,7 @@ export function matmulEx(a: Tensor, b: Tensor, transA = false, transB = false): 
     // Plain matrices: no batch geometry to work out.
     const o2 = outWritten([m, n], A);
     A.backend.matmul(A.storage, B.storage, o2.storage, { batch: 1, m, n, k, transA, transB, strideA: 0, strideB: 0 });
+    if (!needsGraph(A, B)) return o2;
     return record(op, o2, [A, B], [A, B], (g, saved, needs) => matmulVjp(g, saved, needs, A.shape, B.shape, transA, transB));
   }
   const batchShape = broadcastShapes(op, A.shape.slice(0, -2), B.shape.slice(0, -2));

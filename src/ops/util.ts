@@ -13,7 +13,8 @@ export function need(op: string, name: string, t: unknown): Tensor {
   if (!(t instanceof Tensor)) {
     throw new Error(`${op}: expected argument '${name}' to be a Tensor, received ${t === null ? 'null' : typeof t}`);
   }
-  return t.assertLive(`${op} (argument '${name}')`);
+  if (t.isDisposed) t.assertLive(`${op} (argument '${name}')`);
+  return t;
 }
 
 /** Converts numbers to tensors shaped [] matching `like`'s dtype and backend. */

@@ -36,6 +36,7 @@ export class FuncRunner {
    */
   async eval(x: Buf): Promise<Evaluation> {
     const L = this.layout;
+    if (!L.isList) return this.evalOne(x);
     const inputBufs = L.isList ? this.parts : [x];
     if (L.isList) this.parts.forEach((p, i) => L.unpackPart(x.s, i, p.s));
     const handles = inputBufs.map((b, i) => {
@@ -68,9 +69,71 @@ export class FuncRunner {
       cleanup(Array.isArray(out) ? out : [out as Tensor]);
       throw e;
     }
-    if (!L.isList) return { s: outs[0].storage, release: () => cleanup(outs) };
     L.pack(outs, this.packed!.s);
     cleanup(outs);
     return { s: this.packed!.s, release: () => {} };
   }
+
+  // The single-tensor state (the common case) without per-call arrays or closures: one handle,
+  // one reusable Evaluation.
+  private arg: Tensor | null = null;
+  private out: Tensor | null = null;
+  private outIsNew = false;
+  private current: Buf | null = null;
+  private readonly callFunc = (): unknown => this.func(this.arg!);
+  private readonly callInScope = (): unknown => tidy(this.callFunc);
+  private readonly evaluation: { s: Storage; release(): void } = {
+    s: null as unknown as Storage,
+    release: () => this.releaseOne(),
+  };
+
+  private async evalOne(x: Buf): Promise<Evaluation> {
+    const L = this.layout;
+    x.s.refs++;
+    // Disposed by releaseOne (or below on errors): neither a scope nor the GC backstop needs it.
+    this.arg = new Tensor(x.s, L.shapes[0], L.backend, false, false);
+    this.current = x;
+    const firstNew = peekNextTensorId();
+    let out: unknown;
+    try {
+      out = noGrad(this.callInScope);
+      if (out instanceof Promise) out = await out;
+    } catch (e) {
+      this.out = null;
+      this.releaseOne();
+      throw e;
+    }
+    this.calls++;
+    const t = out as Tensor;
+    if (!(t instanceof Tensor) || t.isDisposed || t.dtype !== L.dtype || t.backend !== L.backend || !sameDims(t.shape, L.shapes[0])) {
+      try {
+        L.partsOf(this.where, 'the value returned by func', out); // throws the descriptive error
+      } catch (e) {
+        // What func made for the rejected value goes now, like the call's other temporaries.
+        for (const v of Array.isArray(out) ? out : [out]) if (v instanceof Tensor && v.id >= firstNew) v.dispose();
+        this.out = null;
+        this.releaseOne();
+        throw e;
+      }
+    }
+    this.out = t;
+    this.outIsNew = t.id >= firstNew;
+    this.evaluation.s = t.storage;
+    return this.evaluation;
+  }
+
+  private releaseOne(): void {
+    if (this.out !== null && this.outIsNew) this.out.dispose();
+    this.out = null;
+    this.arg?.dispose();
+    this.arg = null;
+    if (this.current !== null) this.ws.exclusive(this.current);
+    this.current = null;
+  }
+}
+
+function sameDims(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
