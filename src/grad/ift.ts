@@ -62,6 +62,11 @@ async function adjointSolve(where: string, jtv: Jvp, v: Tensor, s: IftSettings):
   return tidy(async () => {
     const func = async (g: Tensor): Promise<Tensor> => {
       const jg = await jtv(g);
+      if (jg.storage.refs === 1 && !jg.requiresGrad && jg.dtype === v.dtype && jg.size === v.size) {
+        // J^T g is ours alone: add v into it instead of allocating the sum.
+        jg.backend.axpby(1, jg.storage, 1, v.storage, jg.storage);
+        return jg;
+      }
       const r = add(jg, v);
       jg.dispose();
       return r;
