@@ -20,7 +20,7 @@ export { sqrt, exp, log, abs, tanh, sigmoid, relu, gelu, softplus, square, sin, 
 export { sum, mean, max, min, argmax, argmin, type ReduceOptions } from './ops/reduce.js';
 export { reshape, flatten, squeeze, unsqueeze, permute, transpose, broadcastTo } from './ops/shape.js';
 export { matmul, linear } from './ops/linalg.js';
-export { addTanh, linearTanh, tanhBackward } from './ops/fused.js';
+export { addTanh, linearTanh, tanhBackward, scaledAdd } from './ops/fused.js';
 export { cast, clone } from './ops/cast.js';
 export { slice, sliceAxis, concat, stack, pad, type PadOptions } from './ops/index_ops.js';
 export { softmax, logSoftmax } from './ops/softmax.js';

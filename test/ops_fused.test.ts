@@ -60,6 +60,12 @@ const TANH_BACKWARD: OpCase[] = [
   { name: 'tanhBackward [100]', inputs: [{ shape: [100] }, { shape: [100], gen: 'unit' }], fn: T.tanhBackward, ref: (g, y) => Nd.fromFn(g.shape, (i) => g.at(i) * (1 - y.at(i) ** 2)) },
 ];
 
+const SCALED_ADD: OpCase[] = [
+  { name: 'scaledAdd 0.5 x + 0.5 y [17,33]', inputs: [{ shape: [17, 33] }, { shape: [17, 33] }], fn: (x, y) => T.scaledAdd(x, 0.5, y, 0.5), ref: (x, y) => Nd.fromFn(x.shape, (i) => 0.5 * x.at(i) + 0.5 * y.at(i)), doubleBackward: true },
+  { name: 'scaledAdd 1 x - 3 y [100]', inputs: [{ shape: [100] }, { shape: [100] }], fn: (x, y) => T.scaledAdd(x, 1, y, -3), ref: (x, y) => Nd.fromFn(x.shape, (i) => x.at(i) - 3 * y.at(i)) },
+];
+
+defineOpSuite('scaledAdd', SCALED_ADD);
 defineOpSuite('addTanh', ADD_TANH);
 defineOpSuite('linearTanh', LINEAR_TANH);
 defineOpSuite('tanhBackward', TANH_BACKWARD);
@@ -96,6 +102,7 @@ describe('fused ops: agreement with the unfused composition', () => {
     expect(() => T.linearTanh(x, w, T.zeros([4]))).toThrow(/linearTanh: shapes \[3, 5\] and \[4\] cannot be broadcast/);
     expect(() => T.addTanh(x, T.zeros([3, 4], { dtype: 'float64' }))).toThrow(/addTanh: dtype mismatch/);
     expect(() => T.tanhBackward(x, T.zeros([4, 3]))).toThrow(/tanhBackward: expected g and y of one shape, received \[3, 4\] and \[4, 3\]/);
+    expect(() => T.scaledAdd(x, 1, T.zeros([4]), 1)).toThrow(/scaledAdd: expected x and y of one shape, received \[3, 4\] and \[4\]/);
     const d = T.zeros([3, 4]);
     d.dispose();
     expect(() => T.addTanh(d, x)).toThrow(/addTanh \(argument 'a'\): expected a live tensor, received a disposed tensor/);

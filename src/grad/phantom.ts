@@ -8,7 +8,7 @@
  */
 import type { Tensor } from '../tensor.js';
 import { fmtShape, peekNextTensorId } from '../tensor.js';
-import { add, mul } from '../ops/arith.js';
+import { scaledAdd } from '../ops/fused.js';
 import { tidy } from '../scope.js';
 
 /**
@@ -70,7 +70,7 @@ export function phantomGrad(func: (z: Tensor) => Tensor, zPred: Tensor, s: Phant
     let z = zPred.detach();
     for (let i = 1; i <= s.k; i++) {
       const fz = applyChecked(where, func, z);
-      const next = s.tau === 1 ? fz : add(mul(fz, s.tau), mul(z, 1 - s.tau));
+      const next = s.tau === 1 ? fz : scaledAdd(fz, s.tau, z, 1 - s.tau);
       for (const w of wanted) {
         // A state returned twice, or one func handed back from outside, goes out as an alias.
         if (w === i) out.push(next.id >= firstId && !out.includes(next) ? next : next.alias());
