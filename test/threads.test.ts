@@ -20,6 +20,7 @@ import { embeddedBytes } from '../src/backend/wasm_loader.js';
 import { createSharedWasmBackend } from '../src/backend/wasm_shared.js';
 import { memoryImportLimits, withPassiveData } from '../src/backend/wasm_binary.js';
 import type { DType } from '../src/dtype.js';
+import { Backoff } from '../src/threads/backoff.js';
 import * as T from '../src/index.js';
 
 // Node 20 has relaxed SIMD behind a V8 flag (process-wide; vitest runs each file in its own process).
@@ -118,6 +119,7 @@ describe.each(VARIANTS)('pooled GEMM, %s-threads build: 2 threads give bit-ident
     expect(wasm.variant).toBe(variant);
     expect(await wasm.parallel!.pool.resize(2)).toBe(2);
     wasm.parallel!.minFlops = 0; // split even the tiniest products
+    wasm.parallel!.pool.backoff.enabled = false; // and never back off to one thread (jobs are counted)
   });
   afterAll(async () => {
     await wasm.parallel!.pool.resize(1);
@@ -188,6 +190,7 @@ describe('the pool', () => {
   let want = 2;
   beforeAll(async () => {
     wasm = await createSharedWasmBackend(await embeddedBytes('simd', true), () => want);
+    wasm.parallel!.pool.backoff.enabled = false;
   });
   afterAll(async () => {
     await wasm.parallel!.pool.resize(1);
@@ -238,6 +241,44 @@ describe('the pool', () => {
   });
 });
 
+describe('back-off to one thread when the caller keeps waiting for workers (busy cores)', () => {
+  it('pauses after 4 slow jobs in a row for 200 ms; a fast job resets the count', () => {
+    const b = new Backoff();
+    b.observe(1, 0.6, 0); b.observe(1, 0.6, 1); b.observe(1, 0.6, 2); // 3 slow jobs (waited > half their work)
+    expect(b.paused(3)).toBe(false);
+    b.observe(1, 0.4, 3); // fast: the run starts over
+    b.observe(1, 2, 4); b.observe(1, 2, 5); b.observe(1, 2, 6);
+    expect(b.paused(7)).toBe(false);
+    b.observe(1, 2, 10);
+    expect(b.paused(10)).toBe(true);
+    expect(b.paused(209.9)).toBe(true);
+    expect(b.paused(210)).toBe(false);
+    b.enabled = false;
+    for (let t = 300; t < 310; t++) b.observe(1, 5, t);
+    expect(b.paused(310)).toBe(false);
+  });
+
+  it('a paused pool splits nothing: products run on one thread until the pause ends', async () => {
+    let want = 2;
+    const wasm = await createSharedWasmBackend(await embeddedBytes('simd', true), () => want);
+    const pool = wasm.parallel!.pool;
+    await pool.resize(2);
+    const c = makeCase(1, 64, 256, 256, false, true, 0, 0, 8);
+    const a = stored(wasm, c.A, 'float32'), b = stored(wasm, c.B, 'float32'), out = wasm.alloc(64 * 256, 'float32');
+    const now = performance.now();
+    for (let i = 0; i < 4; i++) pool.backoff.observe(1, 10, now);
+    expect(pool.usable()).toBe(1);
+    wasm.matmul(a, b, out, c.spec);
+    expect(pool.jobs).toBe(0);
+    pool.backoff.enabled = false;
+    expect(pool.usable()).toBe(2);
+    wasm.matmul(a, b, out, c.spec);
+    expect(pool.jobs).toBe(1);
+    want = 1;
+    await pool.resize(1);
+  });
+});
+
 /** One DEQ training step (anderson forward, IFT backward) at d = 256, B = 64: loss and gradients. */
 async function deqStep(): Promise<{ loss: number; grads: number[][]; z: number[] }> {
   const d = 256, B = 64, o = { dtype: 'float32' as const };
@@ -263,6 +304,7 @@ describe('setThreads / getThreads / shutdownThreads with init()', () => {
     expect(T.getThreads()).toBe(Math.min(os.availableParallelism(), 64)); // default: the core count
     await T.init();
     wasm = findBackend('wasm') as WasmBackend;
+    wasm.parallel!.pool.backoff.enabled = false; // jobs are counted below
     T.setBackend('wasm');
   });
   afterAll(async () => {

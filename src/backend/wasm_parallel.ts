@@ -48,7 +48,7 @@ export class ParallelKernels {
     if (this.pool.requested !== want && this.startError === null) {
       this.pool.resize(want).catch((e: unknown) => { this.startError = (e as Error).message; });
     }
-    return this.pool.threads;
+    return this.pool.usable();
   }
 
   /**

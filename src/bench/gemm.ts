@@ -2,7 +2,8 @@
  * Section `gemm`: single-thread GFLOP/s (2 m n k flops per product) for every subject: square
  * float32 products at n = 64..1024, float64 at a few sizes, and the skinny shapes DEQ layers
  * produce (a batch of rows against a weight matrix used transposed, matrix-vector), plus each
- * tsdeq variant's speed-up over tfjs-wasm.
+ * tsdeq variant's speed-up over tfjs-wasm; then tsdeq's multi-threaded GEMM, 1 vs 2+ threads
+ * (./gemm_threads.ts).
  */
 import type { DType } from '../dtype.js';
 import type { BenchCell, BenchTable } from './registry.js';
@@ -10,6 +11,7 @@ import { registerSection } from './registry.js';
 import { loadSubjects } from './load_subjects.js';
 import { square, type GemmShape, type Subject } from './subjects.js';
 import { DEFAULT_TIMING, timeCalls } from './timing.js';
+import { gemmThreadsTable } from './gemm_threads.js';
 
 /** GFLOP/s of every subject on one shape (null for a subject lacking the dtype), timed interleaved. */
 function gflops(subjects: Subject[], shape: GemmShape, dtype: DType): (number | null)[] {
@@ -70,7 +72,7 @@ const DEQ_SHAPES: GemmShape[] = [
 
 registerSection({
   name: 'gemm',
-  description: 'matrix product GFLOP/s: tsdeq wasm (baseline SIMD, relaxed SIMD) vs tfjs-backend-wasm, one thread',
+  description: 'matrix product GFLOP/s: tsdeq wasm (baseline SIMD, relaxed SIMD) vs tfjs-backend-wasm, one thread; tsdeq 1 vs 2+ threads',
   async run(ctx) {
     const f32 = ctx.quick ? [64, 256] : [64, 128, 256, 512, 1024];
     const f64 = ctx.quick ? [128] : [128, 256, 512];
@@ -79,6 +81,7 @@ registerSection({
       await gemmTable('GEMM float32, n x n @ n x n', 'float32', squares(f32), ctx.log),
       await gemmTable('GEMM float64, n x n @ n x n', 'float64', squares(f64), ctx.log),
       await gemmTable('GEMM float32, DEQ layer shapes (m x k @ k x n)', 'float32', deq, ctx.log),
+      await gemmThreadsTable(ctx.quick, ctx.log),
     ];
   },
 });

@@ -1,9 +1,11 @@
 /**
  * `npm run bench`: runs the registered benchmark sections and prints their tables.
  *
- *   node --experimental-wasm-relaxed-simd build/bench.js [--only gemm,elementwise] [--json] [--quick] [--list]
+ *   node --experimental-wasm-relaxed-simd build/bench.js [--only gemm,elementwise] [--json] [--quick] [--list] [--threads N]
  *
  * --only     comma-separated section names (default: all, in registration order)
+ * --threads  threads of the wasm backend that `init()` loads (`setThreads(N)` before any section
+ *            runs; default 1, so sections measure one thread unless asked)
  * --json     print one JSON document (machine info + tables) instead of text tables
  * --quick    fewer sizes and shorter timings (smoke run)
  * --list     print the section names and descriptions, then exit
@@ -18,18 +20,20 @@ import './solvers.js';
 import './deq_step.js';
 import { getSection, listSections, type BenchContext, type BenchSection, type BenchTable } from './registry.js';
 import { formatTable } from './table.js';
+import { setThreads, shutdownThreads } from '../threads/settings.js';
 
 interface Args {
   only: string[] | null;
   json: boolean;
   quick: boolean;
   list: boolean;
+  threads: number;
 }
 
-const FLAGS = ['--only', '--json', '--quick', '--list', '--help'];
+const FLAGS = ['--only', '--json', '--quick', '--list', '--help', '--threads'];
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { only: null, json: false, quick: false, list: false };
+  const args: Args = { only: null, json: false, quick: false, list: false, threads: 1 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--json') args.json = true;
@@ -39,6 +43,10 @@ function parseArgs(argv: string[]): Args {
       const v = a === '--only' ? argv[++i] : a.slice('--only='.length);
       if (!v) throw new Error('bench: --only expects a comma-separated list of section names');
       args.only = v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+    } else if (a === '--threads' || a.startsWith('--threads=')) {
+      const v = a === '--threads' ? argv[++i] : a.slice('--threads='.length);
+      if (!/^[1-9][0-9]*$/.test(v ?? '')) throw new Error(`bench: --threads expects a positive integer, received ${JSON.stringify(v ?? null)}`);
+      args.threads = Number(v);
     } else {
       throw new Error(`bench: unknown argument '${a}'; expected one of ${JSON.stringify(FLAGS)}`);
     }
@@ -65,8 +73,9 @@ async function main(): Promise<void> {
   }
   const sections: BenchSection[] = args.only ? args.only.map(getSection) : listSections();
   const ctx: BenchContext = { quick: args.quick, log: (m) => process.stderr.write(`[bench] ${m}\n`) };
-  const info = machine();
-  if (!args.json) console.log(`machine: ${info.cpu}, ${info.cores} cores, node ${info.node} (V8 ${info.v8}), ${info.platform}\n`);
+  await setThreads(args.threads);
+  const info: Record<string, string | number> = { ...machine(), threads: args.threads };
+  if (!args.json) console.log(`machine: ${info.cpu}, ${info.cores} cores, node ${info.node} (V8 ${info.v8}), ${info.platform}; wasm backend threads: ${args.threads}\n`);
   const results: { section: string; tables: BenchTable[] }[] = [];
   for (const s of sections) {
     const tables = await s.run(ctx);
@@ -74,6 +83,7 @@ async function main(): Promise<void> {
     if (!args.json) for (const t of tables) console.log(`${formatTable(t)}\n`);
   }
   if (args.json) console.log(JSON.stringify({ machine: info, quick: args.quick, results }, null, 2));
+  await shutdownThreads();
 }
 
 main().catch((e: unknown) => {

@@ -7,12 +7,15 @@
  * own instance of the module (the copy with passive data segments) on the same memory; only
  * the calling thread allocates (the control block, a scratch block per thread).
  *
- * Waiting: a worker polls the job counter for a while, then sleeps in `Atomics.wait`; the
- * caller polls for parts still running elsewhere, then sleeps too where blocking is allowed
- * (not on a browser's main thread, where it keeps polling: that wait is at most one part).
+ * Waiting: a worker polls the job counter briefly, then sleeps in `Atomics.wait`; the caller
+ * polls for parts still running elsewhere, then sleeps too where blocking is allowed (not on a
+ * browser's main thread, where it keeps polling: that wait is at most one part). When the
+ * caller keeps waiting longer than it works (other processes hold the cores), the pool backs
+ * off to one thread for a while, so threads never cost much on a busy machine.
  */
 import { ARGS, CLAIM, CONTROL_BYTES, DONE, ERROR, KERNEL, MAX_ARGS, MAX_PARTS, PARTS, QUIT, SCRATCH, SEQ } from './control.js';
 import { canBlock, spawnWorker, type WorkerHandle } from './platform.js';
+import { Backoff } from './backoff.js';
 
 /** The module instance a pool works for. */
 export interface PoolTarget {
@@ -25,13 +28,17 @@ export interface PoolTarget {
 }
 
 /**
- * How long a worker keeps polling for the next job before it sleeps (ms): long enough to stay
- * awake between the products of one solver iteration, so that waking it (about 0.1 ms on a
- * virtualised core) is rarely paid.
+ * How long a worker keeps polling for the next job before it sleeps (ms). Short: a polling
+ * worker takes a core from other work (the caller's own one-thread code between jobs, other
+ * processes), and a late worker costs little because the caller claims its parts meanwhile.
  */
-const WORKER_SPIN_MS = 1;
-/** How long the caller polls for the parts still running before it sleeps (ms, where it may). */
-const CALLER_SPIN_MS = 2;
+const WORKER_SPIN_MS = 0.1;
+/**
+ * The caller polls for parts still running elsewhere for a quarter of the time its own parts
+ * took (at least this many ms), then sleeps where it may: a worker that is that far behind is
+ * probably not running, and polling would only keep it from the core.
+ */
+const CALLER_MIN_SPIN_MS = 0.02;
 
 interface Generation {
   ctrl: number;
@@ -47,6 +54,8 @@ export class ThreadPool {
   private readonly mayBlock = canBlock();
   /** Jobs run on more than one thread so far (for tests and benchmarks). */
   jobs = 0;
+  /** Backs the pool off to one thread after slow jobs (./backoff.ts; tests that count jobs disable it). */
+  readonly backoff = new Backoff();
   private gen: Generation | null = null;
   private target = 1;
   private chain: Promise<number> = Promise.resolve(1);
@@ -70,6 +79,14 @@ export class ThreadPool {
   /** Threads that run a job now (the calling thread plus ready workers). */
   get threads(): number {
     return this.gen === null ? 1 : this.gen.workers.length + 1;
+  }
+
+  /**
+   * Threads a job should be split for now: `threads`, or 1 while the pool backs off after
+   * jobs in which the caller mostly waited for workers (busy cores).
+   */
+  usable(): number {
+    return this.gen !== null && this.backoff.paused(performance.now()) ? 1 : this.threads;
   }
 
   /** The size the pool was last asked for (it may still be starting). */
@@ -197,6 +214,7 @@ export class ThreadPool {
     Atomics.notify(i32, seqI);
     let failure: unknown = null;
     const fn = this.fns[kernel], scratch = this.scratch[0];
+    const t0 = performance.now();
     for (;;) {
       const w = Atomics.load(i32, claimI);
       if ((w & 255) >= parts) break;
@@ -208,13 +226,16 @@ export class ThreadPool {
       }
       Atomics.add(i32, doneI, 1);
     }
-    const until = performance.now() + CALLER_SPIN_MS;
+    const t1 = performance.now();
+    const until = t1 + Math.max(CALLER_MIN_SPIN_MS, 0.25 * (t1 - t0));
     for (let n = 1; ; n++) {
       const done = Atomics.load(i32, doneI);
       if (done === parts) break;
       if (this.mayBlock && (n & 255) === 0 && performance.now() > until) Atomics.wait(i32, doneI, done);
     }
     this.jobs++;
+    const t2 = performance.now();
+    this.backoff.observe(t1 - t0, t2 - t1, t2);
     if (failure !== null) throw failure;
     if (Atomics.load(i32, (c + ERROR) >> 2) !== 0) {
       throw new Error(`wasm backend: kernel '${this.kernels[kernel]}' failed in a worker thread`);
