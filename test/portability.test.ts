@@ -1,7 +1,10 @@
 /**
  * Portability smoke tests of the BUNDLED package (build/index.js) in Node, Deno and headless
  * Chromium. Each runtime runs test/portability/smoke.mjs (tensors, ops, tidy, backward, seeded
- * randn and, when the package exports `init()`, the WASM backend) and reports JSON.
+ * randn and, when the package exports `init()`, the WASM backend, and with `setThreads()` a
+ * matmul on 2 threads of the worker pool) and reports JSON. Node and Deno exit on their own
+ * with the pool running (its workers are unref'd); Chromium runs threads only on a cross-origin
+ * isolated page (COOP same-origin + COEP require-corp).
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -49,6 +52,16 @@ interface InitReport {
   variant: unknown;
   matmul: number[];
 }
+interface ThreadsReport {
+  defaultThreads: number;
+  set: number | null;
+  error: string | null;
+  threads: number;
+  jobs: number;
+  equal: boolean;
+  values: number[];
+  expected: number[];
+}
 interface SmokeReport {
   runtime: string;
   y: number;
@@ -57,6 +70,39 @@ interface SmokeReport {
   tidyLeak: number;
   randn: number[];
   init?: InitReport;
+  threads?: ThreadsReport;
+}
+
+/**
+ * What the thread check of a run must show: 'pool' (setThreads(2) works and the 128^3 product
+ * runs on the worker pool), 'custom-module' (init() was given a module: one thread, and
+ * setThreads(2) says why), 'not-isolated' (a page without cross-origin isolation: no
+ * SharedArrayBuffer, one thread).
+ */
+type ThreadsExpectation = 'pool' | 'custom-module' | 'not-isolated';
+
+function checkThreads(t: ThreadsReport | undefined, runtime: string, want: ThreadsExpectation): void {
+  if (typeof (T as Record<string, unknown>).setThreads !== 'function') return;
+  expect(t, 'the package exports setThreads(), so the smoke run must report threads').toBeDefined();
+  console.log(`[portability] ${runtime}: threads ${JSON.stringify({ default: t!.defaultThreads, set: t!.set, used: t!.threads, pooledJobs: t!.jobs, error: t!.error })}`);
+  // The product is right and identical on 2 threads and on 1, whatever ran it.
+  expect(t!.values).toEqual(t!.expected);
+  expect(t!.equal).toBe(true);
+  if (want === 'pool') {
+    expect(t!.defaultThreads).toBeGreaterThanOrEqual(1);
+    expect(t!.error).toBeNull();
+    expect(t!.set).toBe(2);
+    expect(t!.threads).toBe(2);
+    expect(t!.jobs).toBe(1);
+  } else {
+    expect(t!.defaultThreads).toBe(1);
+    expect(t!.set).toBeNull();
+    expect(t!.threads).toBe(1);
+    expect(t!.jobs).toBe(0);
+    expect(t!.error).toMatch(want === 'custom-module'
+      ? /setThreads: cannot run 2 threads: init\(\) was given a module of its own/
+      : /setThreads: cannot run 2 threads: the page is not cross-origin isolated/);
+  }
 }
 
 /** The same computation, by hand in float64: y = sum(tanh(x w)), dy/dx = S w^T, dy/dw = x^T S. */
@@ -71,7 +117,7 @@ function expected(): { y: number; gradX: number[]; gradW: number[]; randn: numbe
   return { y, gradX, gradW, randn };
 }
 
-function checkReport(r: SmokeReport, runtime: string, precompiled = false): void {
+function checkReport(r: SmokeReport, runtime: string, precompiled = false, threads: ThreadsExpectation = precompiled ? 'custom-module' : 'pool'): void {
   const want = expected();
   expect(r.runtime).toBe(runtime);
   expect(r.y).toBeCloseTo(want.y, 12);
@@ -104,6 +150,7 @@ function checkReport(r: SmokeReport, runtime: string, precompiled = false): void
   } else {
     expect(r.init).toBeUndefined();
   }
+  checkThreads(r.threads, runtime, threads);
 }
 
 /** Parses the last stdout line of a runtime as the report. */
@@ -171,7 +218,10 @@ describe('bundled package smoke runs', () => {
         const types: Record<string, string> = {
           '.js': 'text/javascript', '.mjs': 'text/javascript', '.html': 'text/html', '.wasm': 'application/wasm', '.map': 'application/json',
         };
-        res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
+        // ?isolated: serve the page cross-origin isolated, so that it gets SharedArrayBuffer (threads).
+        const isolation = url.searchParams.has('isolated')
+          ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {};
+        res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream', ...isolation });
         res.end(readFileSync(file));
       });
       await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
@@ -188,18 +238,24 @@ describe('bundled package smoke runs', () => {
         args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-gpu'],
       });
       try {
-        for (const precompiled of modes) {
+        // Pages: plain (no cross-origin isolation: one thread), precompiled module, and (when the
+        // package has threads) a cross-origin isolated page where the worker pool runs.
+        const pages: { precompiled: boolean; isolated: boolean }[] = modes.map((precompiled) => ({ precompiled, isolated: false }));
+        if (typeof (T as Record<string, unknown>).setThreads === 'function') pages.push({ precompiled: false, isolated: true });
+        for (const { precompiled, isolated } of pages) {
           const page = await browser.newPage();
           const errors: string[] = [];
           page.on('pageerror', (e) => errors.push(String(e)));
           page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-          await page.goto(`${base}/test/portability/page.html${precompiled ? '?precompiled' : ''}`);
+          const query = [precompiled ? 'precompiled' : '', isolated ? 'isolated' : ''].filter((q) => q !== '').join('&');
+          await page.goto(`${base}/test/portability/page.html${query ? `?${query}` : ''}`);
           await page.waitForFunction(() => (window as unknown as { __smoke?: unknown }).__smoke !== undefined, undefined, { timeout: 60_000 });
           const res = await page.evaluate(() => (window as unknown as { __smoke: { ok: boolean; report?: SmokeReport; error?: string } }).__smoke);
           expect(res.error ?? null).toBeNull();
           expect(errors).toEqual([]);
           expect(res.ok).toBe(true);
-          checkReport(res.report!, 'browser', precompiled);
+          expect(await page.evaluate(() => globalThis.crossOriginIsolated)).toBe(isolated);
+          checkReport(res.report!, 'browser', precompiled, precompiled ? 'custom-module' : isolated ? 'pool' : 'not-isolated');
           await page.close();
         }
       } finally {

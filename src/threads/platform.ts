@@ -49,8 +49,12 @@ const g = globalThis as unknown as {
   SharedArrayBuffer?: unknown;
 };
 
+/**
+ * Node's `worker_threads` where the platform has it (Node; Deno's Node compatibility layer too,
+ * whose workers can be unref'd, unlike its web workers), else the web Worker API.
+ */
 function host(): WorkerHost | null {
-  if (g.Deno === undefined && typeof g.process?.versions?.node === 'string') return 'node';
+  if (typeof g.process?.versions?.node === 'string' && (g.Deno === undefined || nodeModule('node:worker_threads') !== null)) return 'node';
   if (typeof g.Worker === 'function') return 'web';
   return null;
 }

@@ -20,7 +20,43 @@ export async function smoke(T, wasmSource) {
   // Deterministic random numbers: the same on every runtime.
   report.randn = Array.from(T.randn([3], { seed: 42, dtype: 'float64' }).dataSync());
   if (typeof T.init === 'function') report.init = await initReport(T, wasmSource);
+  if (typeof T.setThreads === 'function') report.threads = await threadsReport(T);
   return report;
+}
+
+/**
+ * After init(): the default thread count, setThreads(2) (or why it was refused), and a float32
+ * 128 x 128 product (4 MFLOP: split across the pool when it runs) on 2 threads and on 1 thread,
+ * with small integers so that every sum is exact. Reports how many pooled jobs the 2-thread
+ * product ran (read from the backend's pool: internal, for this test only).
+ */
+async function threadsReport(T) {
+  const r = { defaultThreads: T.getThreads(), set: null, error: null };
+  try {
+    r.set = await T.setThreads(2);
+  } catch (e) {
+    r.error = String(e && e.message);
+  }
+  r.threads = T.getThreads();
+  const n = 128;
+  const a = T.tensor(Array.from({ length: n * n }, (_, i) => (i % 7) - 3), [n, n]);
+  const b = T.tensor(Array.from({ length: n * n }, (_, i) => ((i * 3) % 5) - 2), [n, n]);
+  const pool = T.getBackend().parallel?.pool ?? null;
+  if (pool) pool.backoff.enabled = false; // count jobs even if other processes keep the cores busy
+  const jobs = pool ? pool.jobs : 0;
+  const two = Array.from(a.matmul(b).dataSync());
+  r.jobs = pool ? pool.jobs - jobs : 0;
+  await T.setThreads(1);
+  const one = Array.from(a.matmul(b).dataSync());
+  r.equal = two.length === n * n && two.every((v, i) => Object.is(v, one[i]));
+  // Four checked entries of the product (exact): C[i][j] = sum_k A[i][k] B[k][j].
+  r.values = [[0, 0], [5, 77], [100, 3], [127, 127]].map(([i, j]) => two[i * n + j]);
+  r.expected = [[0, 0], [5, 77], [100, 3], [127, 127]].map(([i, j]) => {
+    let s = 0;
+    for (let k = 0; k < n; k++) s += (((i * n + k) % 7) - 3) * ((((k * n + j) * 3) % 5) - 2);
+    return s;
+  });
+  return r;
 }
 
 /**
