@@ -181,6 +181,6 @@ export function stridesOf(shape: readonly number[]): number[] {
 
 export function sizeOf(shape: readonly number[]): number {
   let n = 1;
-  for (const d of shape) n *= d;
+  for (let i = 0; i < shape.length; i++) n *= shape[i];
   return n;
 }

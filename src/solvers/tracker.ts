@@ -45,16 +45,20 @@ export class Tracker {
     this.cfg = cfg;
     const { B, width } = cfg;
     this.B = B;
-    this.lowest = { abs: new Float64Array(B).fill(SENTINEL), rel: new Float64Array(B).fill(SENTINEL) };
-    this.lowestStep = { abs: new Float64Array(B), rel: new Float64Array(B) };
-    this.trace = { abs: new Float64Array(B * width), rel: new Float64Array(B * width) };
+    // One allocation for every per-sample array (typed arrays with their own buffers are slow to make).
+    const f = new Float64Array(5 * B + 2 * B * width);
+    const part = (i: number, n: number): Float64Array => f.subarray(i, i + n);
+    this.lowest = { abs: part(0, B).fill(SENTINEL), rel: part(B, B).fill(SENTINEL) };
+    this.lowestStep = { abs: part(2 * B, B), rel: part(3 * B, B) };
+    this.ref = part(4 * B, B).fill(NaN);
+    this.trace = { abs: part(5 * B, B * width), rel: part(5 * B + B * width, B * width) };
     for (let b = 0; b < B; b++) {
       this.trace.abs[b * width] = SENTINEL;
       this.trace.rel[b * width] = SENTINEL;
     }
-    this.improved = new Uint8Array(B);
-    this.ref = new Float64Array(B).fill(NaN);
-    this.dead = new Uint8Array(B);
+    const u = new Uint8Array(2 * B);
+    this.improved = u.subarray(0, B);
+    this.dead = u.subarray(B, 2 * B);
   }
 
   /**
