@@ -1,8 +1,9 @@
 /**
  * Fused solver steps: one call does what the solvers otherwise compose from a dozen backend
  * primitives per iteration (strided copies, axpby, batched dot / norm, GEMV, small solve).
- * Each reproduces the arithmetic of that composition (same rounding points, same reduction
- * order for norms) so results agree with the composed path.
+ * Each keeps the rounding points of that composition (and the reduction order of its norms);
+ * the Anderson weights come from a Cholesky solve instead of the pivoted bordered solve, so
+ * results agree with the composed path to rounding.
  *
  * - Arrays are contiguous row-major, byte addresses, any alignment; sizes in elements.
  * - States x, f, out are (B, D); Anderson histories X, F, G are (B, m, D) (slot j of sample b
@@ -177,90 +178,78 @@ export function anderson_record_f64(X: usize, F: usize, G: usize, gram: usize, n
 }
 
 /**
- * Partial pivoting step of column c on the w x w f64 matrix M and right-hand side sol: finds
- * the first row of largest |M[r, c]| (r >= c) and swaps it with row c (columns >= c only: the
- * ones left of the pivot column are never read again). False when that pivot is <= 1e-300 or
- * non-finite.
+ * Column j of the Cholesky factor of the n x n f64 matrix H (row-major, lower triangle read
+ * and overwritten with L, its diagonal stored inverted): L[j][j] = sqrt(H[j][j] -
+ * sum_{k<j} L[j][k]^2) and L[i][j] = (H[i][j] - sum_{k<j} L[i][k] L[j][k]) / L[j][j] for i > j.
+ * False when the pivot is not positive and finite.
  */
-@inline function pivot(M: usize, sol: usize, c: i32, w: i32, rowBytes: usize): bool {
-  const Mc = M + <usize>c * rowBytes;
-  let p = c;
-  let pv = Math.abs(load<f64>(Mc + (<usize>c << 3)));
-  for (let r = c + 1; r < w; r++) {
-    const v = Math.abs(load<f64>(M + <usize>r * rowBytes + (<usize>c << 3)));
-    if (v > pv) { pv = v; p = r; }
+@inline function cholColumn(H: usize, j: i32, n: i32): bool {
+  const rowBytes = <usize>n << 3;
+  const Hj = H + <usize>j * rowBytes;
+  let d = load<f64>(Hj + (<usize>j << 3));
+  for (let k = 0; k < j; k++) {
+    const v = load<f64>(Hj + (<usize>k << 3));
+    d -= v * v;
   }
-  if (p != c) {
-    const Mp = M + <usize>p * rowBytes;
-    for (let t = c; t < w; t++) {
-      const o = <usize>t << 3;
-      const tmp = load<f64>(Mc + o);
-      store<f64>(Mc + o, load<f64>(Mp + o));
-      store<f64>(Mp + o, tmp);
-    }
-    const tmp = load<f64>(sol + (<usize>c << 3));
-    store<f64>(sol + (<usize>c << 3), load<f64>(sol + (<usize>p << 3)));
-    store<f64>(sol + (<usize>p << 3), tmp);
+  const ok = d > 0 && isFinite(d);
+  // The diagonal keeps 1 / L[j][j]: one division per column, multiplications elsewhere.
+  const inv = 1.0 / Math.sqrt(d);
+  store<f64>(Hj + (<usize>j << 3), inv);
+  for (let i = j + 1; i < n; i++) {
+    const Hi = H + <usize>i * rowBytes;
+    let v = load<f64>(Hi + (<usize>j << 3));
+    for (let k = 0; k < j; k++) v -= load<f64>(Hi + (<usize>k << 3)) * load<f64>(Hj + (<usize>k << 3));
+    store<f64>(Hi + (<usize>j << 3), v * inv);
   }
-  return pv > 1e-300 && isFinite(pv);
-}
-
-/** Row r -= (M[r, c] / M[c, c]) row c over columns > c, and the same on sol (two lanes at a time). */
-@inline function eliminate(M: usize, sol: usize, c: i32, r: i32, w: i32, rowBytes: usize): void {
-  const Mc = M + <usize>c * rowBytes, Mr = M + <usize>r * rowBytes;
-  const f = load<f64>(Mr + (<usize>c << 3)) / load<f64>(Mc + (<usize>c << 3));
-  if (f == 0) return;
-  const vf = f64x2.splat(f);
-  let t = c + 1;
-  for (; t + 2 <= w; t += 2) {
-    const o = <usize>t << 3;
-    v128.store(Mr + o, f64x2.sub(v128.load(Mr + o), f64x2.mul(vf, v128.load(Mc + o))));
-  }
-  if (t < w) {
-    const o = <usize>t << 3;
-    store<f64>(Mr + o, load<f64>(Mr + o) - f * load<f64>(Mc + o));
-  }
-  const px = sol + (<usize>r << 3);
-  store<f64>(px, load<f64>(px) - f * load<f64>(sol + (<usize>c << 3)));
-}
-
-/** Back substitution of row r (rows below already solved); false when the value is not finite. */
-@inline function backRow(M: usize, sol: usize, r: i32, w: i32, rowBytes: usize): bool {
-  const Mr = M + <usize>r * rowBytes;
-  let acc = load<f64>(sol + (<usize>r << 3));
-  for (let t = r + 1; t < w; t++) acc -= load<f64>(Mr + (<usize>t << 3)) * load<f64>(sol + (<usize>t << 3));
-  const v = acc / load<f64>(Mr + (<usize>r << 3));
-  store<f64>(sol + (<usize>r << 3), v);
-  return isFinite(v);
+  return ok;
 }
 
 /**
- * Solves two independent w x w systems (M1, M2: f64, row-major, destroyed) for the right-hand
- * side e_0 into sol1, sol2 by Gaussian elimination with partial pivoting, with ./linalg's
- * solve's arithmetic (same pivots, multipliers and updates). The two are interleaved step by
- * step so their dependency chains (divisions, pivot searches) overlap. Returns bit k set when
- * system k+1 failed: a pivot <= 1e-300 or non-finite, or a non-finite solution (a failed
- * system keeps being computed, harmlessly, to keep the loops shared).
+ * From the Cholesky factor L (lower triangle of H, inverted diagonal) of an n x n matrix: a = H^-1 1 by forward
+ * and back substitution, then a /= sum(a). False when the result is not finite.
  */
-@inline function solveE0x2(M1: usize, sol1: usize, M2: usize, sol2: usize, w: i32): i32 {
-  for (let i = 0; i < w; i++) {
-    store<f64>(sol1 + (<usize>i << 3), i == 0 ? 1.0 : 0.0);
-    store<f64>(sol2 + (<usize>i << 3), i == 0 ? 1.0 : 0.0);
+@inline function normalisedOnesSolve(H: usize, a: usize, n: i32): bool {
+  const rowBytes = <usize>n << 3;
+  for (let i = 0; i < n; i++) {
+    const Hi = H + <usize>i * rowBytes;
+    let v = 1.0;
+    for (let k = 0; k < i; k++) v -= load<f64>(Hi + (<usize>k << 3)) * load<f64>(a + (<usize>k << 3));
+    store<f64>(a + (<usize>i << 3), v * load<f64>(Hi + (<usize>i << 3)));
   }
-  const rowBytes = <usize>w << 3;
+  let sum = 0.0;
+  for (let i = n - 1; i >= 0; i--) {
+    let v = load<f64>(a + (<usize>i << 3));
+    for (let k = i + 1; k < n; k++) v -= load<f64>(H + <usize>k * rowBytes + (<usize>i << 3)) * load<f64>(a + (<usize>k << 3));
+    v *= load<f64>(H + <usize>i * rowBytes + (<usize>i << 3));
+    store<f64>(a + (<usize>i << 3), v);
+    sum += v;
+  }
+  const inv = 1.0 / sum;
+  let ok = isFinite(inv);
+  for (let i = 0; i < n; i++) {
+    const v = load<f64>(a + (<usize>i << 3)) * inv;
+    store<f64>(a + (<usize>i << 3), v);
+    ok = ok && isFinite(v);
+  }
+  return ok;
+}
+
+/**
+ * Anderson weights of two samples at once: with H = G G^T + lam I (SPD for lam > 0), the
+ * bordered system [[0, 1^T], [1, H]] [nu; alpha] = [1; 0] is solved as alpha = H^-1 1 /
+ * (1^T H^-1 1) through a Cholesky factorisation, the two factorisations interleaved step by
+ * step so their dependency chains overlap. Returns bit k set when system k+1 failed (H not
+ * numerically positive definite, or a non-finite result): the caller then redoes the step with
+ * the pivoted solve and its ridge fallback.
+ */
+@inline function weightsX2(H1: usize, a1: usize, H2: usize, a2: usize, n: i32): i32 {
   let ok1 = true, ok2 = true;
-  for (let c = 0; c < w; c++) {
-    ok1 = pivot(M1, sol1, c, w, rowBytes) && ok1;
-    ok2 = pivot(M2, sol2, c, w, rowBytes) && ok2;
-    for (let r = c + 1; r < w; r++) {
-      eliminate(M1, sol1, c, r, w, rowBytes);
-      eliminate(M2, sol2, c, r, w, rowBytes);
-    }
+  for (let j = 0; j < n; j++) {
+    ok1 = cholColumn(H1, j, n) && ok1;
+    ok2 = cholColumn(H2, j, n) && ok2;
   }
-  for (let r = w - 1; r >= 0; r--) {
-    ok1 = backRow(M1, sol1, r, w, rowBytes) && ok1;
-    ok2 = backRow(M2, sol2, r, w, rowBytes) && ok2;
-  }
+  ok1 = ok1 && normalisedOnesSolve(H1, a1, n);
+  ok2 = ok2 && normalisedOnesSolve(H2, a2, n);
   return (ok1 ? 0 : 1) | (ok2 ? 0 : 2);
 }
 
@@ -306,20 +295,20 @@ export function anderson_record_f64(X: usize, F: usize, G: usize, gram: usize, n
 }
 
 /**
- * Anderson mixing over the first n history slots, per sample b: the bordered matrix
- * [[0, 1^T], [1, gram[b][:n, :n] + lam I]] (entries rounded to T as the composed path stores
- * them) is solved for e_0 like ./linalg's solve; with alpha = solution[1..n] rounded to T,
- * out[b] = sum_j alpha_j F[b, j] when tau == 1, else
+ * Anderson mixing over the first n history slots, per sample b: the weights alpha solve the
+ * bordered system [[0, 1^T], [1, H]] [nu; alpha] = [1; 0] with H = gram[b][:n, :n] + lam I
+ * (entries rounded to T as the composed path stores them), computed as H^-1 1 / (1^T H^-1 1)
+ * by Cholesky (see weightsX2; the same solution as the pivoted solve up to rounding); with
+ * alpha rounded to T, out[b] = sum_j alpha_j F[b, j] when tau == 1, else
  * tau (sum_j alpha_j F[b, j]) + (1 - tau) (sum_j alpha_j X[b, j]) (as axpby).
- * Singular samples leave out[b] untouched and flags[b] = 0 (else 1). Returns how many failed.
- * `scratch` holds two bordered systems (2 ((n+1)^2 + n+1) f64) and 2 D + n elements of T.
- * Samples are solved two at a time (interleaved, see solveE0x2).
+ * Samples whose H is not numerically positive definite (lam = 0 with a rank-deficient
+ * history, non-finite entries) leave out[b] untouched and flags[b] = 0 (else 1); returns how
+ * many. `scratch` holds 2 (n^2 + n) f64 and 2 D + n elements of T.
  */
 @inline function andersonMix<T>(out: usize, flags: usize, gram: usize, F: usize, X: usize, n: i32, lam: f64, tau: f64,
   B: i32, m: i32, D: i32, scratch: usize): i32 {
   const sz = <usize>sizeof<T>();
-  const w = n + 1;
-  const sys = <usize>(w * w + w) << 3; // one bordered matrix and its solution
+  const sys = <usize>(n * n + n) << 3; // one matrix and its weights
   const alpha = scratch + 2 * sys;
   const mixF = alpha + <usize>n * sz, mixX = mixF + <usize>D * sz;
   const row = <usize>D * sz;
@@ -328,17 +317,17 @@ export function anderson_record_f64(X: usize, F: usize, G: usize, gram: usize, n
     const pair = min(2, B - b0);
     for (let k = 0; k < 2; k++) {
       // A lone last sample is paired with a copy of itself.
-      borderedInto<T>(scratch + <usize>k * sys, gram + <usize>((b0 + min(k, pair - 1)) * m * m) * sz, n, m, lam);
+      ridgeInto<T>(scratch + <usize>k * sys, gram + <usize>((b0 + min(k, pair - 1)) * m * m) * sz, n, m, lam);
     }
-    const M1 = scratch, M2 = scratch + sys;
-    const failed = solveE0x2(M1, M1 + (<usize>(w * w) << 3), M2, M2 + (<usize>(w * w) << 3), w);
+    const H1 = scratch, H2 = scratch + sys;
+    const failed = weightsX2(H1, H1 + (<usize>(n * n) << 3), H2, H2 + (<usize>(n * n) << 3), n);
     for (let k = 0; k < pair; k++) {
       const b = b0 + k;
       const ok = (failed & (1 << k)) == 0;
       store<i32>(flags + (<usize>b << 2), ok ? 1 : 0);
       if (!ok) { bad++; continue; }
-      const sol = scratch + <usize>k * sys + (<usize>(w * w) << 3);
-      for (let j = 0; j < n; j++) store<T>(alpha + <usize>j * sz, <T>load<f64>(sol + (<usize>(j + 1) << 3)));
+      const w = scratch + <usize>k * sys + (<usize>(n * n) << 3);
+      for (let j = 0; j < n; j++) store<T>(alpha + <usize>j * sz, <T>load<f64>(w + (<usize>j << 3)));
       const hist = <usize>(b * m) * row;
       const ob = out + <usize>b * row;
       if (tau == 1) {
@@ -354,21 +343,15 @@ export function anderson_record_f64(X: usize, F: usize, G: usize, gram: usize, n
 }
 
 /**
- * The bordered matrix [[0, 1^T], [1, gram[:n, :n] + lam I]] of one sample into M (f64,
- * (n+1)^2), entries rounded to T as the composed path stores them (P + C in T).
+ * H = gram[:n, :n] + lam I of one sample into H (f64, n x n; the lower triangle is enough),
+ * entries rounded to T as the composed path stores them (P + C in T).
  */
-@inline function borderedInto<T>(M: usize, gb: usize, n: i32, m: i32, lam: f64): void {
+@inline function ridgeInto<T>(H: usize, gb: usize, n: i32, m: i32, lam: f64): void {
   const sz = <usize>sizeof<T>();
-  const w = n + 1;
   const lamT = <T>lam;
-  store<f64>(M, 0.0);
-  for (let j = 1; j < w; j++) {
-    store<f64>(M + (<usize>j << 3), 1.0);
-    store<f64>(M + (<usize>(j * w) << 3), 1.0);
-  }
   for (let i = 0; i < n; i++) {
-    const src = gb + <usize>(i * m) * sz, dst = M + (<usize>((i + 1) * w + 1) << 3);
-    for (let j = 0; j < n; j++) {
+    const src = gb + <usize>(i * m) * sz, dst = H + (<usize>(i * n) << 3);
+    for (let j = 0; j <= i; j++) {
       const g = load<T>(src + <usize>j * sz);
       store<f64>(dst + (<usize>j << 3), <f64>(i == j ? g + lamT : g));
     }
@@ -376,8 +359,7 @@ export function anderson_record_f64(X: usize, F: usize, G: usize, gram: usize, n
 }
 
 @inline function mixScratchBytes<T>(n: i32, D: i32): usize {
-  const w = n + 1;
-  return (<usize>(w * w + w) << 4) + <usize>(2 * D + n) * sizeof<T>() + 16;
+  return (<usize>(n * n + n) << 4) + <usize>(2 * D + n) * sizeof<T>() + 16;
 }
 
 /** See andersonMix (f32); flags is B i32. */
