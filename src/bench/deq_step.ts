@@ -11,7 +11,7 @@ import { init } from '../init.js';
 import { findBackend, getBackend, setBackend } from '../backend/registry.js';
 import type { WasmBackend } from '../backend/wasm.js';
 import { StepModel, deqStep, type FuncStyle, type StepGrad, type StepTimes } from './deq_step_model.js';
-import { refKey, torchdeqTimes } from './torchdeq_ref.js';
+import { RECORDED_TORCHDEQ, refKey, torchdeqTimes } from './torchdeq_ref.js';
 import { median } from './timing.js';
 
 const SIZES: readonly [number, number][] = [[64, 32], [256, 64], [1024, 64]];
@@ -24,6 +24,11 @@ interface Budget { warmSteps: number; warmMs: number; minSteps: number; minMs: n
 
 const FULL: Budget = { warmSteps: 3, warmMs: 500, minSteps: 10, minMs: 1500, maxSteps: 400 };
 const QUICK: Budget = { warmSteps: 2, warmMs: 100, minSteps: 5, minMs: 300, maxSteps: 100 };
+
+/** Milliseconds to three or four significant digits (0.812, 14.06, 202.3). */
+function ms(v: number): string {
+  return v < 10 ? v.toFixed(3) : v < 100 ? v.toFixed(2) : v.toFixed(1);
+}
 
 /** Medians of the step times of one configuration. */
 async function measure(model: StepModel, grad: StepGrad, style: FuncStyle, b: Budget): Promise<StepTimes & { n: number }> {
@@ -62,17 +67,19 @@ export async function runDeqStepBench(ctx: BenchContext): Promise<BenchTable[]> 
           const t = await measure(model, grad, 'fused', budget);
           const unfused = ctx.quick ? null : await measure(model, grad, 'ops', budget);
           const r = ref.times.get(refKey(d, B, grad));
+          const recorded = RECORDED_TORCHDEQ.get(refKey(d, B, grad));
           rows.push({
             'd, B': `${d}, ${B}`,
             grad,
-            'ms/step': t.total,
-            'fwd ms': t.forward,
-            'bwd ms': t.backward,
-            'unfused f ms': unfused?.total ?? null,
-            'TorchDEQ ms': r?.total ?? null,
-            'TorchDEQ fwd/bwd': r ? `${r.forward.toFixed(1)} / ${r.backward.toFixed(1)}` : null,
+            'ms/step': ms(t.total),
+            'fwd ms': ms(t.forward),
+            'bwd ms': ms(t.backward),
+            'unfused f ms': unfused ? ms(unfused.total) : null,
+            'TorchDEQ ms': r ? ms(r.total) : null,
+            'TorchDEQ fwd/bwd': r ? `${ms(r.forward)} / ${ms(r.backward)}` : null,
             ratio: r ? (t.total / r.total).toFixed(3) : null,
             target: `<= ${TARGET[d]}`,
+            'ratio (recorded)': recorded ? (t.total / recorded.total).toFixed(3) : null,
             steps: String(t.n),
           });
         }
@@ -86,13 +93,14 @@ export async function runDeqStepBench(ctx: BenchContext): Promise<BenchTable[]> 
   const variant = (findBackend('wasm') as WasmBackend | undefined)?.variant ?? 'unknown';
   return [{
     title: `DEQ training step vs TorchDEQ, float32, one thread (tsdeq wasm ${variant} build)`,
-    columns: ['d, B', 'grad', 'ms/step', 'fwd ms', 'bwd ms', 'unfused f ms', 'TorchDEQ ms', 'TorchDEQ fwd/bwd', 'ratio', 'target', 'steps'],
+    columns: ['d, B', 'grad', 'ms/step', 'fwd ms', 'bwd ms', 'unfused f ms', 'TorchDEQ ms', 'TorchDEQ fwd/bwd', 'ratio', 'target', 'ratio (recorded)', 'steps'],
     rows,
     notes: [
       'step = zero grads, inj = x U^T + b, deq.forward (anderson m=6 lam=1e-4, 30 iterations, tol 0, core sliced), loss = sum(z[-1] * c), backward; median ms.',
       'f(z) = linearTanh(z, W, inj) (fused); "unfused f" writes it tanh(add(linear(z, W), inj)). ift: fixed_point_iter adjoint, 30 iterations, tol 0; pg_k5: phantom k=5, tau=0.5.',
       'fwd = inj + solve + gradient functor + loss; bwd = loss.backward(). ratio = tsdeq ms / TorchDEQ ms (lower is better).',
       ref.note,
+      'ratio (recorded) divides by the recorded baseline of ../shared/oracle/BASELINE.md (AMD EPYC, another machine), for reference.',
     ],
   }];
 }
