@@ -72,6 +72,11 @@ export interface Backend {
   /** Synchronous copy out (CPU backends). GPU backends throw and point to `readAsync`. */
   readSync(s: Storage): TypedArray;
   readAsync(s: Storage): Promise<TypedArray>;
+  /**
+   * Optional (CPU backends): copies the storage's `size` elements into `dst` without
+   * allocating. Solvers use it for their per-iteration residual norms; others use `readAsync`.
+   */
+  readInto?(s: Storage, dst: TypedArray): void;
   /** Bytes currently held by live storages of this backend. */
   liveBytes(): number;
 

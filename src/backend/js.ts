@@ -101,6 +101,9 @@ export class JsBackend implements Backend {
   readSync(s: Storage): TypedArray {
     return d(s).slice();
   }
+  readInto(s: Storage, dst: TypedArray): void {
+    dst.set(d(s));
+  }
   readAsync(s: Storage): Promise<TypedArray> {
     return Promise.resolve(this.readSync(s));
   }

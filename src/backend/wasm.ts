@@ -77,6 +77,10 @@ export class WasmBackend implements Backend {
     const base = p(s) / bytesPer(s.dtype);
     return this.heap.view(s.dtype).slice(base, base + s.size);
   }
+  readInto(s: Storage, dst: TypedArray): void {
+    const base = p(s) / bytesPer(s.dtype);
+    dst.set(this.heap.view(s.dtype).subarray(base, base + s.size));
+  }
   readAsync(s: Storage): Promise<TypedArray> {
     return Promise.resolve(this.readSync(s));
   }

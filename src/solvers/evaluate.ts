@@ -34,9 +34,13 @@ export class FuncRunner {
    * Evaluates func at the packed state in `x`. The tensor(s) func receives are only valid
    * during the call (they are disposed afterwards; clone to keep one).
    */
-  async eval(x: Buf): Promise<Evaluation> {
+  eval(x: Buf): Evaluation | Promise<Evaluation> {
+    // A single-tensor state with a synchronous func evaluates without a promise.
+    return this.layout.isList ? this.evalList(x) : this.evalOne(x);
+  }
+
+  private async evalList(x: Buf): Promise<Evaluation> {
     const L = this.layout;
-    if (!L.isList) return this.evalOne(x);
     const inputBufs = L.isList ? this.parts : [x];
     if (L.isList) this.parts.forEach((p, i) => L.unpackPart(x.s, i, p.s));
     const handles = inputBufs.map((b, i) => {
@@ -87,7 +91,7 @@ export class FuncRunner {
     release: () => this.releaseOne(),
   };
 
-  private async evalOne(x: Buf): Promise<Evaluation> {
+  private evalOne(x: Buf): Evaluation | Promise<Evaluation> {
     const L = this.layout;
     x.s.refs++;
     // Disposed by releaseOne (or below on errors): neither a scope nor the GC backstop needs it.
@@ -97,12 +101,24 @@ export class FuncRunner {
     let out: unknown;
     try {
       out = noGrad(this.callInScope);
-      if (out instanceof Promise) out = await out;
     } catch (e) {
-      this.out = null;
-      this.releaseOne();
+      this.failOne();
       throw e;
     }
+    if (out instanceof Promise) {
+      return out.then((v) => this.finishOne(v, firstNew), (e) => { this.failOne(); throw e; });
+    }
+    return this.finishOne(out, firstNew);
+  }
+
+  private failOne(): void {
+    this.out = null;
+    this.releaseOne();
+  }
+
+  /** Checks func's value against the layout and hands it out as the current Evaluation. */
+  private finishOne(out: unknown, firstNew: number): Evaluation {
+    const L = this.layout;
     this.calls++;
     const t = out as Tensor;
     if (!(t instanceof Tensor) || t.isDisposed || t.dtype !== L.dtype || t.backend !== L.backend || !sameDims(t.shape, L.shapes[0])) {

@@ -93,12 +93,25 @@ export class Session {
     return this.norms(diff.s, out.s);
   }
 
-  /** The (2B) norms a fused step wrote to `fusedNorms`, as [residual norms, image norms]. */
+  /**
+   * The (2B) norms a fused step wrote to `fusedNorms`, as [residual norms, image norms]. On
+   * backends with `readInto` these are views of one host buffer, overwritten by the next read.
+   */
   async readFusedNorms(): Promise<[TypedArray, TypedArray]> {
-    const v = await this.L.backend.readAsync(this.fusedNorms.s);
+    const be = this.L.backend;
     const B = this.L.B;
+    if (be.readInto) {
+      if (this.normsHost === null) {
+        const h = new Float64Array(2 * B);
+        this.normsHost = [h, [h.subarray(0, B), h.subarray(B, 2 * B)]];
+      }
+      be.readInto(this.fusedNorms.s, this.normsHost[0]);
+      return this.normsHost[1];
+    }
+    const v = await be.readAsync(this.fusedNorms.s);
     return [v.subarray(0, B), v.subarray(B, 2 * B)];
   }
+  private normsHost: [Float64Array, [TypedArray, TypedArray]] | null = null;
 
   /** Per-sample norms of two (B, D) storages: [||a_b||, ||c_b||]. */
   async norms(a: Storage, c: Storage): Promise<[TypedArray, TypedArray]> {
