@@ -129,14 +129,21 @@ export async function spawnWorker(): Promise<WorkerHandle> {
   if (h === 'node') {
     const Ctor = await nodeWorkerCtor();
     const w = new Ctor(workerSource('node'), { eval: true });
-    w.unref();
+    // Referenced until its first answer (so that awaiting the pool keeps Node running), then
+    // unref'd: an idle pool never keeps the process alive.
+    let answered = false;
     let done = false;
+    w.on('message', () => {
+      answered = true;
+      w.unref();
+    });
     return {
       post: (m) => w.postMessage(m),
       listen(f, fail) {
         w.on('message', (m) => f(m as { type: string }));
         w.on('error', (e) => fail(String((e as Error)?.message ?? e)));
         w.on('exit', (code) => { if (!done) fail(`the worker exited with code ${String(code)}`); });
+        if (answered) w.unref(); // a new 'message' listener refs the worker's port again
       },
       async terminate() {
         done = true;

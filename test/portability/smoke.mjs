@@ -49,6 +49,8 @@ async function threadsReport(T) {
   await T.setThreads(1);
   const one = Array.from(a.matmul(b).dataSync());
   r.equal = two.length === n * n && two.every((v, i) => Object.is(v, one[i]));
+  // Leave the pool running: Node and Deno must still exit on their own (idle workers are unref'd).
+  if (r.set === 2) await T.setThreads(2);
   // Four checked entries of the product (exact): C[i][j] = sum_k A[i][k] B[k][j].
   r.values = [[0, 0], [5, 77], [100, 3], [127, 127]].map(([i, j]) => two[i * n + j]);
   r.expected = [[0, 0], [5, 77], [100, 3], [127, 127]].map(([i, j]) => {
