@@ -10,7 +10,10 @@
  * forward, IFT backward) gives bit-identical losses and gradients too.
  */
 import os from 'node:os';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildSync } from 'esbuild';
 import v8 from 'node:v8';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Backend, MatmulSpec, Storage } from '../src/backend/backend.js';
@@ -351,6 +354,37 @@ describe('setThreads / getThreads / shutdownThreads with init()', () => {
     expect(wasm.parallel!.pool.threads).toBe(1);
     expect(await T.setThreads(2)).toBe(2);
     expect(wasm.parallel!.pool.threads).toBe(2);
+  });
+
+  it('in a Node process: awaiting pool starts and stops keeps Node running, and an idle pool lets it exit', () => {
+    const dir = mkdtempSync(join(os.tmpdir(), 'tsdeq-threads-'));
+    try {
+      const entry = join(dir, 'entry.ts');
+      const src = new URL('../src/index.js', import.meta.url).pathname;
+      writeFileSync(entry, `import * as T from ${JSON.stringify(src)};
+await T.init();
+const n = 128;
+const a = T.tensor(Array.from({ length: n * n }, (_, i) => (i % 7) - 3), [n, n]);
+const pool = T.getBackend().parallel.pool;
+pool.backoff.enabled = false;
+const sums = [];
+for (const threads of [2, 1, 2, 1, 2]) {
+  await T.setThreads(threads);
+  sums.push(T.sum(a.matmul(a)).item());
+}
+console.log(JSON.stringify({ sums, jobs: pool.jobs, threads: pool.threads }));
+`);
+      const out = join(dir, 'run.mjs');
+      buildSync({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'node', target: 'es2022', outfile: out, logLevel: 'error' });
+      const r = spawnSync(process.execPath, [out], { encoding: 'utf8', timeout: 30_000 });
+      expect(r.status, `exit ${r.status} signal ${r.signal}: ${r.stderr}`).toBe(0);
+      const report = JSON.parse(r.stdout.trim().split('\n').pop()!) as { sums: number[]; jobs: number; threads: number };
+      expect(report.threads).toBe(2); // the pool is still running when the script ends
+      expect(report.jobs).toBe(3);
+      expect(new Set(report.sums).size).toBe(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a module passed to init() runs on one thread, and setThreads(n > 1) says why', async () => {

@@ -35,7 +35,9 @@ interface NodeProcess {
 interface NodeWorker {
   postMessage(m: unknown): void;
   on(event: string, f: (x: unknown) => void): void;
+  once(event: string, f: (x: unknown) => void): void;
   unref(): void;
+  ref(): void;
   terminate(): Promise<number>;
 }
 type NodeWorkerCtor = new (code: string, options: { eval: boolean }) => NodeWorker;
@@ -133,9 +135,9 @@ export async function spawnWorker(): Promise<WorkerHandle> {
     // unref'd: an idle pool never keeps the process alive.
     let answered = false;
     let done = false;
-    w.on('message', () => {
+    w.once('message', () => {
       answered = true;
-      w.unref();
+      if (!done) w.unref();
     });
     return {
       post: (m) => w.postMessage(m),
@@ -143,10 +145,11 @@ export async function spawnWorker(): Promise<WorkerHandle> {
         w.on('message', (m) => f(m as { type: string }));
         w.on('error', (e) => fail(String((e as Error)?.message ?? e)));
         w.on('exit', (code) => { if (!done) fail(`the worker exited with code ${String(code)}`); });
-        if (answered) w.unref(); // a new 'message' listener refs the worker's port again
+        if (answered && !done) w.unref(); // a new 'message' listener refs the worker's port again
       },
       async terminate() {
         done = true;
+        w.ref(); // keep Node running until the worker has exited (awaiting an unref'd worker would not)
         await w.terminate();
       },
     };
