@@ -12,6 +12,9 @@
  *   KERNEL   index of the kernel in the pool's kernel list, or QUIT (workers leave their loop)
  *   PARTS    number of parts of the job (at most 255)
  *   ERROR    set to 1 by a worker whose kernel threw (the caller rethrows after the job)
+ *   READY    workers that have instantiated the module and entered their loop: the caller sees
+ *            a starting pool become usable without waiting for messages (its event loop may
+ *            not turn while a computation runs)
  *   SCRATCH  one i32 per thread: byte address of that thread's scratch block
  *   ARGS     the kernel's arguments (after part, parts, scratch), as f64
  *
@@ -35,6 +38,7 @@ export const DONE = 8;
 export const KERNEL = 12;
 export const PARTS = 16;
 export const ERROR = 20;
+export const READY = 24;
 export const SCRATCH = 32;
 export const ARGS = SCRATCH + MAX_THREADS * 4;
 export const CONTROL_BYTES = ARGS + MAX_ARGS * 8;

@@ -13,7 +13,7 @@
  * caller keeps waiting longer than it works (other processes hold the cores), the pool backs
  * off to one thread for a while, so threads never cost much on a busy machine.
  */
-import { ARGS, CLAIM, CONTROL_BYTES, DONE, ERROR, KERNEL, MAX_ARGS, MAX_PARTS, PARTS, QUIT, SCRATCH, SEQ } from './control.js';
+import { ARGS, CLAIM, CONTROL_BYTES, DONE, ERROR, KERNEL, MAX_ARGS, MAX_PARTS, PARTS, QUIT, READY, SCRATCH, SEQ } from './control.js';
 import { canBlock, spawnWorker, type WorkerHandle } from './platform.js';
 import { Backoff } from './backoff.js';
 
@@ -57,9 +57,10 @@ export class ThreadPool {
   /** Backs the pool off to one thread after slow jobs (./backoff.ts; tests that count jobs disable it). */
   readonly backoff = new Backoff();
   private gen: Generation | null = null;
+  /** Workers being started: they become `gen` once all have counted themselves in READY. */
+  private starting: Generation | null = null;
   private target = 1;
   private chain: Promise<number> = Promise.resolve(1);
-  private workerModule: Promise<WebAssembly.Module> | null = null;
   private readonly scratch: number[] = [];
   private readonly scratchSize: number[] = [];
   private buffer: ArrayBufferLike | null = null;
@@ -78,7 +79,18 @@ export class ThreadPool {
 
   /** Threads that run a job now (the calling thread plus ready workers). */
   get threads(): number {
-    return this.gen === null ? 1 : this.gen.workers.length + 1;
+    const gen = this.current();
+    return gen === null ? 1 : gen.workers.length + 1;
+  }
+
+  /** The running generation; a starting one whose workers are all in their loops is promoted. */
+  private current(): Generation | null {
+    const s = this.starting;
+    if (this.gen === null && s !== null && Atomics.load(this.views().i32, (s.ctrl + READY) >> 2) === s.workers.length) {
+      this.gen = s;
+      this.starting = null;
+    }
+    return this.gen;
   }
 
   /**
@@ -86,7 +98,8 @@ export class ThreadPool {
    * jobs in which the caller mostly waited for workers (busy cores).
    */
   usable(): number {
-    return this.gen !== null && this.backoff.paused(performance.now()) ? 1 : this.threads;
+    const threads = this.threads;
+    return threads > 1 && this.backoff.paused(performance.now()) ? 1 : threads;
   }
 
   /** The size the pool was last asked for (it may still be starting). */
@@ -106,46 +119,42 @@ export class ThreadPool {
   }
 
   private async apply(threads: number): Promise<number> {
-    if (this.threads === threads && (threads === 1 || this.gen !== null)) return threads;
-    const old = this.gen;
+    const running = this.current();
+    if (running !== null ? running.workers.length + 1 === threads : threads === 1 && this.starting === null) return threads;
+    const old = running ?? this.starting;
     this.gen = null;
+    this.starting = null;
     if (old !== null) await this.retire(old);
     if (threads <= 1) return 1;
-    const ctrl = this.alloc(CONTROL_BYTES);
-    const workers: WorkerHandle[] = [];
+    const gen: Generation = { ctrl: this.alloc(CONTROL_BYTES), workers: [] };
     try {
-      const module = await this.compileWorkerModule();
-      for (let i = 1; i < threads; i++) workers.push(await spawnWorker());
-      await Promise.all(workers.map((w, i) => this.startWorker(w, module, ctrl, i + 1)));
+      for (let i = 1; i < threads; i++) gen.workers.push(await spawnWorker());
+      const ready = gen.workers.map((w, i) => this.startWorker(w, gen.ctrl, i + 1));
+      this.starting = gen;
+      await Promise.all(ready);
     } catch (e) {
-      await this.retire({ ctrl, workers });
+      if (this.starting === gen) this.starting = null;
+      if (this.gen === gen) this.gen = null;
+      await this.retire(gen);
       throw new Error(`setThreads: could not start ${threads - 1} worker thread(s): ${(e as Error).message}`);
     }
-    const gen: Generation = { ctrl, workers };
-    for (const w of workers) {
+    for (const w of gen.workers) {
       w.listen(() => undefined, () => { if (this.gen === gen) this.gen = null; }); // a dead worker: back to one thread
     }
-    this.gen = gen;
+    if (this.starting === gen) {
+      this.starting = null;
+      this.gen = gen;
+    }
     return threads;
   }
 
-  private compileWorkerModule(): Promise<WebAssembly.Module> {
-    this.workerModule ??= WebAssembly.compile(this.t.workerBytes as BufferSource);
-    return this.workerModule;
-  }
-
-  private startWorker(w: WorkerHandle, module: WebAssembly.Module, ctrl: number, index: number): Promise<void> {
+  private startWorker(w: WorkerHandle, ctrl: number, index: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       w.listen((m) => {
         if (m.type === 'ready') resolve();
         else if (m.type === 'error') reject(new Error(m.message ?? 'worker error'));
       }, (message) => reject(new Error(message)));
-      const msg = { memory: this.t.memory, ctrl, index, kernels: this.kernels, spinMs: WORKER_SPIN_MS };
-      try {
-        w.post({ ...msg, module });
-      } catch {
-        w.post({ ...msg, bytes: this.t.workerBytes }); // a platform that cannot post compiled modules
-      }
+      w.post({ bytes: this.t.workerBytes, memory: this.t.memory, ctrl, index, kernels: this.kernels, spinMs: WORKER_SPIN_MS });
     });
   }
 
@@ -193,7 +202,7 @@ export class ThreadPool {
    * claims parts like the workers do, so the job never waits for a worker that is slow to wake.
    */
   run(kernel: number, parts: number, scratchBytes: number, args: readonly number[]): void {
-    const gen = this.gen;
+    const gen = this.current();
     if (gen === null || parts < 1 || parts > MAX_PARTS || args.length > MAX_ARGS) {
       throw new Error(`ThreadPool.run: expected a running pool, 1 to ${MAX_PARTS} parts and at most ${MAX_ARGS} arguments, received ${gen === null ? 'a stopped pool, ' : ''}${parts} parts and ${args.length} arguments`);
     }

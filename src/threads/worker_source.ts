@@ -4,15 +4,16 @@
  * URL), so it works the same from the sources, from the esbuild bundle and from a CDN copy,
  * without a separate worker file to locate.
  *
- * A worker receives one message { module | bytes, memory, ctrl, index, kernels, spinMs },
+ * A worker receives one message { bytes, memory, ctrl, index, kernels, spinMs }, compiles and
  * instantiates the tsdeq module on the shared memory (the copy with passive data segments, see
- * src/backend/wasm_binary.ts), answers { type: 'ready' } (or { type: 'error', message }), and
+ * src/backend/wasm_binary.ts; compiling in the worker keeps that work off the calling thread),
+ * counts itself in READY and answers { type: 'ready' } (or { type: 'error', message }), and
  * then loops forever on the control block (./control.ts) without returning to its event loop:
  * wait for SEQ to change (spinning up to `spinMs`, then sleeping in Atomics.wait), claim parts
  * of the job and run them until none is left, count each in DONE (the last one notifies).
  * It never allocates in the module (the allocator belongs to the calling thread).
  */
-import { ARGS, CLAIM, DONE, ERROR, KERNEL, MAX_ARGS, PARTS, QUIT, SCRATCH, SEQ } from './control.js';
+import { ARGS, CLAIM, DONE, ERROR, KERNEL, MAX_ARGS, PARTS, QUIT, READY, SCRATCH, SEQ } from './control.js';
 
 /** How the worker talks to its creator: Node's `worker_threads` or the web Worker API. */
 export type WorkerHost = 'node' | 'web';
@@ -66,8 +67,7 @@ function loop(memory, ctrl, index, fns, spinMs) {
 listen(async (msg) => {
   let fns;
   try {
-    const module = msg.module instanceof WebAssembly.Module ? msg.module : await WebAssembly.compile(msg.bytes);
-    const instance = await WebAssembly.instantiate(module, { env: { memory: msg.memory } });
+    const instance = (await WebAssembly.instantiate(msg.bytes, { env: { memory: msg.memory } })).instance;
     fns = msg.kernels.map((name) => {
       const f = instance.exports[name];
       if (typeof f !== 'function') throw new Error('the module has no kernel ' + name);
@@ -77,6 +77,7 @@ listen(async (msg) => {
     post({ type: 'error', message: String((e && e.message) || e) });
     return;
   }
+  Atomics.add(new Int32Array(msg.memory.buffer), (msg.ctrl + ${READY}) >> 2, 1);
   post({ type: 'ready' });
   loop(msg.memory, msg.ctrl, msg.index, fns, msg.spinMs);
   post({ type: 'exit' });
