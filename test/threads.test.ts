@@ -216,6 +216,26 @@ describe('the pool', () => {
     for (const s of [a, b, out]) wasm.free(s);
   });
 
+  it('a computation that never lets the event loop turn (only microtasks) still picks the starting pool up', async () => {
+    let want = 2;
+    const fresh = await createSharedWasmBackend(await embeddedBytes('simd', true), () => want);
+    const pool = fresh.parallel!.pool;
+    pool.backoff.enabled = false;
+    const c = makeCase(1, 64, 256, 256, false, true, 0, 0, 6);
+    const a = stored(fresh, c.A, 'float32'), b = stored(fresh, c.B, 'float32'), out = fresh.alloc(64 * 256, 'float32');
+    const t0 = performance.now();
+    let calls = 0;
+    while (pool.jobs === 0 && performance.now() - t0 < 20_000) {
+      fresh.matmul(a, b, out, c.spec); // the first call starts the workers in the background
+      calls++;
+      await Promise.resolve();
+    }
+    expect(pool.jobs).toBe(1);
+    expect(calls).toBeGreaterThan(1);
+    want = 1;
+    await pool.resize(1);
+  });
+
   it('a part that traps makes the call throw (on whichever thread ran it), and the pool keeps working', async () => {
     const pool = wasm.parallel!.pool;
     await pool.resize(2);
