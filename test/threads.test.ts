@@ -407,6 +407,21 @@ console.log(JSON.stringify({ sums, jobs: pool.jobs, threads: pool.threads }));
     }
   });
 
+  it('workers that fail to start: setThreads rejects with the reason, and kernels run on one thread', async () => {
+    vi.resetModules();
+    const T2 = await import('../src/index.js');
+    await T2.init();
+    const pool = (T2.getBackend() as WasmBackend).parallel!.pool;
+    (pool as unknown as { t: { workerBytes: Uint8Array } }).t.workerBytes = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 99]); // not a module
+    await expect(T2.setThreads(2)).rejects.toThrow(/setThreads: could not start 1 worker thread\(s\): .*(Compile|WebAssembly)/);
+    expect(T2.getThreads()).toBe(1);
+    expect(pool.threads).toBe(1);
+    const a = T2.tensor(values(128 * 128, 3), [128, 128]);
+    const jobs = pool.jobs;
+    expect(a.matmul(a).shape).toEqual([128, 128]);
+    expect(pool.jobs).toBe(jobs);
+  });
+
   it('a module passed to init() runs on one thread, and setThreads(n > 1) says why', async () => {
     vi.resetModules();
     const T2 = await import('../src/index.js');

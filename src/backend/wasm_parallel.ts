@@ -22,6 +22,12 @@ const KERNELS = ['gemm_part_f32', 'gemm_part_f64'] as const;
 type PartsFn = (batch: number, m: number, n: number, k: number, transA: number, strideA: number, strideB: number, wanted: number) => number;
 type ScratchFn = (batch: number, m: number, n: number, k: number, transA: number, strideA: number, strideB: number) => number;
 
+/**
+ * The pooled kernels of one shared-memory instance; `WasmBackend.matmul` asks `gemm` first.
+ * @example
+ * const par = new ParallelKernels({ memory, exports, workerBytes }, () => 2);
+ * if (!par.gemm('float32', a, b, c, spec)) runOnOneThread();
+ */
 export class ParallelKernels {
   readonly pool: ThreadPool;
   /** Products with fewer flops than this run on one thread (tests lower it to split tiny ones). */

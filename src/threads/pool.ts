@@ -47,6 +47,13 @@ interface Generation {
 
 type Kernel = (part: number, parts: number, scratch: number, ...args: number[]) => void;
 
+/**
+ * The worker pool of one module instance (see the file header).
+ * @example
+ * const pool = new ThreadPool({ memory, exports, workerBytes }, ['gemm_part_f32']);
+ * await pool.resize(2);
+ * pool.run(0, 2, scratchBytes, [a, b, c, 1, m, n, k, 0, 1, 0, 0]);
+ */
 export class ThreadPool {
   private readonly fns: Kernel[];
   private readonly alloc: (bytes: number) => number;

@@ -24,9 +24,12 @@ function defaultThreads(): number {
   return s.ok ? Math.min(Math.max(1, s.cores), MAX_THREADS) : 1;
 }
 
-/** The thread count kernels should use now (read by the parallel kernels at each call). */
+/**
+ * The thread count kernels should use now (read by the parallel kernels at each call): 1 when
+ * the backend cannot run threads or its workers failed to start (`setThreads` tries again).
+ */
 export function wantedThreads(): number {
-  if (singleReason !== null) return 1;
+  if (singleReason !== null || active?.startError != null) return 1;
   return requested ?? defaultThreads();
 }
 
@@ -71,12 +74,16 @@ export function setThreads(n: number): Promise<number> {
   if (active === null) return Promise.resolve(n);
   const kernels = active;
   kernels.startError = null;
-  return kernels.pool.resize(n);
+  return kernels.pool.resize(n).catch((e: unknown) => {
+    kernels.startError = (e as Error).message;
+    throw e;
+  });
 }
 
 /**
  * The number of threads the wasm backend's large kernels use (the calling thread included):
- * the `setThreads` setting, by default the core count where threads are possible, else 1.
+ * the `setThreads` setting, by default the core count where threads are possible, else 1
+ * (also after the workers failed to start, e.g. a Content-Security-Policy forbidding workers).
  * @example getThreads(); // 2 on a two-core machine in Node
  */
 export function getThreads(): number {
