@@ -257,6 +257,7 @@ describe('the pool', () => {
     js.matmul(ja, jb, ref, { batch: 2, m, n, k, transA: false, transB: false, strideA: 0, strideB: k * n });
     const got = wasm.readSync(out), exp = js.readSync(ref);
     for (let i = 0; i < exp.length; i++) expect(Math.abs(got[i] - exp[i])).toBeLessThan(1e-5);
+    await expect(pool.resize(65)).rejects.toThrow('ThreadPool.resize: expected an integer from 1 to 64, received 65');
     expect(() => pool.run(0, 256, 0, [])).toThrow(/ThreadPool.run: expected a running pool, 1 to 255 parts and at most 16 arguments, received 256 parts and 0 arguments/);
     await pool.resize(1);
     expect(() => pool.run(0, 2, 0, [])).toThrow(/ThreadPool.run: expected a running pool, .* received a stopped pool, 2 parts/);

@@ -13,7 +13,7 @@
  * caller keeps waiting longer than it works (other processes hold the cores), the pool backs
  * off to one thread for a while, so threads never cost much on a busy machine.
  */
-import { ARGS, CLAIM, CONTROL_BYTES, DONE, ERROR, KERNEL, MAX_ARGS, MAX_PARTS, PARTS, QUIT, READY, SCRATCH, SEQ } from './control.js';
+import { ARGS, CLAIM, CONTROL_BYTES, DONE, ERROR, KERNEL, MAX_ARGS, MAX_PARTS, MAX_THREADS, PARTS, QUIT, READY, SCRATCH, SEQ } from './control.js';
 import { canBlock, spawnWorker, type WorkerHandle } from './platform.js';
 import { Backoff } from './backoff.js';
 
@@ -119,6 +119,9 @@ export class ThreadPool {
    * thread count once the workers are ready. Calls are applied in order.
    */
   resize(threads: number): Promise<number> {
+    if (!(Number.isInteger(threads) && threads >= 1 && threads <= MAX_THREADS)) {
+      return Promise.reject(new Error(`ThreadPool.resize: expected an integer from 1 to ${MAX_THREADS}, received ${threads}`));
+    }
     this.target = threads;
     const next = this.chain.catch(() => 1).then(() => this.apply(threads));
     this.chain = next;
