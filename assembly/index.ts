@@ -16,6 +16,7 @@ export * from './fused';
 export * from './anderson';
 export { gemm_f32, gemm_f64 } from './gemm';
 export { gemm_parts_f32, gemm_parts_f64, gemm_part_scratch_f32, gemm_part_scratch_f64, gemm_part_f32, gemm_part_f64 } from './gemm_part';
+export { add_tanh_part_f32, add_tanh_part_f64, tanh_grad_part_f32, tanh_grad_part_f64 } from './fused_part';
 
 /** 1 in the relaxed-SIMD build, 0 in the baseline SIMD build. */
 export const RELAXED: i32 = ASC_FEATURE_RELAXED_SIMD ? 1 : 0;

@@ -178,6 +178,42 @@ describe.each(VARIANTS)('pooled GEMM, %s-threads build: 2 threads give bit-ident
     });
   }
 
+  for (const dtype of DTYPES) {
+    it(`${dtype}: addTanh (blocks of rows) and tanhGrad (blocks of elements) are bit-identical on 2 threads`, () => {
+      wasm.parallel!.minElements = { addTanh: 0, tanhGrad: 0 };
+      const runFused = (threads: number, rows: number, cols: number, uRowStride: number, inPlace: boolean): Float64Array[] => {
+        want = threads;
+        const n = rows * cols;
+        const x = stored(wasm, values(n, rows + 7 * cols).map((v) => 3 * v), dtype);
+        const u = stored(wasm, values(Math.max(1, uRowStride === 0 ? cols : n), cols), dtype);
+        const out = inPlace ? x : stored(wasm, new Float64Array(n).fill(12345.5), dtype);
+        const jobs = wasm.parallel!.pool.jobs;
+        wasm.addTanh(x, u, out, rows, cols, uRowStride);
+        const y = Float64Array.from(wasm.readSync(out));
+        const g = stored(wasm, values(n, 99), dtype), dy = stored(wasm, new Float64Array(n).fill(-7), dtype);
+        wasm.tanhGrad(g, out, dy);
+        const splits = (rows >= 2 ? 1 : 0) + 1;
+        expect(wasm.parallel!.pool.jobs - jobs, `pool jobs for rows=${rows} cols=${cols}`).toBe(threads > 1 ? splits : 0);
+        const r = [y, Float64Array.from(wasm.readSync(dy))];
+        for (const st of new Set([x, u, out, g, dy])) wasm.free(st);
+        return r;
+      };
+      for (const rows of [1, 3, 17, 100]) {
+        for (const cols of [1, 3, 17, 33, 257]) {
+          for (const [uRowStride, inPlace] of [[0, false], [cols, false], [cols, true]] as [number, boolean][]) {
+            const one = runFused(1, rows, cols, uRowStride, inPlace), two = runFused(2, rows, cols, uRowStride, inPlace);
+            for (let k = 0; k < 2; k++) {
+              one[k].forEach((v, i) => {
+                if (!Object.is(v, two[k][i])) throw new Error(`${variant} ${dtype} ${k ? 'tanhGrad' : 'addTanh'} rows=${rows} cols=${cols} uRowStride=${uRowStride}: element ${i} is ${two[k][i]} on 2 threads, ${v} on 1`);
+              });
+            }
+            expect(Math.abs(one[0][0] - Math.tanh(values(rows * cols, rows + 7 * cols)[0] * 3 + values(Math.max(1, uRowStride === 0 ? cols : rows * cols), cols)[0]))).toBeLessThan(dtype === 'float32' ? 1e-6 : 1e-14);
+          }
+        }
+      }
+    });
+  }
+
   it('agrees with the js backend (the split is also correct, not only self-consistent)', () => {
     const c = makeCase(1, 100, 257, 33, false, true, 0, 0, 99);
     const got = run(c, 'float64', 2);
@@ -303,7 +339,10 @@ describe('back-off to one thread when the caller keeps waiting for workers (busy
   });
 });
 
-/** One DEQ training step (anderson forward, IFT backward) at d = 256, B = 64: loss and gradients. */
+/**
+ * One DEQ training step (anderson forward, IFT backward) at d = 256, B = 64, f(z) = tanh(z W^T +
+ * inj) as the fused linearTanh (a product, then addTanh; its VJP tanhGrad, then products).
+ */
 async function deqStep(): Promise<{ loss: number; grads: number[][]; z: number[] }> {
   const d = 256, B = 64, o = { dtype: 'float32' as const };
   const W = T.tensor(values(d * d, 1).map((v) => v * 0.9 / Math.sqrt(d)), [d, d], o).requireGrad();
@@ -313,7 +352,7 @@ async function deqStep(): Promise<{ loss: number; grads: number[][]; z: number[]
   const c = T.tensor(values(B * d, 5), [B, d], o);
   const deq = T.getDeq({ core: 'sliced', fSolver: 'anderson', fMaxIter: 12, fTol: 0, ift: true, bSolver: 'fixed_point_iter', bMaxIter: 12, bTol: 0 });
   const inj = T.linear(x, U, b);
-  const { zOut } = await deq.forward((z: T.Tensor) => T.tanh(T.add(T.linear(z, W), inj)), T.zeros([B, d], o));
+  const { zOut } = await deq.forward((z: T.Tensor) => T.linearTanh(z, W, inj), T.zeros([B, d], o));
   const z = zOut[zOut.length - 1];
   const loss = T.sum(T.mul(z, c));
   await T.backward(loss);
@@ -329,6 +368,7 @@ describe('setThreads / getThreads / shutdownThreads with init()', () => {
     await T.init();
     wasm = findBackend('wasm') as WasmBackend;
     wasm.parallel!.pool.backoff.enabled = false; // jobs are counted below
+    wasm.parallel!.minElements = { addTanh: 0, tanhGrad: 0 }; // the step's addTanh and tanhGrad split too
     T.setBackend('wasm');
   });
   afterAll(async () => {
@@ -347,7 +387,7 @@ describe('setThreads / getThreads / shutdownThreads with init()', () => {
     expect(T.getThreads()).toBe(2);
     const jobs = wasm.parallel!.pool.jobs;
     const two = await deqStep();
-    expect(wasm.parallel!.pool.jobs - jobs).toBeGreaterThan(20); // every f(z) and its VJP products split
+    expect(wasm.parallel!.pool.jobs - jobs).toBeGreaterThan(40); // every f(z) (product, addTanh) and its VJP split
     expect(await T.setThreads(1)).toBe(1);
     expect(wasm.parallel!.pool.threads).toBe(1);
     const jobs1 = wasm.parallel!.pool.jobs;

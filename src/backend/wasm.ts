@@ -180,10 +180,12 @@ export class WasmBackend implements Backend {
   // ---- fused ----
   addTanh(x: Storage, u: Storage, out: Storage, rows: number, cols: number, uRowStride: number): void {
     if (rows * cols === 0) return;
+    if (this.parallel !== null && this.parallel.addTanh(out.dtype, p(out), p(x), p(u), rows, cols, uRowStride)) return;
     this.k[out.dtype].addTanh(p(out), p(x), p(u), rows, cols, uRowStride);
   }
   tanhGrad(g: Storage, y: Storage, out: Storage): void {
     if (out.size === 0) return;
+    if (this.parallel !== null && this.parallel.tanhGrad(out.dtype, p(out), p(g), p(y), out.size)) return;
     this.k[out.dtype].tanhGrad(p(out), p(g), p(y), out.size);
   }
   fixedPointStep(f: Storage, x: Storage, tau: number, out: Storage, norms: Storage, B: number, D: number): void {

@@ -1,13 +1,16 @@
 /**
  * The multi-threaded kernels of a wasm backend that runs on shared memory: which calls are
- * worth splitting across the thread pool and how. Today that is the GEMM (by far the largest
- * share of a DEQ step at large sizes): assembly/gemm_part.ts splits it into row, column or
- * batch blocks that give bit-identical results whatever the number of parts.
+ * worth splitting across the thread pool and how. The GEMM (by far the largest share of a DEQ
+ * step at large sizes): assembly/gemm_part.ts splits it into row, column or batch blocks; and
+ * the fused DEQ-cell kernels addTanh / tanhGrad (assembly/fused_part.ts: blocks of rows or
+ * elements), which follow each product of the cell and its VJP. Every split gives
+ * bit-identical results whatever the number of parts.
  *
- * Small products stay on the calling thread: handing a job to the workers and waiting for
- * them costs some microseconds, so a product is split only from `MIN_PARALLEL_FLOPS`
- * (measured with `npm run bench -- --only gemm --threads 2`). The pool starts lazily: the
- * first product worth splitting starts it in the background and runs on one thread.
+ * Small calls stay on the calling thread: handing a job to the workers and waiting for them
+ * costs some microseconds, so a product is split only from `MIN_PARALLEL_FLOPS` and an
+ * elementwise kernel from `MIN_PARALLEL_ELEMENTS` (measured: `npm run bench -- --only gemm
+ * --threads 2`, and one vs two threads on the kernels alone). The pool starts lazily: the first call worth splitting starts
+ * it in the background and runs on one thread.
  */
 import type { MatmulSpec } from './backend.js';
 import type { DType } from '../dtype.js';
@@ -16,8 +19,20 @@ import { ThreadPool, type PoolTarget } from '../threads/pool.js';
 /** Default smallest product (2 m n k flops, whole batch) that is split across threads. */
 export const MIN_PARALLEL_FLOPS = 2 ** 21;
 
+/**
+ * Default smallest addTanh / tanhGrad (elements) split across threads: tanh is compute-heavy
+ * and gains from 16K elements (1.6x at 64 x 256 on 2 threads), tanhGrad is three flops per
+ * element and gains only from about 64K (1.5x at 64 x 1024, 2.1x at 256 x 1024).
+ */
+export const MIN_PARALLEL_ELEMENTS: Readonly<{ addTanh: number; tanhGrad: number }> = Object.freeze({ addTanh: 2 ** 14, tanhGrad: 2 ** 16 });
+
 /** The kernels the pool runs, by index. */
-const KERNELS = ['gemm_part_f32', 'gemm_part_f64'] as const;
+const KERNELS = ['gemm_part_f32', 'gemm_part_f64', 'add_tanh_part_f32', 'add_tanh_part_f64',
+  'tanh_grad_part_f32', 'tanh_grad_part_f64'] as const;
+const KERNEL_INDEX = (name: (typeof KERNELS)[number]): number => KERNELS.indexOf(name);
+const GEMM: Record<DType, number> = { float32: KERNEL_INDEX('gemm_part_f32'), float64: KERNEL_INDEX('gemm_part_f64') };
+const ADD_TANH: Record<DType, number> = { float32: KERNEL_INDEX('add_tanh_part_f32'), float64: KERNEL_INDEX('add_tanh_part_f64') };
+const TANH_GRAD: Record<DType, number> = { float32: KERNEL_INDEX('tanh_grad_part_f32'), float64: KERNEL_INDEX('tanh_grad_part_f64') };
 
 type PartsFn = (batch: number, m: number, n: number, k: number, transA: number, strideA: number, strideB: number, wanted: number) => number;
 type ScratchFn = (batch: number, m: number, n: number, k: number, transA: number, strideA: number, strideB: number) => number;
@@ -32,6 +47,8 @@ export class ParallelKernels {
   readonly pool: ThreadPool;
   /** Products with fewer flops than this run on one thread (tests lower it to split tiny ones). */
   minFlops = MIN_PARALLEL_FLOPS;
+  /** Elementwise kernels on fewer elements than this run on one thread (tests lower it too). */
+  minElements = { ...MIN_PARALLEL_ELEMENTS };
   /** Why the last background start failed (then no further automatic attempts), or null. */
   startError: string | null = null;
   private readonly parts: Record<DType, PartsFn>;
@@ -69,8 +86,25 @@ export class ParallelKernels {
     const parts = this.parts[dtype](s.batch, s.m, s.n, s.k, tA, s.strideA, s.strideB, threads);
     if (parts <= 1) return false;
     const bytes = this.scratch[dtype](s.batch, s.m, s.n, s.k, tA, s.strideA, s.strideB);
-    this.pool.run(dtype === 'float32' ? 0 : 1, parts, bytes,
-      [a, b, c, s.batch, s.m, s.n, s.k, tA, s.transB ? 1 : 0, s.strideA, s.strideB]);
+    this.pool.run(GEMM[dtype], parts, bytes, [a, b, c, s.batch, s.m, s.n, s.k, tA, s.transB ? 1 : 0, s.strideA, s.strideB]);
+    return true;
+  }
+
+  /** addTanh (see Backend.addTanh) split into blocks of rows; false: run it on one thread. */
+  addTanh(dtype: DType, out: number, x: number, u: number, rows: number, cols: number, uRowStride: number): boolean {
+    if (rows * cols < this.minElements.addTanh || rows < 2 || this.wanted() <= 1) return false;
+    const threads = this.threads();
+    if (threads <= 1) return false;
+    this.pool.run(ADD_TANH[dtype], Math.min(threads, rows), 0, [out, x, u, rows, cols, uRowStride]);
+    return true;
+  }
+
+  /** tanhGrad (see Backend.tanhGrad) split into blocks of elements; false: run it on one thread. */
+  tanhGrad(dtype: DType, out: number, g: number, y: number, n: number): boolean {
+    if (n < this.minElements.tanhGrad || this.wanted() <= 1) return false;
+    const threads = this.threads();
+    if (threads <= 1) return false;
+    this.pool.run(TANH_GRAD[dtype], threads, 0, [out, g, y, n]);
     return true;
   }
 }
