@@ -1,8 +1,8 @@
 /**
  * The source text of a pool worker, as a string: the pool starts workers from it directly
- * (Node: `new Worker(text, { eval: true })`; Deno and browsers: a module worker from a Blob
- * URL), so it works the same from the sources, from the esbuild bundle and from a CDN copy,
- * without a separate worker file to locate.
+ * (Node and Deno: `node:worker_threads` with `{ eval: true }`; browsers: a module worker from a
+ * Blob URL), so it works the same from the sources, from the esbuild bundle and from a CDN
+ * copy, without a separate worker file to locate.
  *
  * A worker receives one message { bytes, memory, ctrl, index, kernels, spinMs }, compiles and
  * instantiates the tsdeq module on the shared memory (the copy with passive data segments, see
