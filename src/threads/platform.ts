@@ -2,7 +2,7 @@
  * What the running JavaScript platform offers for threads, and how to start a worker on it:
  * - Node, and Deno through its Node compatibility layer: `node:worker_threads` (idle workers
  *   are unref'd, so the pool never keeps the process alive; Deno's web workers cannot be);
- * - browsers (and Bun): the web `Worker` API, as module workers from a Blob URL (browsers
+ * - browsers: the web `Worker` API, as module workers from a Blob URL (browsers
  *   give pages SharedArrayBuffer only when cross-origin isolated: COOP `same-origin` plus
  *   COEP `require-corp`);
  * - edge runtimes (workerd) and non-isolated pages: no workers or no shared memory, so one
