@@ -1,7 +1,7 @@
 /**
  * `npm run demo`: trains a DEQ classifier on the MNIST digits on the WASM backend.
  * Options: --epochs N, --hidden N, --solver NAME, --grad ift|phantom, --save PATH,
- * --train N, --test N, --batch N, --lr X, --seed N.
+ * --train N, --test N, --batch N, --lr X, --seed N, --threads N.
  */
 import { init } from '../init.js';
 import { runDemo, type DemoOptions } from './train.js';

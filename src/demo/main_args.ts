@@ -1,6 +1,6 @@
 /**
  * The demo's command line: --epochs N, --hidden N, --solver NAME, --grad ift|phantom,
- * --save PATH, --train N, --test N, --batch N, --lr X, --seed N.
+ * --save PATH, --train N, --test N, --batch N, --lr X, --seed N, --threads N.
  */
 import { listSolvers } from '../solvers/index.js';
 import type { DemoOptions } from './train.js';
@@ -15,6 +15,7 @@ const FLAGS: Record<string, { key: keyof DemoOptions; parse: (v: string) => unkn
   '--test': { key: 'nTest', parse: (v) => posInt('--test', v) },
   '--batch': { key: 'batchSize', parse: (v) => posInt('--batch', v) },
   '--lr': { key: 'lr', parse: (v) => { const x = Number(v); if (!(x > 0)) throw new Error(`--lr: expected a positive number, received '${v}'`); return x; } },
+  '--threads': { key: 'threads', parse: (v) => posInt('--threads', v) },
   '--seed': { key: 'seed', parse: (v) => posInt('--seed', v, 0) },
 };
 

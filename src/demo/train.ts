@@ -13,6 +13,7 @@ import { Adam } from '../optim/adam.js';
 import { cosineAnnealing } from '../optim/schedule.js';
 import { save } from '../io/safetensors.js';
 import { Rng } from '../random.js';
+import { setThreads, getThreads } from '../threads/settings.js';
 import { MnistDEQ } from './model.js';
 import { mnistSplit, permutation, type DigitSet } from './mnist_data.js';
 
@@ -27,6 +28,8 @@ export interface DemoOptions {
   nTrain?: number;
   nTest?: number;
   seed?: number;
+  /** Worker threads for the big kernels (default: the library's default, all available cores). */
+  threads?: number;
   /** Forward solver iterations in training (default 12; eval uses 1.5x). */
   fMaxIter?: number;
   /** Random translation of training images, in pixels (default 2; 0 disables). */
@@ -130,6 +133,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   const log = opts.log ?? ((s: string) => console.log(s));
   const progress = opts.progress ?? (() => {});
   const epochs = opts.epochs ?? 12, batchSize = opts.batchSize ?? 64, seed = opts.seed ?? 0;
+  if (opts.threads !== undefined) await setThreads(opts.threads);
   const t0 = performance.now();
   const { train, test } = mnistSplit(seed, opts.nTrain ?? 8000, opts.nTest ?? 2000);
   const model = new MnistDEQ({ hidden: opts.hidden, solver: opts.solver, grad: opts.grad, seed, fMaxIter: opts.fMaxIter });
@@ -141,7 +145,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   const shift = opts.shift ?? 2, labelSmoothing = opts.labelSmoothing ?? 0.1;
   const rows: EpochRow[] = [];
   let step = 0;
-  log(`tsdeq MNIST demo: DEQ (hidden ${model.hidden}, ${model.deq.options.fSolver} forward, ${opts.grad ?? 'ift'} backward), ${train.n} train / ${test.n} test digits, ${epochs} epochs`);
+  log(`tsdeq MNIST demo: DEQ (hidden ${model.hidden}, ${model.deq.options.fSolver} forward, ${opts.grad ?? 'ift'} backward), ${train.n} train / ${test.n} test digits, ${epochs} epochs, ${getThreads()} thread${getThreads() === 1 ? '' : 's'}`);
   for (let epoch = 1; epoch <= epochs; epoch++) {
     const te = performance.now();
     const idx = permutation(train.n, rng);
