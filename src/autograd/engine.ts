@@ -255,23 +255,27 @@ function checkResults(node: Node, results: unknown): asserts results is (Tensor 
   }
 }
 
+/** Throws unless output i requires grad and `g` (when given) is a live gradient of its shape and dtype. */
+function checkSeed(where: string, o: Tensor, g: Tensor | null | undefined, i: number): void {
+  o.assertLive(where);
+  if (!o.requiresGrad) {
+    throw new Error(`${where}: expected output ${i} to require grad, received a tensor that is not part of a graph (shape ${fmtShape(o.shape)}); did you compute it inside noGrad or from tensors without requiresGrad?`);
+  }
+  if (!g) return;
+  g.assertLive(where);
+  if (g.shape.length !== o.shape.length || g.shape.some((s, t) => s !== o.shape[t])) {
+    throw new Error(`${where}: expected gradient ${i} of shape ${fmtShape(o.shape)}, received ${fmtShape(g.shape)}`);
+  }
+  if (g.dtype !== o.dtype) {
+    throw new Error(`${where}: expected gradient ${i} of dtype ${o.dtype}, received ${g.dtype}`);
+  }
+}
+
 function seedsFor(where: string, outputs: Tensor[], gradOutputs: (Tensor | null | undefined)[] | undefined): Tensor[] {
   return outputs.map((o, i) => {
-    o.assertLive(where);
-    if (!o.requiresGrad) {
-      throw new Error(`${where}: expected output ${i} to require grad, received a tensor that is not part of a graph (shape ${fmtShape(o.shape)}); did you compute it inside noGrad or from tensors without requiresGrad?`);
-    }
     const g = gradOutputs?.[i];
-    if (g) {
-      g.assertLive(where);
-      if (g.shape.length !== o.shape.length || g.shape.some((s, t) => s !== o.shape[t])) {
-        throw new Error(`${where}: expected gradient ${i} of shape ${fmtShape(o.shape)}, received ${fmtShape(g.shape)}`);
-      }
-      if (g.dtype !== o.dtype) {
-        throw new Error(`${where}: expected gradient ${i} of dtype ${o.dtype}, received ${g.dtype}`);
-      }
-      return g.alias();
-    }
+    checkSeed(where, o, g, i);
+    if (g) return g.alias();
     if (o.size !== 1) {
       throw new Error(`${where}: expected a scalar output or an explicit gradient, received an output of shape ${fmtShape(o.shape)} and no gradient`);
     }
@@ -370,13 +374,68 @@ export function plannedGrad(outputs: Tensor[], inputs: Tensor[]): (gradOutputs: 
   });
   const wanted = new Set(keys);
   let plan: Plan | null = null;
+  let single: SingleNode | null | undefined;
   return async (gradOutputs, createGraph) => {
     for (const t of inputs) t.assertLive('grad');
-    const seeds = seedsFor('grad', outputs, gradOutputs);
     plan ??= makePlan(outputs, wanted);
+    if (single === undefined) single = singleNode(plan, outputs, keys);
+    if (single !== null && !createGraph && gradOutputs[0]) {
+      checkSeed('grad', outputs[0], gradOutputs[0], 0);
+      return applySingle(single, gradOutputs[0]);
+    }
+    const seeds = seedsFor('grad', outputs, gradOutputs);
     const acc = await run(outputs, seeds, wanted, { retainGraph: true, createGraph }, plan);
     return gradsOf(keys, acc, inputs, true);
   };
+}
+
+/**
+ * A backward pass that is one node applied to the output gradient: one output, the only node
+ * that reaches a wanted input, every wanted input a distinct direct (leaf) input of it. A
+ * pullback of `f(x)` for a fused op (IFT's adjoint iterations) is this case.
+ */
+interface SingleNode { node: Node; needs: boolean[]; slots: number[] }
+
+function singleNode(plan: Plan, outputs: Tensor[], keys: Key[]): SingleNode | null {
+  const node = outputs.length === 1 ? outputs[0].node : null;
+  if (node === null || plan.needed.size !== 1 || !plan.needed.has(node)) return null;
+  const slots: number[] = [];
+  for (const k of keys) {
+    if (k instanceof Node) return null;
+    const j = node.edges.indexOf(k);
+    if (j < 0 || node.edges.indexOf(k, j + 1) >= 0 || slots.includes(j)) return null;
+    slots.push(j);
+  }
+  return { node, needs: node.edges.map((_, j) => slots.includes(j)), slots };
+}
+
+/** The single-node pass: the node's VJP applied to `g` in a scope, its wanted results checked and handed out. */
+async function applySingle(sn: SingleNode, g: Tensor): Promise<(Tensor | null)[]> {
+  const { node, needs, slots } = sn;
+  const firstNew = peekNextTensorId();
+  let results = tidy(() => withGradMode(false, () => node.apply(g, needs)));
+  if (results instanceof Promise) results = await results;
+  checkResults(node, results);
+  const res = results;
+  const out: (Tensor | null)[] = [];
+  for (const j of slots) {
+    let r = res[j] ?? null;
+    if (r !== null) {
+      const want = node.inputShapes[j];
+      if (r.shape.length !== want.length || r.shape.some((d, t) => d !== want[t]) || r.dtype !== node.inputDTypes[j]) {
+        for (let i = 0; i < res.length; i++) { const x = res[i]; if (x && x.id >= firstNew && x !== g) x.dispose(); }
+        throw new Error(`backward: the backward of '${node.name}' returned a gradient of shape ${fmtShape(r.shape)} (${r.dtype}) for input ${j}, expected ${fmtShape(want)} (${node.inputDTypes[j]})`);
+      }
+      // Only tensors this call created are handed out as they are.
+      if (r.id < firstNew || r === g || out.includes(r)) r = r.alias();
+    }
+    out.push(r);
+  }
+  for (let i = 0; i < res.length; i++) {
+    const x = res[i];
+    if (x && x.id >= firstNew && x !== g && !out.includes(x) && !slots.includes(i)) x.dispose();
+  }
+  return out;
 }
 
 /** Throws for option keys outside `valid`, naming them and the valid ones. */
