@@ -15,12 +15,37 @@ interface Scope {
   kept: Set<Tensor> | null;
 }
 
+/**
+ * A set that stays a short array while small (a scope's survivors are usually none to a few;
+ * `Set.clear()` would allocate a new table at every scope end) and becomes a Set when large.
+ */
+class SmallSet<T> {
+  private list: T[] = [];
+  private big: Set<T> | null = null;
+  add(v: T): void {
+    if (this.big !== null) { this.big.add(v); return; }
+    if (this.list.includes(v)) return;
+    this.list.push(v);
+    if (this.list.length > 16) this.big = new Set(this.list);
+  }
+  has(v: T): boolean {
+    return this.big !== null ? this.big.has(v) : this.list.includes(v);
+  }
+  values(): Iterable<T> {
+    return this.big ?? this.list;
+  }
+  clear(): void {
+    this.list.length = 0;
+    this.big = null;
+  }
+}
+
 class ScopeStack {
   private stack: Scope[] = [];
   /** Ended scopes, reused by `begin` (a tidy per solver iteration should not allocate). */
   private pool: Scope[] = [];
   /** Scratch set of an ending scope's survivors (end never runs user code, so one suffices). */
-  private readonly survivors = new Set<Tensor>();
+  private readonly survivors = new SmallSet<Tensor>();
 
   /** Adds t to the innermost scope; false when no scope is open (the caller then registers t with the GC backstop). */
   track(t: Tensor): boolean {
@@ -74,10 +99,10 @@ class ScopeStack {
     this.pool.push(scope);
   }
   /** Nodes that a survivor's graph (or a kept tensor's) still reaches stay alive; the rest are released. */
-  private releaseNodes(scope: Scope, survivors: Set<Tensor>, parent: Scope | undefined): void {
+  private releaseNodes(scope: Scope, survivors: SmallSet<Tensor>, parent: Scope | undefined): void {
     const reachable = new Set<Node>();
     const stack: Node[] = [];
-    for (const t of survivors) {
+    for (const t of survivors.values()) {
       if (t.node) stack.push(t.node);
       if (t.grad?.node) stack.push(t.grad.node);
     }
@@ -116,7 +141,7 @@ class ScopeStack {
 
 export const scopes = new ScopeStack();
 
-function collectTensors(v: unknown, out: Set<Tensor>, seen: Set<unknown> | null = null): void {
+function collectTensors(v: unknown, out: SmallSet<Tensor>, seen: Set<unknown> | null = null): void {
   if (v === null || typeof v !== 'object') return;
   if (isTensor(v)) {
     out.add(v);
