@@ -147,6 +147,11 @@ function collectTensors(v: unknown, out: SmallSet<Tensor>, seen: Set<unknown> | 
     out.add(v);
     return;
   }
+  if (seen === null && Array.isArray(v) && flatTensors(v)) {
+    // A flat list of tensors (a VJP's results): nothing to recurse into, no cycle to guard.
+    for (let i = 0; i < v.length; i++) if (v[i]) out.add(v[i] as Tensor);
+    return;
+  }
   if (seen === null) seen = new Set();
   else if (seen.has(v)) return;
   seen.add(v);
@@ -162,6 +167,15 @@ function collectTensors(v: unknown, out: SmallSet<Tensor>, seen: Set<unknown> | 
   if (proto === Object.prototype || proto === null) {
     for (const x of Object.values(v as Record<string, unknown>)) collectTensors(x, out, seen);
   }
+}
+
+/** Whether every entry is a tensor, null or undefined. */
+function flatTensors(v: unknown[]): boolean {
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i];
+    if (x !== null && x !== undefined && !isTensor(x)) return false;
+  }
+  return true;
 }
 
 function isTensor(v: unknown): v is Tensor {
