@@ -98,7 +98,8 @@ export function vjp(fn: (...xs: Tensor[]) => Tensor, x: Tensor | Tensor[], opts:
     if (v.shape.length !== y.shape.length || v.shape.some((s, i) => s !== y.shape[i])) {
       throw new Error(`vjp pullback: expected a cotangent of shape ${fmtShape(y.shape)}, received ${fmtShape(v.shape)}`);
     }
-    const gs = await planned!([v], opts.createGraph ?? false);
+    const r = planned!([v], opts.createGraph ?? false);
+    const gs = r instanceof Promise ? await r : r;
     return gs.map((g, i) => g ?? leaves[i].mul(0));
   }) as Pullback;
   pullback.dispose = () => {

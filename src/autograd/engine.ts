@@ -367,7 +367,7 @@ function gradsOf(keys: Key[], acc: Map<Key, Tensor>, ins: Tensor[], allowUnused:
  * plan (topological order, which gradients are wanted) is computed on the first call and
  * reused. Inputs the outputs do not depend on get null.
  */
-export function plannedGrad(outputs: Tensor[], inputs: Tensor[]): (gradOutputs: Tensor[], createGraph: boolean) => Promise<(Tensor | null)[]> {
+export function plannedGrad(outputs: Tensor[], inputs: Tensor[]): (gradOutputs: Tensor[], createGraph: boolean) => (Tensor | null)[] | Promise<(Tensor | null)[]> {
   const keys: Key[] = inputs.map((t, i) => {
     if (!t.requiresGrad) throw new Error(`grad: expected input ${i} to require grad, received a tensor with requiresGrad false`);
     return edgeOf(t)!;
@@ -375,7 +375,13 @@ export function plannedGrad(outputs: Tensor[], inputs: Tensor[]): (gradOutputs: 
   const wanted = new Set(keys);
   let plan: Plan | null = null;
   let single: SingleNode | null | undefined;
-  return async (gradOutputs, createGraph) => {
+  const general = async (gradOutputs: Tensor[], createGraph: boolean, p: Plan): Promise<(Tensor | null)[]> => {
+    const seeds = seedsFor('grad', outputs, gradOutputs);
+    const acc = await run(outputs, seeds, wanted, { retainGraph: true, createGraph }, p);
+    return gradsOf(keys, acc, inputs, true);
+  };
+  // Synchronous when the pass is one node with a synchronous VJP (no promise per call).
+  return (gradOutputs, createGraph) => {
     for (const t of inputs) t.assertLive('grad');
     plan ??= makePlan(outputs, wanted);
     if (single === undefined) single = singleNode(plan, outputs, keys);
@@ -383,9 +389,7 @@ export function plannedGrad(outputs: Tensor[], inputs: Tensor[]): (gradOutputs: 
       checkSeed('grad', outputs[0], gradOutputs[0], 0);
       return applySingle(single, gradOutputs[0]);
     }
-    const seeds = seedsFor('grad', outputs, gradOutputs);
-    const acc = await run(outputs, seeds, wanted, { retainGraph: true, createGraph }, plan);
-    return gradsOf(keys, acc, inputs, true);
+    return general(gradOutputs, createGraph, plan);
   };
 }
 
@@ -409,12 +413,20 @@ function singleNode(plan: Plan, outputs: Tensor[], keys: Key[]): SingleNode | nu
   return { node, needs: node.edges.map((_, j) => slots.includes(j)), slots };
 }
 
-/** The single-node pass: the node's VJP applied to `g` in a scope, its wanted results checked and handed out. */
-async function applySingle(sn: SingleNode, g: Tensor): Promise<(Tensor | null)[]> {
-  const { node, needs, slots } = sn;
+/**
+ * The single-node pass: the node's VJP applied to `g` in a scope, its wanted results checked
+ * and handed out (synchronously when the VJP is synchronous).
+ */
+function applySingle(sn: SingleNode, g: Tensor): (Tensor | null)[] | Promise<(Tensor | null)[]> {
+  const { node, needs } = sn;
   const firstNew = peekNextTensorId();
-  let results = tidy(() => withGradMode(false, () => node.apply(g, needs)));
-  if (results instanceof Promise) results = await results;
+  const results = tidy(() => withGradMode(false, () => node.apply(g, needs)));
+  if (results instanceof Promise) return results.then((r) => handOut(sn, g, r, firstNew));
+  return handOut(sn, g, results, firstNew);
+}
+
+function handOut(sn: SingleNode, g: Tensor, results: unknown, firstNew: number): (Tensor | null)[] {
+  const { node, slots } = sn;
   checkResults(node, results);
   const res = results;
   const out: (Tensor | null)[] = [];
