@@ -72,6 +72,7 @@ export class Tracker {
     let any = false;
     const ta = this.trace.abs, tr = this.trace.rel;
     const la = this.lowest.abs, lr = this.lowest.rel, sa = this.lowestStep.abs, sr = this.lowestStep.rel;
+    const improved = this.improved, dead = this.dead, ref = this.ref, byAbs = stopMode === 'abs';
     for (let b = 0; b < B; b++) {
       const a = abs[b], r = a / (fNorm[b] + eps);
       ta[b * width + c] = a;
@@ -81,16 +82,16 @@ export class Tracker {
       if (betterAbs) { la[b] = a; sa[b] = step; }
       const betterRel = returnFinal || r < lr[b];
       if (betterRel) { lr[b] = r; sr[b] = step; }
-      const better = stopMode === 'abs' ? betterAbs : betterRel;
-      this.improved[b] = better ? 1 : 0;
+      const better = byAbs ? betterAbs : betterRel;
+      improved[b] = better ? 1 : 0;
       any ||= better;
-      if (this.dead[b] === ALIVE) {
-        if (Number.isNaN(a) || Number.isNaN(r)) this.dead[b] = NAN;
-        else if (a === Infinity || a > divergence * this.ref[b]) this.dead[b] = DIVERGED;
+      if (dead[b] === ALIVE) {
+        if (a !== a || r !== r) dead[b] = NAN;
+        else if (a === Infinity || a > divergence * ref[b]) dead[b] = DIVERGED;
       }
       // The floor keeps a sample that starts at its fixed point (first residual ~0) from
       // being called diverged over round-off.
-      if (Number.isNaN(this.ref[b])) this.ref[b] = Math.max(a, REF_FLOOR * (fNorm[b] + 1));
+      if (ref[b] !== ref[b]) ref[b] = Math.max(a, REF_FLOOR * (fNorm[b] + 1));
     }
     this.cols = c + 1;
     return any;
