@@ -132,7 +132,7 @@ function bar(frac: number, width = 24): string {
 export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   const log = opts.log ?? ((s: string) => console.log(s));
   const progress = opts.progress ?? (() => {});
-  const epochs = opts.epochs ?? 12, batchSize = opts.batchSize ?? 64, seed = opts.seed ?? 0;
+  const epochs = opts.epochs ?? 20, batchSize = opts.batchSize ?? 64, seed = opts.seed ?? 0;
   if (opts.threads !== undefined) await setThreads(opts.threads);
   const t0 = performance.now();
   const { train, test } = mnistSplit(seed, opts.nTrain ?? 8000, opts.nTest ?? 2000);
