@@ -13,9 +13,8 @@
  * - fp_step: out may alias f exactly. The Anderson kernels' outputs must not overlap inputs.
  */
 import { hsum, lanes, madd } from './simd';
+import { dot, DOT_CHUNK } from './dot';
 
-/** Bytes of each operand per chunk of a reduction (as ./linalg's dot). */
-const DOT_CHUNK: i32 = 2048;
 
 /**
  * Sum of squares of n elements at p, reduced like ./linalg's dot(p, p, n): chunks of
@@ -48,39 +47,6 @@ const DOT_CHUNK: i32 = 2048;
       const v = <f64>load<T>(p);
       total += v * v;
       p += <usize>sz;
-    }
-  }
-  return total;
-}
-
-/** Dot product of n elements, reduced like sumSquares. */
-@inline function dotChunked<T>(x: usize, y: usize, n: i32): f64 {
-  const sz = <i32>sizeof<T>();
-  const L = lanes<T>();
-  const chunk = DOT_CHUNK / sz;
-  let total = 0.0;
-  let i = 0;
-  while (i < n) {
-    const end = min(n, i + chunk);
-    let a0 = v128.splat<T>(<T>0), a1 = a0, a2 = a0, a3 = a0;
-    for (; i + 4 * L <= end; i += 4 * L) {
-      a0 = madd<T>(v128.load(x), v128.load(y), a0);
-      a1 = madd<T>(v128.load(x, 16), v128.load(y, 16), a1);
-      a2 = madd<T>(v128.load(x, 32), v128.load(y, 32), a2);
-      a3 = madd<T>(v128.load(x, 48), v128.load(y, 48), a3);
-      x += 64;
-      y += 64;
-    }
-    for (; i + L <= end; i += L) {
-      a0 = madd<T>(v128.load(x), v128.load(y), a0);
-      x += 16;
-      y += 16;
-    }
-    total += hsum<T>(v128.add<T>(v128.add<T>(a0, a1), v128.add<T>(a2, a3)));
-    for (; i < end; i++) {
-      total += <f64>load<T>(x) * <f64>load<T>(y);
-      x += <usize>sz;
-      y += <usize>sz;
     }
   }
   return total;
@@ -159,7 +125,7 @@ export function fp_step_f64(out: usize, norms: usize, f: usize, x: usize, tau: f
     store<T>(norms + <usize>(B + b) * sz, <T>Math.sqrt(sumSquares<T>(fs, D)));
     const gb = gram + <usize>(b * m * m) * sz;
     for (let j = 0; j < m; j++) {
-      const v = <T>dotChunked<T>(g, G + hist + <usize>j * row, D);
+      const v = <T>dot<T>(g, G + hist + <usize>j * row, D);
       store<T>(gb + <usize>(slot * m + j) * sz, v);
       store<T>(gb + <usize>(j * m + slot) * sz, v);
     }

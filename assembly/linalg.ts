@@ -10,44 +10,10 @@
  *   from heap.alloc and may grow linear memory.
  */
 import { hsum, lanes, madd } from './simd';
+import { dot, DOT_CHUNK } from './dot';
 
-/** Bytes of each operand processed per chunk of a dot product. */
-const DOT_CHUNK: i32 = 2048;
 /** Bytes of L1 that gram's m row chunks may occupy together. */
 const GRAM_L1_BYTES: i32 = 16384;
-
-/** Dot product of n elements, accumulated over chunks in f64. */
-@inline function dot<T>(x: usize, y: usize, n: i32): f64 {
-  const sz = <i32>sizeof<T>();
-  const L = lanes<T>();
-  const chunk = DOT_CHUNK / sz;
-  let total = 0.0;
-  let i = 0;
-  while (i < n) {
-    const end = min(n, i + chunk);
-    let a0 = v128.splat<T>(<T>0), a1 = a0, a2 = a0, a3 = a0;
-    for (; i + 4 * L <= end; i += 4 * L) {
-      a0 = madd<T>(v128.load(x), v128.load(y), a0);
-      a1 = madd<T>(v128.load(x, 16), v128.load(y, 16), a1);
-      a2 = madd<T>(v128.load(x, 32), v128.load(y, 32), a2);
-      a3 = madd<T>(v128.load(x, 48), v128.load(y, 48), a3);
-      x += 64;
-      y += 64;
-    }
-    for (; i + L <= end; i += L) {
-      a0 = madd<T>(v128.load(x), v128.load(y), a0);
-      x += 16;
-      y += 16;
-    }
-    total += hsum<T>(v128.add<T>(v128.add<T>(a0, a1), v128.add<T>(a2, a3)));
-    for (; i < end; i++) {
-      total += <f64>load<T>(x) * <f64>load<T>(y);
-      x += <usize>sz;
-      y += <usize>sz;
-    }
-  }
-  return total;
-}
 
 /** out[b] = x[b] . y[b] for x, y (B, D). */
 @inline function batchedDot<T>(out: usize, x: usize, y: usize, B: i32, D: i32): void {
