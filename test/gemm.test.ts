@@ -20,6 +20,7 @@ import type { DType } from '../src/dtype.js';
 import { init } from '../src/init.js';
 import { tensor, matmul, setBackend } from '../src/index.js';
 import { matmulEx } from '../src/ops/linalg.js';
+import { values, stored } from './helpers/kernel_inputs.js';
 
 const js = findBackend('js') as Backend;
 const UNIT_ROUNDOFF: Record<DType, number> = { float32: 2 ** -24, float64: 2 ** -53 };
@@ -46,23 +47,6 @@ beforeAll(async () => {
   const relaxed = compileRelaxed(await embeddedBytes('relaxed'));
   if (relaxed) variants[1].backend = await createWasmBackend(relaxed);
 });
-
-/** Deterministic values in [-1, 1) (LCG), distinct per seed. */
-function values(size: number, seed: number): Float64Array {
-  const out = new Float64Array(size);
-  let s = (seed * 2654435761 + 12345) >>> 0;
-  for (let i = 0; i < size; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2147483648 - 1;
-  }
-  return out;
-}
-
-function stored(b: Backend, data: ArrayLike<number>, dtype: DType): Storage {
-  const s = b.alloc(data.length, dtype);
-  b.write(s, data);
-  return s;
-}
 
 /** Runs one matmul on `b` with `out` pre-filled with garbage (the kernel must overwrite it). */
 function run(b: Backend, A: Float64Array, B: Float64Array, spec: MatmulSpec, dtype: DType): Float64Array {

@@ -25,6 +25,7 @@ import { memoryImportLimits, withPassiveData } from '../src/backend/wasm_binary.
 import type { DType } from '../src/dtype.js';
 import { Backoff } from '../src/threads/backoff.js';
 import * as T from '../src/index.js';
+import { values, stored } from './helpers/kernel_inputs.js';
 
 // Node 20 has relaxed SIMD behind a V8 flag (process-wide; vitest runs each file in its own process).
 v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
@@ -33,23 +34,6 @@ const js = findBackend('js') as Backend;
 const DTYPES: DType[] = ['float32', 'float64'];
 const SIZES = [1, 3, 17, 33, 100, 257, 513];
 const wasmFile = (name: string): Uint8Array => readFileSync(new URL(`../build/wasm/tsdeq-${name}.wasm`, import.meta.url));
-
-/** Deterministic values in [-1, 1) (LCG), distinct per seed. */
-function values(size: number, seed: number): Float64Array {
-  const out = new Float64Array(size);
-  let s = (seed * 2654435761 + 12345) >>> 0;
-  for (let i = 0; i < size; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2147483648 - 1;
-  }
-  return out;
-}
-
-function stored(b: Backend, data: ArrayLike<number>, dtype: DType): Storage {
-  const s = b.alloc(data.length, dtype);
-  b.write(s, data);
-  return s;
-}
 
 interface Case { spec: MatmulSpec; A: Float64Array; B: Float64Array; }
 
