@@ -162,10 +162,18 @@ export function full(shape: readonly number[], value: number, opts: CreateOption
   return t;
 }
 
+/**
+ * Zeros with `t`'s shape, dtype and backend (options override).
+ * @example zerosLike(x)
+ */
 export function zerosLike(t: Tensor, opts: CreateOptions = {}): Tensor {
   return zeros(t.shape, { dtype: t.dtype, backend: t.backend, ...opts });
 }
 
+/**
+ * Ones with `t`'s shape, dtype and backend (options override).
+ * @example onesLike(x, { dtype: 'float64' })
+ */
 export function onesLike(t: Tensor, opts: CreateOptions = {}): Tensor {
   return ones(t.shape, { dtype: t.dtype, backend: t.backend, ...opts });
 }

@@ -89,7 +89,10 @@ export function detLog(x: number): number {
 
 let globalRng = new Rng(0);
 
-/** Seeds the generator used by `randn`/`rand` calls that pass no seed (like `torch.manual_seed`). */
+/**
+ * Seeds the generator used by `randn`/`rand` calls that pass no seed (like `torch.manual_seed`).
+ * @example manualSeed(0); const a = randn([3]); manualSeed(0); const b = randn([3]); // a equals b
+ */
 export function manualSeed(seed: number): void {
   globalRng = new Rng(seed);
 }

@@ -206,7 +206,10 @@ export function tidy<T>(fn: () => T): T {
   return result;
 }
 
-/** Marks a tensor so no enclosing `tidy` disposes it. Returns it. */
+/**
+ * Marks a tensor so no enclosing `tidy` disposes it. Returns it.
+ * @example const state = tidy(() => keep(zeros([3])).add(1)); // the zeros survive too
+ */
 export function keep<T extends Tensor>(t: T): T {
   scopes.keep(t);
   return t;

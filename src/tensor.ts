@@ -29,6 +29,11 @@ const finalizer = typeof FinalizationRegistry !== 'undefined'
   ? new FinalizationRegistry<Held>((h) => { liveTensors--; releaseStorage(h.backend, h.storage); })
   : null;
 
+/**
+ * An immutable n-d array of float32 or float64 values on one backend, with autograd fields.
+ * Create tensors with `tensor`, `zeros`, `randn`, ...; every op returns a new tensor.
+ * @example const t = tensor([[1, 2], [3, 4]]); t.shape; // [2, 2]
+ */
 export class Tensor {
   readonly id: number;
   readonly shape: readonly number[];
@@ -211,7 +216,10 @@ export function uninitialized(shape: readonly number[], dtype: DType, backend: B
   return new Tensor(backend.allocUninit ? backend.allocUninit(n, dtype) : backend.alloc(n, dtype), shape, backend);
 }
 
-/** Live tensor handles and bytes held by each backend. */
+/**
+ * Live tensor handles and bytes held by each backend.
+ * @example const before = memory().numBytes; tidy(() => zeros([100]).add(1)); memory().numBytes === before; // true
+ */
 export function memory(): { numTensors: number; numBytes: number; backends: Record<string, number> } {
   return { numTensors: liveTensors, numBytes: bytesOfAll(), backends: bytesByBackend() };
 }

@@ -11,6 +11,10 @@ import { ones } from '../creation.js';
 
 let gradEnabled = true;
 
+/**
+ * Whether ops currently record a graph (false inside `noGrad`).
+ * @example noGrad(() => isGradEnabled()) // false
+ */
 export function isGradEnabled(): boolean {
   return gradEnabled;
 }
@@ -40,7 +44,10 @@ export function noGrad<T>(fn: () => T): T {
   return withGradMode(false, fn);
 }
 
-/** Runs `fn` with graph recording on, even inside `noGrad`. */
+/**
+ * Runs `fn` with graph recording on, even inside `noGrad`.
+ * @example noGrad(() => enableGrad(() => x.mul(w))) // records the product
+ */
 export function enableGrad<T>(fn: () => T): T {
   return withGradMode(true, fn);
 }
@@ -286,6 +293,7 @@ function seedsFor(where: string, outputs: Tensor[], gradOutputs: (Tensor | null 
 /**
  * Accumulates d(output)/d(leaf) into `leaf.grad` for every leaf that requires grad.
  * Implementation of `Tensor.backward`.
+ * @example await backward(loss); // same as await loss.backward()
  */
 export async function backward(output: Tensor, gradient?: Tensor, opts: BackwardOptions = {}): Promise<void> {
   checkKeys('backward', opts, ['retainGraph', 'createGraph']);

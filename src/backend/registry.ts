@@ -9,6 +9,10 @@ const backends = new Map<string, Backend>();
 const pending = new Map<string, string>();
 let current: Backend;
 
+/**
+ * Registers a backend under `name` (replacing one of that name) so `setBackend(name)` can select it.
+ * @example registerBackend('mine', new MyBackend())
+ */
 export function registerBackend(name: string, backend: Backend): void {
   backends.set(name, backend);
   pending.delete(name);
@@ -19,6 +23,10 @@ export function declareBackend(name: string, hint: string): void {
   if (!backends.has(name)) pending.set(name, hint);
 }
 
+/**
+ * Names of the registered backends.
+ * @example listBackends() // ['js', 'wasm'] after init()
+ */
 export function listBackends(): string[] {
   return [...backends.keys()];
 }
@@ -37,7 +45,10 @@ export function setBackend(name: string): void {
   current = b;
 }
 
-/** The backend new tensors are created on. */
+/**
+ * The backend new tensors are created on.
+ * @example getBackend().name // 'wasm' after init()
+ */
 export function getBackend(): Backend {
   return current;
 }

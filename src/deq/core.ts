@@ -139,7 +139,10 @@ export abstract class DEQBase {
   }
 }
 
-/** TorchDEQ's DEQSliced: segments of the solve, each followed by its gradient functor. */
+/**
+ * TorchDEQ's DEQSliced: segments of the solve, each followed by its gradient functor.
+ * @example const deq = getDeq({ core: 'sliced', nStates: 2, grad: 2 });
+ */
 export class DEQSliced extends DEQBase {
   protected plan(fMaxIter: number): number[] {
     const o = this.options;
@@ -164,7 +167,10 @@ export class DEQSliced extends DEQBase {
   }
 }
 
-/** TorchDEQ's DEQIndexing: one solve, gradient functors applied to states sampled from it. */
+/**
+ * TorchDEQ's DEQIndexing: one solve, gradient functors applied to states sampled from it.
+ * @example const deq = getDeq({ core: 'indexing', indexing: [10], ift: true });
+ */
 export class DEQIndexing extends DEQBase {
   protected plan(fMaxIter: number): number[] {
     const o = this.options;

@@ -46,6 +46,10 @@ export interface DEQOptions {
 
 export type ResolvedDEQOptions = Required<DEQOptions> & { grad: number[] };
 
+/**
+ * The defaults of every DEQ option (TorchDEQ's `get_deq` defaults), in one place.
+ * @example DEQ_DEFAULTS.fMaxIter // 40
+ */
 export const DEQ_DEFAULTS: Readonly<ResolvedDEQOptions> = Object.freeze({
   core: 'sliced',
   fSolver: 'fixed_point_iter',

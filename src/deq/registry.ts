@@ -24,7 +24,7 @@ export function registerDeq(name: string, cls: DEQClass): void {
   cores.set(name, cls);
 }
 
-/** Names of the registered DEQ cores. */
+/** Names of the registered DEQ cores. @example listDeqs() // ['sliced', 'indexing'] */
 export function listDeqs(): string[] {
   return [...cores.keys()];
 }

@@ -117,15 +117,15 @@ function compare(op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
 
 /** 1 where a == b else 0 (no gradient). @example equal(x, y) */
 export const equal = (a: TensorLike, b: TensorLike): Tensor => compare('eq', a, b);
-/** 1 where a != b else 0. */
+/** 1 where a != b else 0. @example notEqual(x, 0) */
 export const notEqual = (a: TensorLike, b: TensorLike): Tensor => compare('ne', a, b);
-/** 1 where a < b else 0. */
+/** 1 where a < b else 0. @example less(x, y) */
 export const less = (a: TensorLike, b: TensorLike): Tensor => compare('lt', a, b);
-/** 1 where a <= b else 0. */
+/** 1 where a <= b else 0. @example lessEqual(x, 1) */
 export const lessEqual = (a: TensorLike, b: TensorLike): Tensor => compare('le', a, b);
-/** 1 where a > b else 0. */
+/** 1 where a > b else 0. @example greater(x, 0) */
 export const greater = (a: TensorLike, b: TensorLike): Tensor => compare('gt', a, b);
-/** 1 where a >= b else 0. */
+/** 1 where a >= b else 0. @example greaterEqual(x, y) */
 export const greaterEqual = (a: TensorLike, b: TensorLike): Tensor => compare('ge', a, b);
 
 /**

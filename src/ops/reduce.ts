@@ -104,7 +104,7 @@ export function argmax(x: Tensor, axis = -1): Tensor {
   return reduceRaw('argmax', X, normAxes('argmax', axis, X.rank));
 }
 
-/** Index of the minimum along one axis (as a float tensor, no gradient). */
+/** Index of the minimum along one axis (as a float tensor, no gradient). @example argmin(x, 0) */
 export function argmin(x: Tensor, axis = -1): Tensor {
   const X = need('argmin', 'x', x);
   return reduceRaw('argmin', X, normAxes('argmin', axis, X.rank));
