@@ -12,6 +12,7 @@ export * from './elementwise';
 export * from './layout';
 export * from './reduce';
 export * from './linalg';
+export * from './lowrank';
 export * from './fused';
 export * from './anderson';
 export { gemm_f32, gemm_f64 } from './gemm';

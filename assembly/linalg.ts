@@ -1,12 +1,12 @@
 /**
  * Small dense linear algebra for the solvers: batched dot / norm, Gram matrix + ridge,
- * batched partially pivoted solve, and the low-rank (Broyden-style) matvec.
+ * and batched partially pivoted solve (the low-rank products are in ./lowrank).
  *
  * - All arrays are contiguous row-major, byte addresses, any alignment; sizes in elements.
  * - Dot products run over chunks of DOT_CHUNK bytes with 4 SIMD accumulators each, and the
  *   chunk sums are added in f64 (so f32 inputs get f64-quality totals at f32 SIMD speed).
  *   The order differs from a serial loop; results agree with it to rounding.
- * - Scratch (solve's f64 working copy, lowrank's coefficients, gram's f64 accumulators) comes
+ * - Scratch (solve's f64 working copy, gram's f64 accumulators) comes
  *   from heap.alloc and may grow linear memory.
  */
 import { hsum, lanes, madd } from './simd';
@@ -175,40 +175,6 @@ const GRAM_L1_BYTES: i32 = 16384;
   return bad;
 }
 
-/**
- * out[b] = s x[b] + sum_{j<r} U[b,j] (V[b,j] . x[b]) for U, V (B, rmax, D), x, out (B, D).
- * The r coefficients are computed first, so out may alias x exactly.
- */
-@inline function lowRankMatvec<T>(out: usize, u: usize, v: usize, x: usize, B: i32, r: i32, rmax: i32, D: i32,
-                                  s: f64): void {
-  const sz = <usize>sizeof<T>();
-  const row = <usize>D * sz;
-  const coef = heap.alloc(<usize>max(r, 1) << 3);
-  const L = lanes<T>();
-  for (let b = 0; b < B; b++) {
-    const xb = x + <usize>b * row, ob = out + <usize>b * row;
-    const Ub = u + <usize>b * <usize>rmax * row, Vb = v + <usize>b * <usize>rmax * row;
-    for (let j = 0; j < r; j++) store<f64>(coef + (<usize>j << 3), dot<T>(Vb + <usize>j * row, xb, D));
-    const vs = v128.splat<T>(<T>s);
-    let i = 0;
-    for (; i + L <= D; i += L) {
-      const o = <usize>i * sz;
-      let acc = v128.mul<T>(vs, v128.load(xb + o));
-      for (let j = 0; j < r; j++) {
-        acc = madd<T>(v128.load(Ub + <usize>j * row + o), v128.splat<T>(<T>load<f64>(coef + (<usize>j << 3))), acc);
-      }
-      v128.store(ob + o, acc);
-    }
-    for (; i < D; i++) {
-      const o = <usize>i * sz;
-      let acc = s * <f64>load<T>(xb + o);
-      for (let j = 0; j < r; j++) acc += <f64>load<T>(Ub + <usize>j * row + o) * load<f64>(coef + (<usize>j << 3));
-      store<T>(ob + o, <T>acc);
-    }
-  }
-  heap.free(coef);
-}
-
 export function dot_f32(out: usize, x: usize, y: usize, B: i32, D: i32): void { batchedDot<f32>(out, x, y, B, D); }
 export function dot_f64(out: usize, x: usize, y: usize, B: i32, D: i32): void { batchedDot<f64>(out, x, y, B, D); }
 export function norm_f32(out: usize, x: usize, B: i32, D: i32): void { batchedNorm<f32>(out, x, B, D); }
@@ -220,10 +186,4 @@ export function solve_f32(out: usize, a: usize, rhs: usize, B: i32, n: i32, flag
 }
 export function solve_f64(out: usize, a: usize, rhs: usize, B: i32, n: i32, flags: usize): i32 {
   return solve<f64>(out, a, rhs, B, n, flags);
-}
-export function lowrank_f32(out: usize, u: usize, v: usize, x: usize, B: i32, r: i32, rmax: i32, D: i32, s: f64): void {
-  lowRankMatvec<f32>(out, u, v, x, B, r, rmax, D, s);
-}
-export function lowrank_f64(out: usize, u: usize, v: usize, x: usize, B: i32, r: i32, rmax: i32, D: i32, s: f64): void {
-  lowRankMatvec<f64>(out, u, v, x, B, r, rmax, D, s);
 }

@@ -372,7 +372,7 @@ describe.each(['simd', 'relaxed'] as const)('wasm backend (%s build) vs js', (va
 
     it('lowRankMatvec with r < rmax, r = 0 and out aliasing x', () => {
       for (const D of SIZES) {
-        for (const [r, rmax] of [[0, 2], [1, 1], [3, 5]]) {
+        for (const [r, rmax] of [[0, 2], [1, 1], [3, 5], [9, 11]]) {
           const B = 2, s = -0.7;
           const g = rng(D * 10 + r);
           const u = values(B * rmax * D, dtype, () => g()), v = values(B * rmax * D, dtype, () => g()), x = values(B * D, dtype, () => g());
@@ -382,6 +382,37 @@ describe.each(['simd', 'relaxed'] as const)('wasm backend (%s build) vs js', (va
           be().lowRankMatvec(su, sv, sx, sx, B, r, rmax, D, s);
           expectClose(be().readSync(sx), want, { rtol: tol.arith.rtol, atol: tol.sum.atol * Math.sqrt(D) * (r + 1) }, `lowRankMatvec aliased D=${D} r=${r}`);
           for (const st of [sx, su, sv]) be().free(st);
+        }
+      }
+    });
+
+    it('lowRankMatvecPair equals the two lowRankMatvec calls (and aliased outputs)', () => {
+      for (const D of SIZES) {
+        for (const [r, rmax] of [[0, 2], [3, 5], [9, 11]]) {
+          const B = 3, s = -1;
+          const g = rng(D * 7 + r);
+          const u = values(B * rmax * D, dtype, () => g()), v = values(B * rmax * D, dtype, () => g());
+          const x = values(B * D, dtype, () => g()), y = values(B * D, dtype, () => g());
+          const atol = tol.sum.atol * Math.sqrt(D) * (r + 1);
+          const run = (bk: Backend, alias: boolean): number[][] => {
+            const su = storageOf(bk, u, dtype), sv = storageOf(bk, v, dtype), sx = storageOf(bk, x, dtype), sy = storageOf(bk, y, dtype);
+            const ox = alias ? sx : bk.alloc(B * D, dtype), oy = alias ? sy : bk.alloc(B * D, dtype);
+            bk.lowRankMatvecPair!(su, sv, sx, sy, ox, oy, B, r, rmax, D, s);
+            const res = [Array.from(bk.readSync(ox)), Array.from(bk.readSync(oy))];
+            for (const st of new Set([su, sv, sx, sy, ox, oy])) bk.free(st);
+            return res;
+          };
+          const ref = jsRef;
+          const wantX = ref.alloc(B * D, dtype), wantY = ref.alloc(B * D, dtype);
+          const [su, sv, sx, sy] = [u, v, x, y].map((a) => storageOf(ref, a, dtype));
+          ref.lowRankMatvec(sv, su, sx, wantX, B, r, rmax, D, s);
+          ref.lowRankMatvec(su, sv, sy, wantY, B, r, rmax, D, s);
+          const want = [Array.from(ref.readSync(wantX)), Array.from(ref.readSync(wantY))];
+          for (const st of [wantX, wantY, su, sv, sx, sy]) ref.free(st);
+          for (const [i, got] of [run(ref, false), run(be(), false), run(be(), true)].entries()) {
+            expectClose(got[0], want[0], { rtol: tol.arith.rtol, atol }, `lowRankMatvecPair x run ${i} D=${D} r=${r}`);
+            expectClose(got[1], want[1], { rtol: tol.arith.rtol, atol }, `lowRankMatvecPair y run ${i} D=${D} r=${r}`);
+          }
         }
       }
     });

@@ -131,6 +131,14 @@ export interface Backend {
    */
   lowRankMatvec(u: Storage, v: Storage, x: Storage, out: Storage, B: number, r: number,
     rmax: number, D: number, s: number): void;
+  /**
+   * Optional: Broyden's two low-rank products in one pass over U and V, equal (to rounding) to
+   * `lowRankMatvec(v, u, x, outX, ...)` followed by `lowRankMatvec(u, v, y, outY, ...)`:
+   * outX[b] = s x[b] + sum_j V[b,j] (U[b,j] · x[b]), outY[b] = s y[b] + sum_j U[b,j] (V[b,j] · y[b]).
+   * outX may alias x and outY may alias y; outX must not alias y.
+   */
+  lowRankMatvecPair?(u: Storage, v: Storage, x: Storage, y: Storage, outX: Storage, outY: Storage, B: number,
+    r: number, rmax: number, D: number, s: number): void;
 
   // ---- convolution ----
   /** x (n, c, h, w) -> cols (n, c*kh*kw, oh*ow). */

@@ -275,6 +275,11 @@ export class JsBackend implements Backend {
       for (let i = 0; i < D; i++) O[b * D + i] = res[i];
     }
   }
+  lowRankMatvecPair(u: Storage, v: Storage, x: Storage, y: Storage, outX: Storage, outY: Storage, B: number,
+    r: number, rmax: number, D: number, s: number): void {
+    this.lowRankMatvec(v, u, x, outX, B, r, rmax, D, s);
+    this.lowRankMatvec(u, v, y, outY, B, r, rmax, D, s);
+  }
 
   addTanh(x: Storage, u: Storage, out: Storage, rows: number, cols: number, uRowStride: number): void {
     const X = d(x), U = d(u), O = d(out);

@@ -176,6 +176,10 @@ export class WasmBackend implements Backend {
     rmax: number, D: number, s: number): void {
     this.k[out.dtype].lowrank(p(out), p(u), p(v), p(x), B, r, rmax, D, s);
   }
+  lowRankMatvecPair(u: Storage, v: Storage, x: Storage, y: Storage, outX: Storage, outY: Storage, B: number,
+    r: number, rmax: number, D: number, s: number): void {
+    this.k[outX.dtype].lowrankPair(p(outX), p(outY), p(u), p(v), p(x), p(y), B, r, rmax, D, s);
+  }
 
   // ---- fused ----
   addTanh(x: Storage, u: Storage, out: Storage, rows: number, cols: number, uRowStride: number): void {

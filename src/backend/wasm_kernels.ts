@@ -33,6 +33,8 @@ export interface DTypeKernels {
   gram: (out: Ptr, g: Ptr, B: number, m: number, D: number, lam: number) => void;
   solve: (out: Ptr, a: Ptr, rhs: Ptr, B: number, n: number, flags: Ptr) => number;
   lowrank: (out: Ptr, u: Ptr, v: Ptr, x: Ptr, B: number, r: number, rmax: number, D: number, s: number) => void;
+  lowrankPair: (outX: Ptr, outY: Ptr, u: Ptr, v: Ptr, x: Ptr, y: Ptr, B: number, r: number, rmax: number, D: number,
+    s: number) => void;
   im2col: ConvKernel;
   col2im: ConvKernel;
   addTanh: (out: Ptr, x: Ptr, u: Ptr, rows: number, cols: number, uRowStride: number) => void;
@@ -80,6 +82,7 @@ export function bindKernels(exports: WebAssembly.Exports, dtype: DType): DTypeKe
     gram: get(`gram_${sfx}`),
     solve: get(`solve_${sfx}`),
     lowrank: get(`lowrank_${sfx}`),
+    lowrankPair: get(`lowrank_pair_${sfx}`),
     im2col: get(`im2col_${sfx}`),
     col2im: get(`col2im_${sfx}`),
     addTanh: get(`add_tanh_${sfx}`),

@@ -96,8 +96,12 @@ async function iterate(s: Session): Promise<void> {
     // (nstep - 1) mod mem. Two low-rank products per step: v^T = dx^T B_old and
     // p = B_old g; B_old dg follows as p + d, since the last direction was d = -B_old g_old.
     const r = Math.min(nstep - 1, mem);
-    be.lowRankMatvec(V.s, U.s, dx.s, vT.s, B, r, mem, D, -1); // v^T = dx^T (-I + U V^T)
-    be.lowRankMatvec(U.s, V.s, g.s, p.s, B, r, mem, D, -1); // p = (-I + U V^T) g
+    // v^T = dx^T (-I + U V^T) and p = (-I + U V^T) g, fused into one pass when the backend can.
+    if (be.lowRankMatvecPair) be.lowRankMatvecPair(U.s, V.s, dx.s, g.s, vT.s, p.s, B, r, mem, D, -1);
+    else {
+      be.lowRankMatvec(V.s, U.s, dx.s, vT.s, B, r, mem, D, -1);
+      be.lowRankMatvec(U.s, V.s, g.s, p.s, B, r, mem, D, -1);
+    }
     be.axpby(1, p.s, 1, upd.s, t.s); // t = B_old dg
     be.axpby(1, dx.s, -1, t.s, u.s);
     be.batchedDot(vT.s, dg.s, den.s, B, D);
