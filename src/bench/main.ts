@@ -18,6 +18,7 @@ import './elementwise.js';
 import './grad_memory.js';
 import './solvers.js';
 import './deq_step.js';
+import './ceiling.js';
 import { getSection, listSections, type BenchContext, type BenchSection, type BenchTable } from './registry.js';
 import { formatTable } from './table.js';
 import { setThreads, shutdownThreads } from '../threads/settings.js';
