@@ -177,11 +177,41 @@ export function macro<T>(mc: i32, nc: i32, kc: i32, pa: usize, pb: usize, c: usi
 }
 
 /**
+ * Byte address of the packed B panels of k-slice `pc` from column `jc` inside a B packed whole
+ * by `prepackB` (see there for the layout).
+ */
+@inline export function packedAt<T>(packedB: usize, n: i32, pc: i32, kc: i32, jc: i32): usize {
+  const nPad = (n + nr<T>() - 1) / nr<T>() * nr<T>();
+  return packedB + (<usize>pc * <usize>nPad + <usize>jc * <usize>kc) * <usize>sizeof<T>();
+}
+
+/**
+ * Packs all of op(B) (k x n) once, for products that reuse one B many times (a DEQ layer's
+ * weight during a solve). Layout: k-slice after k-slice (KC deep, the last one shorter), each
+ * slice all NR-wide micro-panels of the n columns ([kc][NR] each, zero-padded to a multiple of
+ * NR), exactly what `packB` writes for that slice and block of columns, so the product reads
+ * the same values in the same order and its result is bit-identical to the unpacked one.
+ * `dst` needs `prepackedBytes<T>(n, k)` bytes and 16-byte alignment.
+ */
+export function prepackB<T>(b: usize, transB: bool, n: i32, k: i32, dst: usize): void {
+  for (let pc = 0; pc < k; pc += KC) {
+    const kc = min(KC, k - pc);
+    packB<T>(b, transB, n, k, pc, kc, 0, n, packedAt<T>(dst, n, pc, kc, 0));
+  }
+}
+
+/** Bytes of a B (k x n) packed whole by `prepackB`. */
+export function prepackedBytes<T>(n: i32, k: i32): i32 {
+  return (n + nr<T>() - 1) / nr<T>() * nr<T>() * max(k, 1) * sizeof<T>();
+}
+
+/**
  * One GEMM: c (m, n) = op(a) @ op(b). `reuseA` / `reuseB` say the scratch already holds that
- * operand packed by the previous call (same matrix, and it fits in one block).
+ * operand packed by the previous call (same matrix, and it fits in one block); `packedB`, when
+ * not 0, is all of B packed by `prepackB` (then `b` and `bufB` are not read).
  */
 function gemmOne<T>(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, transA: bool, transB: bool,
-                    bufA: usize, bufB: usize, tile: usize, reuseA: bool, reuseB: bool): void {
+                    bufA: usize, bufB: usize, tile: usize, reuseA: bool, reuseB: bool, packedB: usize): void {
   const sz = <usize>sizeof<T>();
   if (k <= 0) {
     memory.fill(c, 0, <usize>m * <usize>n * sz);
@@ -191,18 +221,20 @@ function gemmOne<T>(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, transA
     const nc = min(NC, n - jc);
     for (let pc = 0; pc < k; pc += KC) {
       const kc = min(KC, k - pc);
-      if (!reuseB) packB<T>(b, transB, n, k, pc, kc, jc, nc, bufB);
+      let pb = bufB;
+      if (packedB != 0) pb = packedAt<T>(packedB, n, pc, kc, jc);
+      else if (!reuseB) packB<T>(b, transB, n, k, pc, kc, jc, nc, bufB);
       for (let ic = 0; ic < m; ic += MC) {
         const mc = min(MC, m - ic);
         if (!reuseA) packA<T>(a, transA, m, k, ic, mc, pc, kc, bufA);
-        macro<T>(mc, nc, kc, bufA, bufB, c + (<usize>ic * <usize>n + <usize>jc) * sz, n, pc > 0, tile);
+        macro<T>(mc, nc, kc, bufA, pb, c + (<usize>ic * <usize>n + <usize>jc) * sz, n, pc > 0, tile);
       }
     }
   }
 }
 
 function gemm<T>(a: usize, b: usize, c: usize, batch: i32, m: i32, n: i32, k: i32,
-                 transA: i32, transB: i32, strideA: i32, strideB: i32): void {
+                 transA: i32, transB: i32, strideA: i32, strideB: i32, packedB: usize): void {
   if (batch <= 0 || m <= 0 || n <= 0) return;
   const sz = <usize>sizeof<T>();
   const NR = nr<T>();
@@ -212,7 +244,7 @@ function gemm<T>(a: usize, b: usize, c: usize, batch: i32, m: i32, n: i32, k: i3
     batch = 1;
   }
   const cStride = <usize>m * <usize>n * sz;
-  if (k > 0 && (m == 1 || n == 1)) {
+  if (k > 0 && (m == 1 || n == 1) && packedB == 0) {
     // Matrix-vector products: C[bt] (as a vector) = vector @ matrix, nothing to pack.
     for (let bt = 0; bt < batch; bt++) {
       const ab = a + <usize>bt * <usize>strideA * sz, bb = b + <usize>bt * <usize>strideB * sz;
@@ -226,7 +258,7 @@ function gemm<T>(a: usize, b: usize, c: usize, batch: i32, m: i32, n: i32, k: i3
   const mcMax = (min(MC, m) + MR - 1) / MR * MR;
   const ncMax = (min(NC, n) + NR - 1) / NR * NR;
   const bytesA = <usize>(mcMax * kcMax) * sz;
-  const bytesB = <usize>(ncMax * kcMax) * sz;
+  const bytesB = packedB != 0 ? 0 : <usize>(ncMax * kcMax) * sz;
   const base = scratchOf(bytesA + bytesB + <usize>(MR * 32));
   const bufA = base;
   const bufB = base + bytesA;
@@ -237,7 +269,7 @@ function gemm<T>(a: usize, b: usize, c: usize, batch: i32, m: i32, n: i32, k: i3
     const reuseA = bt > 0 && strideA == 0 && oneBlockA;
     const reuseB = bt > 0 && strideB == 0 && oneBlockB;
     gemmOne<T>(a + <usize>bt * <usize>strideA * sz, b + <usize>bt * <usize>strideB * sz, c + <usize>bt * cStride,
-      m, n, k, transA != 0, transB != 0, bufA, bufB, tile, reuseA, reuseB);
+      m, n, k, transA != 0, transB != 0, bufA, bufB, tile, reuseA, reuseB, packedB);
   }
 }
 
@@ -247,7 +279,7 @@ function gemm<T>(a: usize, b: usize, c: usize, batch: i32, m: i32, n: i32, k: i3
  */
 export function gemm_f32(a: usize, b: usize, c: usize, batch: i32, m: i32, n: i32, k: i32,
                          transA: i32, transB: i32, strideA: i32, strideB: i32): void {
-  gemm<f32>(a, b, c, batch, m, n, k, transA, transB, strideA, strideB);
+  gemm<f32>(a, b, c, batch, m, n, k, transA, transB, strideA, strideB, 0);
 }
 
 /**
@@ -256,5 +288,48 @@ export function gemm_f32(a: usize, b: usize, c: usize, batch: i32, m: i32, n: i3
  */
 export function gemm_f64(a: usize, b: usize, c: usize, batch: i32, m: i32, n: i32, k: i32,
                          transA: i32, transB: i32, strideA: i32, strideB: i32): void {
-  gemm<f64>(a, b, c, batch, m, n, k, transA, transB, strideA, strideB);
+  gemm<f64>(a, b, c, batch, m, n, k, transA, transB, strideA, strideB, 0);
+}
+
+/**
+ * Packs all of op(B) (k x n; stored (n, k) when `transB`) for `gemm_packed_f32` into `dst`
+ * (`gemm_packed_bytes_f32(n, k)` bytes, 16-byte aligned).
+ * @example gemm_prepack_f32(wPtr, 1, 1024, 1024, dst)
+ */
+export function gemm_prepack_f32(b: usize, transB: i32, n: i32, k: i32, dst: usize): void {
+  prepackB<f32>(b, transB != 0, n, k, dst);
+}
+
+/** As `gemm_prepack_f32`, for f64. */
+export function gemm_prepack_f64(b: usize, transB: i32, n: i32, k: i32, dst: usize): void {
+  prepackB<f64>(b, transB != 0, n, k, dst);
+}
+
+/**
+ * Bytes `gemm_prepack_f32` writes for a (k x n) B.
+ * @example gemm_packed_bytes_f32(1024, 1024) // 4194304
+ */
+export function gemm_packed_bytes_f32(n: i32, k: i32): i32 {
+  return prepackedBytes<f32>(n, k);
+}
+
+/** As `gemm_packed_bytes_f32`, for f64. */
+export function gemm_packed_bytes_f64(n: i32, k: i32): i32 {
+  return prepackedBytes<f64>(n, k);
+}
+
+/**
+ * `gemm_f32` with B packed beforehand by `gemm_prepack_f32` (one B shared by the whole batch):
+ * C[bt] = op(A[bt]) @ B, bit-identical to `gemm_f32` on the unpacked B.
+ * @example gemm_packed_f32(aPtr, packed, cPtr, 1, 64, 1024, 1024, 0, 0)
+ */
+export function gemm_packed_f32(a: usize, packedB: usize, c: usize, batch: i32, m: i32, n: i32, k: i32,
+                                transA: i32, strideA: i32): void {
+  gemm<f32>(a, 0, c, batch, m, n, k, transA, 0, strideA, 0, packedB);
+}
+
+/** As `gemm_packed_f32`, for f64. */
+export function gemm_packed_f64(a: usize, packedB: usize, c: usize, batch: i32, m: i32, n: i32, k: i32,
+                                transA: i32, strideA: i32): void {
+  gemm<f64>(a, 0, c, batch, m, n, k, transA, 0, strideA, 0, packedB);
 }

@@ -17,7 +17,7 @@
  * split (`gemm_parts_*` returns 1): they run through the one-thread GEMM.
  */
 import { KC, MC, MR, NC, nr, packA, packB } from './gemm_pack';
-import { macro } from './gemm';
+import { macro, packedAt } from './gemm';
 
 @inline function roundUp(x: i32, unit: i32): i32 {
   return (x + unit - 1) / unit * unit;
@@ -47,20 +47,23 @@ function parts<T>(batch: i32, m: i32, n: i32, k: i32, transA: i32, strideA: i32,
 /**
  * c[i0:i1, j0:j1] of one product, packing into bufA / bufB (the loops of ./gemm.ts's gemmOne
  * restricted to a block of C). `reuseA` / `reuseB`: the buffer already holds that operand.
+ * `packedB`, when not 0: all of B packed by ./gemm.ts's `prepackB` (shared read-only by parts).
  */
 function gemmBlock<T>(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, transA: bool, transB: bool,
                       i0: i32, i1: i32, j0: i32, j1: i32, bufA: usize, bufB: usize, tile: usize,
-                      reuseA: bool, reuseB: bool): void {
+                      reuseA: bool, reuseB: bool, packedB: usize): void {
   const sz = <usize>sizeof<T>();
   for (let jc = j0; jc < j1; jc += NC) {
     const nc = min(NC, j1 - jc);
     for (let pc = 0; pc < k; pc += KC) {
       const kc = min(KC, k - pc);
-      if (!reuseB) packB<T>(b, transB, n, k, pc, kc, jc, nc, bufB);
+      let pb = bufB;
+      if (packedB != 0) pb = packedAt<T>(packedB, n, pc, kc, jc);
+      else if (!reuseB) packB<T>(b, transB, n, k, pc, kc, jc, nc, bufB);
       for (let ic = i0; ic < i1; ic += MC) {
         const mc = min(MC, i1 - ic);
         if (!reuseA) packA<T>(a, transA, m, k, ic, mc, pc, kc, bufA);
-        macro<T>(mc, nc, kc, bufA, bufB, c + (<usize>ic * <usize>n + <usize>jc) * sz, n, pc > 0, tile);
+        macro<T>(mc, nc, kc, bufA, pb, c + (<usize>ic * <usize>n + <usize>jc) * sz, n, pc > 0, tile);
       }
     }
   }
@@ -76,7 +79,7 @@ function scratchBytes<T>(batch: i32, m: i32, n: i32, k: i32, transA: i32, stride
 }
 
 function part<T>(p: i32, np: i32, scratch: usize, a: usize, b: usize, c: usize, batch: i32, m: i32, n: i32,
-                 k: i32, transA: i32, transB: i32, strideA: i32, strideB: i32): void {
+                 k: i32, transA: i32, transB: i32, strideA: i32, strideB: i32, packedB: usize): void {
   if (batch <= 0 || m <= 0 || n <= 0 || k <= 0 || p < 0 || p >= np) return;
   const sz = <usize>sizeof<T>();
   if (folds(batch, m, k, transA, strideA, strideB)) {
@@ -110,7 +113,7 @@ function part<T>(p: i32, np: i32, scratch: usize, a: usize, b: usize, c: usize, 
     const reuseA = bt > bt0 && strideA == 0 && oneBlockA;
     const reuseB = bt > bt0 && strideB == 0 && oneBlockB;
     gemmBlock<T>(a + <usize>bt * <usize>strideA * sz, b + <usize>bt * <usize>strideB * sz, c + <usize>bt * cStride,
-      m, n, k, transA != 0, transB != 0, i0, i1, j0, j1, bufA, bufB, tile, reuseA, reuseB);
+      m, n, k, transA != 0, transB != 0, i0, i1, j0, j1, bufA, bufB, tile, reuseA, reuseB, packedB);
   }
 }
 
@@ -147,11 +150,27 @@ export function gemm_part_scratch_f64(batch: i32, m: i32, n: i32, k: i32, transA
  */
 export function gemm_part_f32(p: i32, np: i32, scratch: usize, a: usize, b: usize, c: usize, batch: i32, m: i32,
                               n: i32, k: i32, transA: i32, transB: i32, strideA: i32, strideB: i32): void {
-  part<f32>(p, np, scratch, a, b, c, batch, m, n, k, transA, transB, strideA, strideB);
+  part<f32>(p, np, scratch, a, b, c, batch, m, n, k, transA, transB, strideA, strideB, 0);
 }
 
 /** As `gemm_part_f32`, for f64. */
 export function gemm_part_f64(p: i32, np: i32, scratch: usize, a: usize, b: usize, c: usize, batch: i32, m: i32,
                               n: i32, k: i32, transA: i32, transB: i32, strideA: i32, strideB: i32): void {
-  part<f64>(p, np, scratch, a, b, c, batch, m, n, k, transA, transB, strideA, strideB);
+  part<f64>(p, np, scratch, a, b, c, batch, m, n, k, transA, transB, strideA, strideB, 0);
+}
+
+/**
+ * Part `p` of `np` of `gemm_packed_f32` (B packed whole by `gemm_prepack_f32`, shared by the
+ * batch), split as `gemm_parts_f32(batch, m, n, k, transA, strideA, 0, wanted)` says.
+ * @example gemm_part_packed_f32(0, 2, scratch, aPtr, packed, cPtr, 1, 64, 1024, 1024, 0, 0)
+ */
+export function gemm_part_packed_f32(p: i32, np: i32, scratch: usize, a: usize, packedB: usize, c: usize, batch: i32,
+                                     m: i32, n: i32, k: i32, transA: i32, strideA: i32): void {
+  part<f32>(p, np, scratch, a, 0, c, batch, m, n, k, transA, 0, strideA, 0, packedB);
+}
+
+/** As `gemm_part_packed_f32`, for f64. */
+export function gemm_part_packed_f64(p: i32, np: i32, scratch: usize, a: usize, packedB: usize, c: usize, batch: i32,
+                                     m: i32, n: i32, k: i32, transA: i32, strideA: i32): void {
+  part<f64>(p, np, scratch, a, 0, c, batch, m, n, k, transA, 0, strideA, 0, packedB);
 }

@@ -15,8 +15,10 @@ export * from './linalg';
 export * from './lowrank';
 export * from './fused';
 export * from './anderson';
-export { gemm_f32, gemm_f64 } from './gemm';
-export { gemm_parts_f32, gemm_parts_f64, gemm_part_scratch_f32, gemm_part_scratch_f64, gemm_part_f32, gemm_part_f64 } from './gemm_part';
+export { gemm_f32, gemm_f64, gemm_prepack_f32, gemm_prepack_f64, gemm_packed_bytes_f32, gemm_packed_bytes_f64, gemm_packed_f32,
+  gemm_packed_f64 } from './gemm';
+export { gemm_parts_f32, gemm_parts_f64, gemm_part_scratch_f32, gemm_part_scratch_f64, gemm_part_f32, gemm_part_f64,
+  gemm_part_packed_f32, gemm_part_packed_f64 } from './gemm_part';
 export { add_tanh_part_f32, add_tanh_part_f64, tanh_grad_part_f32, tanh_grad_part_f64 } from './fused_part';
 
 /** 1 in the relaxed-SIMD build, 0 in the baseline SIMD build. */

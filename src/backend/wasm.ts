@@ -12,6 +12,7 @@ import { packDims } from './wasm_dims.js';
 import { WasmHeap, type WasmStorage } from './wasm_heap.js';
 import { bindKernels, type DTypeKernels } from './wasm_kernels.js';
 import type { ParallelKernels } from './wasm_parallel.js';
+import { PackCache } from './wasm_pack_cache.js';
 
 /** Which build of the module runs: baseline SIMD, or SIMD plus relaxed SIMD (fused madd). */
 export type WasmVariant = 'simd' | 'relaxed';
@@ -43,12 +44,30 @@ export class WasmBackend implements Backend {
    * `createSharedWasmBackend`, see ./wasm_shared.ts); null: everything runs on one thread.
    */
   parallel: ParallelKernels | null = null;
+  /**
+   * GEMM right-hand operands kept packed between products (./wasm_pack_cache.ts): a weight
+   * multiplied again and again during a solve is packed once. `packCache.maxBytes = 0` turns
+   * it off; `packCache.bytes()` is what it holds (not counted in `liveBytes`).
+   */
+  readonly packCache: PackCache;
 
   constructor(instance: WebAssembly.Instance, variant: WasmVariant) {
     this.variant = variant;
     this.heap = new WasmHeap(instance.exports);
     this.k = { float32: bindKernels(instance.exports, 'float32'), float64: bindKernels(instance.exports, 'float64') };
     this.dims = this.heap.allocRaw(DIMS_BYTES, 'dims block');
+    this.packCache = new PackCache({
+      packedBytes: (s, n, k) => this.k[s.dtype].gemmPackedBytes(n, k),
+      allocRaw: (bytes) => this.heap.allocRaw(bytes, 'GEMM operand pack', false),
+      freeRaw: (ptr) => this.heap.freeRaw(ptr),
+      prepack: (s, transB, n, k, dst) => this.k[s.dtype].gemmPrepack(p(s), transB ? 1 : 0, n, k, dst),
+    });
+  }
+
+  /** Byte address of a storage a kernel writes: any pack of its old values is dropped first. */
+  private w(s: Storage): number {
+    if (this.packCache.size !== 0) this.packCache.drop(s);
+    return p(s);
   }
 
   /** Current size of the module's linear memory in bytes (grows, never shrinks). */
@@ -64,13 +83,14 @@ export class WasmBackend implements Backend {
     return this.heap.alloc(size, dtype, false);
   }
   free(s: Storage): void {
+    if (this.packCache.size !== 0) this.packCache.drop(s);
     this.heap.free(s);
   }
   write(s: Storage, src: ArrayLike<number>, offset = 0): void {
     if (!(offset >= 0 && offset + src.length <= s.size)) {
       throw new Error(`wasm backend: write: expected ${src.length} values at offset ${offset} to fit a storage of ${s.size} elements`);
     }
-    const base = p(s) / bytesPer(s.dtype);
+    const base = this.w(s) / bytesPer(s.dtype);
     this.heap.view(s.dtype).set(src, base + offset);
   }
   readSync(s: Storage): TypedArray {
@@ -90,40 +110,40 @@ export class WasmBackend implements Backend {
 
   // ---- elementwise ----
   fill(out: Storage, value: number): void {
-    this.k[out.dtype].fill(p(out), value, out.size);
+    this.k[out.dtype].fill(this.w(out), value, out.size);
   }
   unary(op: UnaryOp, x: Storage, out: Storage): void {
     const f = this.k[out.dtype].unary[op];
     if (f === undefined) throw new Error(`wasm backend: unknown unary op '${op as string}'`);
-    f(p(out), p(x), out.size);
+    f(this.w(out), p(x), out.size);
   }
   binary(op: BinaryOp, a: Storage, b: Storage, out: Storage, shape: readonly number[],
     aStrides: readonly number[], bStrides: readonly number[]): void {
     const f = this.k[out.dtype].binary[op];
     if (f === undefined) throw new Error(`wasm backend: unknown binary op '${op as string}'`);
     if (out.size === 0) return;
-    const pa = p(a), pb = p(b), po = p(out);
+    const pa = p(a), pb = p(b), po = this.w(out);
     const nd = packDims(this.heap.int32(), this.dims, shape, aStrides, bStrides, null);
     f(po, pa, pb, nd, this.dims);
   }
   where(cond: Storage, a: Storage, b: Storage, out: Storage, shape: readonly number[],
     cStrides: readonly number[], aStrides: readonly number[], bStrides: readonly number[]): void {
     if (out.size === 0) return;
-    const pc = p(cond), pa = p(a), pb = p(b), po = p(out);
+    const pc = p(cond), pa = p(a), pb = p(b), po = this.w(out);
     const nd = packDims(this.heap.int32(), this.dims, shape, cStrides, aStrides, bStrides);
     this.k[out.dtype].where(po, pc, pa, pb, nd, this.dims);
   }
   axpby(alpha: number, x: Storage, beta: number, y: Storage, out: Storage): void {
-    this.k[out.dtype].axpby(p(out), alpha, p(x), beta, p(y), out.size);
+    this.k[out.dtype].axpby(this.w(out), alpha, p(x), beta, p(y), out.size);
   }
   cast(x: Storage, out: Storage): void {
     if (x.dtype === out.dtype) {
       const u8 = new Uint8Array(this.heap.view('float64').buffer);
       const px = p(x);
-      u8.copyWithin(p(out), px, px + x.size * bytesPer(x.dtype));
+      u8.copyWithin(this.w(out), px, px + x.size * bytesPer(x.dtype));
       return;
     }
-    this.k[x.dtype].castTo(p(out), p(x), x.size);
+    this.k[x.dtype].castTo(this.w(out), p(x), x.size);
   }
 
   // ---- layout ----
@@ -131,7 +151,7 @@ export class WasmBackend implements Backend {
     outStrides: readonly number[], shape: readonly number[]): void {
     for (const n of shape) if (n === 0) return;
     const sz = bytesPer(out.dtype);
-    const px = p(x) + xOffset * sz, po = p(out) + outOffset * sz;
+    const px = p(x) + xOffset * sz, po = this.w(out) + outOffset * sz;
     const nd = packDims(this.heap.int32(), this.dims, shape, xStrides, outStrides, null);
     this.k[out.dtype].copy(po, px, nd, this.dims);
   }
@@ -141,26 +161,35 @@ export class WasmBackend implements Backend {
     const f = this.k[x.dtype].reduce[op];
     if (f === undefined) throw new Error(`wasm backend: unknown reduce op '${op as string}'`);
     if (outer * inner === 0) return;
-    f(p(out), p(x), outer, n, inner);
+    f(this.w(out), p(x), outer, n, inner);
   }
 
   // ---- linear algebra ----
   matmul(a: Storage, b: Storage, out: Storage, s: MatmulSpec): void {
-    if (this.parallel !== null && this.parallel.gemm(out.dtype, p(a), p(b), p(out), s)) return;
-    this.k[out.dtype].gemm(p(a), p(b), p(out), s.batch, s.m, s.n, s.k, s.transA ? 1 : 0, s.transB ? 1 : 0,
+    const po = this.w(out);
+    // One B for the whole product, and not a matrix-vector shape (those never pack B).
+    const packed = (s.batch === 1 || s.strideB === 0) && s.m > 1 && s.n > 1 && s.k > 0
+      ? this.packCache.lookup(b, s.transB, s.n, s.k) : 0;
+    if (packed !== 0) {
+      if (this.parallel !== null && this.parallel.gemmPacked(out.dtype, p(a), packed, po, s)) return;
+      this.k[out.dtype].gemmPacked(p(a), packed, po, s.batch, s.m, s.n, s.k, s.transA ? 1 : 0, s.strideA);
+      return;
+    }
+    if (this.parallel !== null && this.parallel.gemm(out.dtype, p(a), p(b), po, s)) return;
+    this.k[out.dtype].gemm(p(a), p(b), po, s.batch, s.m, s.n, s.k, s.transA ? 1 : 0, s.transB ? 1 : 0,
       s.strideA, s.strideB);
   }
   batchedDot(x: Storage, y: Storage, out: Storage, B: number, D: number): void {
-    this.k[out.dtype].dot(p(out), p(x), p(y), B, D);
+    this.k[out.dtype].dot(this.w(out), p(x), p(y), B, D);
   }
   batchedNorm(x: Storage, out: Storage, B: number, D: number): void {
-    this.k[out.dtype].norm(p(out), p(x), B, D);
+    this.k[out.dtype].norm(this.w(out), p(x), B, D);
   }
   gram(g: Storage, out: Storage, B: number, m: number, D: number, lam: number): void {
-    this.k[out.dtype].gram(p(out), p(g), B, m, D, lam);
+    this.k[out.dtype].gram(this.w(out), p(g), B, m, D, lam);
   }
   solve(a: Storage, rhs: Storage, out: Storage, B: number, n: number): boolean[] {
-    const pa = p(a), pr = p(rhs), po = p(out);
+    const pa = p(a), pr = p(rhs), po = this.w(out);
     const flags = this.heap.allocRaw(Math.max(B, 1) * 4, 'solve');
     try {
       this.k[out.dtype].solve(po, pa, pr, B, n, flags);
@@ -174,37 +203,39 @@ export class WasmBackend implements Backend {
   }
   lowRankMatvec(u: Storage, v: Storage, x: Storage, out: Storage, B: number, r: number,
     rmax: number, D: number, s: number): void {
-    this.k[out.dtype].lowrank(p(out), p(u), p(v), p(x), B, r, rmax, D, s);
+    this.k[out.dtype].lowrank(this.w(out), p(u), p(v), p(x), B, r, rmax, D, s);
   }
   lowRankMatvecPair(u: Storage, v: Storage, x: Storage, y: Storage, outX: Storage, outY: Storage, B: number,
     r: number, rmax: number, D: number, s: number): void {
-    this.k[outX.dtype].lowrankPair(p(outX), p(outY), p(u), p(v), p(x), p(y), B, r, rmax, D, s);
+    this.k[outX.dtype].lowrankPair(this.w(outX), this.w(outY), p(u), p(v), p(x), p(y), B, r, rmax, D, s);
   }
 
   // ---- fused ----
   addTanh(x: Storage, u: Storage, out: Storage, rows: number, cols: number, uRowStride: number): void {
     if (rows * cols === 0) return;
-    if (this.parallel !== null && this.parallel.addTanh(out.dtype, p(out), p(x), p(u), rows, cols, uRowStride)) return;
-    this.k[out.dtype].addTanh(p(out), p(x), p(u), rows, cols, uRowStride);
+    const po = this.w(out);
+    if (this.parallel !== null && this.parallel.addTanh(out.dtype, po, p(x), p(u), rows, cols, uRowStride)) return;
+    this.k[out.dtype].addTanh(po, p(x), p(u), rows, cols, uRowStride);
   }
   tanhGrad(g: Storage, y: Storage, out: Storage): void {
     if (out.size === 0) return;
-    if (this.parallel !== null && this.parallel.tanhGrad(out.dtype, p(out), p(g), p(y), out.size)) return;
-    this.k[out.dtype].tanhGrad(p(out), p(g), p(y), out.size);
+    const po = this.w(out);
+    if (this.parallel !== null && this.parallel.tanhGrad(out.dtype, po, p(g), p(y), out.size)) return;
+    this.k[out.dtype].tanhGrad(po, p(g), p(y), out.size);
   }
   fixedPointStep(f: Storage, x: Storage, tau: number, out: Storage, norms: Storage, B: number, D: number): void {
     if (B === 0) return;
-    this.k[out.dtype].fpStep(p(out), p(norms), p(f), p(x), tau, B, D);
+    this.k[out.dtype].fpStep(this.w(out), this.w(norms), p(f), p(x), tau, B, D);
   }
   andersonRecord(x: Storage, f: Storage, X: Storage, F: Storage, G: Storage, gram: Storage, norms: Storage,
     slot: number, B: number, m: number, D: number): void {
     if (B === 0) return;
-    this.k[f.dtype].andersonRecord(p(X), p(F), p(G), p(gram), p(norms), p(x), p(f), slot, B, m, D);
+    this.k[f.dtype].andersonRecord(this.w(X), this.w(F), this.w(G), this.w(gram), this.w(norms), p(x), p(f), slot, B, m, D);
   }
   andersonMix(gram: Storage, F: Storage, X: Storage, out: Storage, n: number, lam: number, tau: number,
     B: number, m: number, D: number): number {
     if (B === 0) return 0;
-    const po = p(out), pg = p(gram), pf = p(F), px = p(X);
+    const po = this.w(out), pg = p(gram), pf = p(F), px = p(X);
     const flags = this.heap.allocRaw(B * 4, 'andersonMix', false);
     try {
       return this.k[out.dtype].andersonMix(po, flags, pg, pf, px, n, lam, tau, B, m, D);
@@ -215,11 +246,11 @@ export class WasmBackend implements Backend {
 
   // ---- convolution ----
   im2col(x: Storage, cols: Storage, sp: ConvSpec): void {
-    this.k[x.dtype].im2col(p(cols), p(x), sp.n, sp.c, sp.h, sp.w, sp.kh, sp.kw, sp.sh, sp.sw, sp.ph, sp.pw,
+    this.k[x.dtype].im2col(this.w(cols), p(x), sp.n, sp.c, sp.h, sp.w, sp.kh, sp.kw, sp.sh, sp.sw, sp.ph, sp.pw,
       sp.dh, sp.dw, sp.oh, sp.ow);
   }
   col2im(cols: Storage, out: Storage, sp: ConvSpec): void {
-    this.k[out.dtype].col2im(p(out), p(cols), sp.n, sp.c, sp.h, sp.w, sp.kh, sp.kw, sp.sh, sp.sw, sp.ph, sp.pw,
+    this.k[out.dtype].col2im(this.w(out), p(cols), sp.n, sp.c, sp.h, sp.w, sp.kh, sp.kw, sp.sh, sp.sw, sp.ph, sp.pw,
       sp.dh, sp.dw, sp.oh, sp.ow);
   }
 }

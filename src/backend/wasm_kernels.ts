@@ -28,6 +28,11 @@ export interface DTypeKernels {
   copy: (out: Ptr, x: Ptr, nd: number, dims: Ptr) => void;
   gemm: (a: Ptr, b: Ptr, c: Ptr, batch: number, m: number, n: number, k: number, transA: number,
     transB: number, strideA: number, strideB: number) => void;
+  /** Packs all of op(B) for `gemmPacked` (assembly/gemm.ts `prepackB`). */
+  gemmPrepack: (b: Ptr, transB: number, n: number, k: number, dst: Ptr) => void;
+  gemmPackedBytes: (n: number, k: number) => number;
+  gemmPacked: (a: Ptr, packedB: Ptr, c: Ptr, batch: number, m: number, n: number, k: number, transA: number,
+    strideA: number) => void;
   dot: (out: Ptr, x: Ptr, y: Ptr, B: number, D: number) => void;
   norm: (out: Ptr, x: Ptr, B: number, D: number) => void;
   gram: (out: Ptr, g: Ptr, B: number, m: number, D: number, lam: number) => void;
@@ -77,6 +82,9 @@ export function bindKernels(exports: WebAssembly.Exports, dtype: DType): DTypeKe
     castTo: get(dtype === 'float32' ? 'cast_f32_f64' : 'cast_f64_f32'),
     copy: get(`copy_${sfx}`),
     gemm: get(`gemm_${sfx}`),
+    gemmPrepack: get(`gemm_prepack_${sfx}`),
+    gemmPackedBytes: get(`gemm_packed_bytes_${sfx}`),
+    gemmPacked: get(`gemm_packed_${sfx}`),
     dot: get(`dot_${sfx}`),
     norm: get(`norm_${sfx}`),
     gram: get(`gram_${sfx}`),

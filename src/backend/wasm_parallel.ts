@@ -28,9 +28,12 @@ export const MIN_PARALLEL_ELEMENTS: Readonly<{ addTanh: number; tanhGrad: number
 
 /** The kernels the pool runs, by index. */
 const KERNELS = ['gemm_part_f32', 'gemm_part_f64', 'add_tanh_part_f32', 'add_tanh_part_f64',
-  'tanh_grad_part_f32', 'tanh_grad_part_f64'] as const;
+  'tanh_grad_part_f32', 'tanh_grad_part_f64', 'gemm_part_packed_f32', 'gemm_part_packed_f64'] as const;
 const KERNEL_INDEX = (name: (typeof KERNELS)[number]): number => KERNELS.indexOf(name);
 const GEMM: Record<DType, number> = { float32: KERNEL_INDEX('gemm_part_f32'), float64: KERNEL_INDEX('gemm_part_f64') };
+const GEMM_PACKED: Record<DType, number> = {
+  float32: KERNEL_INDEX('gemm_part_packed_f32'), float64: KERNEL_INDEX('gemm_part_packed_f64'),
+};
 const ADD_TANH: Record<DType, number> = { float32: KERNEL_INDEX('add_tanh_part_f32'), float64: KERNEL_INDEX('add_tanh_part_f64') };
 const TANH_GRAD: Record<DType, number> = { float32: KERNEL_INDEX('tanh_grad_part_f32'), float64: KERNEL_INDEX('tanh_grad_part_f64') };
 
@@ -87,6 +90,22 @@ export class ParallelKernels {
     if (parts <= 1) return false;
     const bytes = this.scratch[dtype](s.batch, s.m, s.n, s.k, tA, s.strideA, s.strideB);
     this.pool.run(GEMM[dtype], parts, bytes, [a, b, c, s.batch, s.m, s.n, s.k, tA, s.transB ? 1 : 0, s.strideA, s.strideB]);
+    return true;
+  }
+
+  /**
+   * `gemm` with B packed whole beforehand (./wasm_pack_cache.ts; one B for the batch, so
+   * strideB is 0), the parts sharing the packed panels; false: run it on one thread.
+   */
+  gemmPacked(dtype: DType, a: number, packedB: number, c: number, s: MatmulSpec): boolean {
+    if (2 * s.batch * s.m * s.n * s.k < this.minFlops || this.wanted() <= 1) return false;
+    const threads = this.threads();
+    if (threads <= 1) return false;
+    const tA = s.transA ? 1 : 0;
+    const parts = this.parts[dtype](s.batch, s.m, s.n, s.k, tA, s.strideA, 0, threads);
+    if (parts <= 1) return false;
+    const bytes = this.scratch[dtype](s.batch, s.m, s.n, s.k, tA, s.strideA, 0);
+    this.pool.run(GEMM_PACKED[dtype], parts, bytes, [a, packedB, c, s.batch, s.m, s.n, s.k, tA, s.strideA]);
     return true;
   }
 
