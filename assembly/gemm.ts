@@ -258,7 +258,7 @@ function gemm<T>(a: usize, b: usize, c: usize, batch: i32, m: i32, n: i32, k: i3
   const mcMax = (min(MC, m) + MR - 1) / MR * MR;
   const ncMax = (min(NC, n) + NR - 1) / NR * NR;
   const bytesA = <usize>(mcMax * kcMax) * sz;
-  const bytesB = packedB != 0 ? 0 : <usize>(ncMax * kcMax) * sz;
+  const bytesB: usize = packedB != 0 ? 0 : <usize>(ncMax * kcMax) * sz;
   const base = scratchOf(bytesA + bytesB + <usize>(MR * 32));
   const bufA = base;
   const bufB = base + bytesA;

@@ -66,7 +66,7 @@ export class WasmBackend implements Backend {
 
   /** Byte address of a storage a kernel writes: any pack of its old values is dropped first. */
   private w(s: Storage): number {
-    if (this.packCache.size !== 0) this.packCache.drop(s);
+    if ((s as WasmStorage).packs != null) this.packCache.drop(s as WasmStorage);
     return p(s);
   }
 
@@ -83,7 +83,7 @@ export class WasmBackend implements Backend {
     return this.heap.alloc(size, dtype, false);
   }
   free(s: Storage): void {
-    if (this.packCache.size !== 0) this.packCache.drop(s);
+    if ((s as WasmStorage).packs != null) this.packCache.drop(s as WasmStorage);
     this.heap.free(s);
   }
   write(s: Storage, src: ArrayLike<number>, offset = 0): void {
@@ -169,7 +169,7 @@ export class WasmBackend implements Backend {
     const po = this.w(out);
     // One B for the whole product, and not a matrix-vector shape (those never pack B).
     const packed = (s.batch === 1 || s.strideB === 0) && s.m > 1 && s.n > 1 && s.k > 0
-      ? this.packCache.lookup(b, s.transB, s.n, s.k) : 0;
+      ? this.packCache.lookup(b as WasmStorage, s.transB, s.n, s.k) : 0;
     if (packed !== 0) {
       if (this.parallel !== null && this.parallel.gemmPacked(out.dtype, p(a), packed, po, s)) return;
       this.k[out.dtype].gemmPacked(p(a), packed, po, s.batch, s.m, s.n, s.k, s.transA ? 1 : 0, s.strideA);

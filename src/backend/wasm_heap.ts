@@ -11,6 +11,20 @@ import { MAX_ALLOC_BYTES } from './wasm_constants.js';
 /** A wasm storage: `ptr` is the byte address of element 0 (0 once freed). */
 export interface WasmStorage extends Storage {
   ptr: number;
+  /** GEMM packs of this storage's values (./wasm_pack_cache.ts), null when it has none. */
+  packs: PackEntry[] | null;
+}
+
+/** One packed (or seen-once) GEMM operand of a storage; see ./wasm_pack_cache.ts. */
+export interface PackEntry {
+  transB: boolean;
+  n: number;
+  k: number;
+  /** Byte address of the packed panels, 0 while the operand has been seen only once. */
+  ptr: number;
+  bytes: number;
+  /** Recency stamp for eviction. */
+  used: number;
 }
 
 interface HeapExports {
@@ -68,7 +82,7 @@ export class WasmHeap {
     const bytes = size * bytesPer(dtype);
     const ptr = this.allocRaw(bytes, () => `alloc(${size}, '${dtype}')`, zeroed);
     this.live += bytes;
-    return { dtype, size, refs: 1, ptr };
+    return { dtype, size, refs: 1, ptr, packs: null };
   }
 
   free(s: Storage): void {

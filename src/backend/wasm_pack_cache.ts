@@ -16,8 +16,11 @@
  *   least recently used go first. `maxBytes = 0` turns packing off.
  * Results are bit-identical with and without a pack: the packed product reads the same values
  * in the same order (test/gemm_prepack.test.ts).
+ *
+ * A storage's entries hang off the storage itself (`WasmStorage.packs`), so the checks on the
+ * hot paths (every product, every write) are one property read.
  */
-import type { Storage } from './backend.js';
+import type { PackEntry, WasmStorage } from './wasm_heap.js';
 
 /** Default byte budget for packs (a d = 1024 float32 weight takes 4 MiB per orientation). */
 export const PACK_CACHE_BYTES = 64 * 2 ** 20;
@@ -26,24 +29,15 @@ export const PACK_CACHE_STORAGES = 64;
 /** Smallest B (n * k elements) worth packing once: below it packing is a few hundred ns. */
 export const MIN_PACK_ELEMENTS = 1024;
 
-interface Entry {
-  transB: boolean;
-  n: number;
-  k: number;
-  /** Byte address of the packed panels, 0 while the operand has been seen only once. */
-  ptr: number;
-  bytes: number;
-}
-
 /** Allocation and packing primitives the cache needs from the module. */
 export interface PackHost {
   /** Bytes `prepack` writes for a (k x n) B of this storage's dtype. */
-  packedBytes(s: Storage, n: number, k: number): number;
-  /** Raw 16-byte aligned memory (not a storage); `free` releases it. */
+  packedBytes(s: WasmStorage, n: number, k: number): number;
+  /** Raw 16-byte aligned memory (not a storage); `freeRaw` releases it. */
   allocRaw(bytes: number): number;
   freeRaw(ptr: number): void;
   /** Packs op(B) of storage `s` into `dst`. */
-  prepack(s: Storage, transB: boolean, n: number, k: number, dst: number): void;
+  prepack(s: WasmStorage, transB: boolean, n: number, k: number, dst: number): void;
 }
 
 /**
@@ -52,8 +46,9 @@ export interface PackHost {
  * const ptr = cache.lookup(w, true, 1024, 1024); // 0 the first time, then a packed buffer
  */
 export class PackCache {
-  private readonly entries = new Map<Storage, Entry[]>();
+  private readonly tracked = new Set<WasmStorage>();
   private held = 0;
+  private clock = 0;
   private budget = PACK_CACHE_BYTES;
   private storages = PACK_CACHE_STORAGES;
 
@@ -83,9 +78,9 @@ export class PackCache {
     this.trim(null);
   }
 
-  /** Storages currently tracked (packed or seen once); 0 lets writers skip `drop`. */
+  /** Storages currently tracked (packed or seen once). */
   get size(): number {
-    return this.entries.size;
+    return this.tracked.size;
   }
 
   /** Bytes held by packs. */
@@ -97,22 +92,25 @@ export class PackCache {
    * The packed op(B) for a product with this B, or 0 when the product should pack B itself
    * (first sighting, too small, or over budget).
    */
-  lookup(b: Storage, transB: boolean, n: number, k: number): number {
+  lookup(b: WasmStorage, transB: boolean, n: number, k: number): number {
     if (this.budget <= 0 || this.storages <= 0 || n * k < MIN_PACK_ELEMENTS) return 0;
-    let list = this.entries.get(b);
-    if (list !== undefined) {
-      this.entries.delete(b); // re-inserted below: Map order is recency order
-    } else {
-      list = [];
+    const used = ++this.clock;
+    let list = b.packs;
+    if (list === null) {
+      list = b.packs = [];
+      this.tracked.add(b);
     }
-    this.entries.set(b, list);
-    let e: Entry | undefined;
-    for (const x of list) if (x.transB === transB && x.n === n && x.k === k) e = x;
+    let e: PackEntry | undefined;
+    for (let i = 0; i < list.length; i++) {
+      const x = list[i];
+      if (x.transB === transB && x.n === n && x.k === k) e = x;
+    }
     if (e === undefined) {
-      list.push({ transB, n, k, ptr: 0, bytes: 0 });
+      list.push({ transB, n, k, ptr: 0, bytes: 0, used });
       this.trim(b);
       return 0;
     }
+    e.used = used;
     if (e.ptr === 0) {
       const bytes = this.host.packedBytes(b, n, k);
       this.held += bytes;
@@ -129,20 +127,20 @@ export class PackCache {
   }
 
   /** Forgets every pack of `s` (its values change or it is freed). */
-  drop(s: Storage): void {
-    const list = this.entries.get(s);
-    if (list === undefined) return;
-    this.entries.delete(s);
+  drop(s: WasmStorage): void {
+    const list = s.packs;
+    if (list === null) return;
+    s.packs = null;
+    this.tracked.delete(s);
     this.release(list);
   }
 
   /** Releases every pack. */
   clear(): void {
-    for (const list of this.entries.values()) this.release(list);
-    this.entries.clear();
+    for (const s of [...this.tracked]) this.drop(s);
   }
 
-  private release(list: Entry[]): void {
+  private release(list: PackEntry[]): void {
     for (const e of list) {
       if (e.ptr !== 0) {
         this.host.freeRaw(e.ptr);
@@ -153,12 +151,20 @@ export class PackCache {
   }
 
   /** Evicts least recently used storages (never `keep`) until both budgets hold. */
-  private trim(keep: Storage | null): void {
-    for (const [s, list] of this.entries) {
-      if (this.entries.size <= this.storages && this.held <= this.budget) return;
-      if (s === keep) continue;
-      this.entries.delete(s);
-      this.release(list);
+  private trim(keep: WasmStorage | null): void {
+    while (this.tracked.size > this.storages || this.held > this.budget) {
+      let oldest: WasmStorage | null = null, stamp = Infinity;
+      for (const s of this.tracked) {
+        if (s === keep) continue;
+        let last = 0;
+        for (const e of s.packs!) last = Math.max(last, e.used);
+        if (last < stamp) {
+          stamp = last;
+          oldest = s;
+        }
+      }
+      if (oldest === null) return;
+      this.drop(oldest);
     }
   }
 }
