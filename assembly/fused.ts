@@ -24,6 +24,20 @@ import { tanh_f64x2 } from './vmath_f64';
   const sz = <usize>sizeof<T>();
   const L = lanes<T>();
   let j = 0;
+  // Four independent vectors per step: the tanh is a long dependent chain (latency-bound).
+  for (; j + 4 * L <= cols; j += 4 * L) {
+    const a = v128.add<T>(v128.load(x), v128.load(u));
+    const b = v128.add<T>(v128.load(x, 16), v128.load(u, 16));
+    const c = v128.add<T>(v128.load(x, 32), v128.load(u, 32));
+    const d = v128.add<T>(v128.load(x, 48), v128.load(u, 48));
+    v128.store(out, tanhV<T>(a));
+    v128.store(out, tanhV<T>(b), 16);
+    v128.store(out, tanhV<T>(c), 32);
+    v128.store(out, tanhV<T>(d), 48);
+    x += 64;
+    u += 64;
+    out += 64;
+  }
   for (; j + 2 * L <= cols; j += 2 * L) {
     const a = v128.add<T>(v128.load(x), v128.load(u));
     const b = v128.add<T>(v128.load(x, 16), v128.load(u, 16));
