@@ -15,6 +15,7 @@ export * from './linalg';
 export * from './lowrank';
 export * from './fused';
 export * from './anderson';
+export * from './broyden';
 export { gemm_f32, gemm_f64, gemm_prepack_f32, gemm_prepack_f64, gemm_packed_bytes_f32, gemm_packed_bytes_f64, gemm_packed_f32,
   gemm_packed_f64 } from './gemm';
 export { gemm_parts_f32, gemm_parts_f64, gemm_part_scratch_f32, gemm_part_scratch_f64, gemm_part_f32, gemm_part_f64,

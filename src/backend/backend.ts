@@ -179,6 +179,24 @@ export interface Backend {
    */
   andersonMix?(gram: Storage, F: Storage, X: Storage, out: Storage, n: number, lam: number, tau: number,
     B: number, m: number, D: number): number;
+  /**
+   * Broyden's bookkeeping after evaluating f = f(xNew) on (B, D) states: gNew = f - xNew,
+   * dx = xNew - x, dg = gNew - g (each as `axpby`), norms[b] = ||gNew[b]||, norms[B + b] =
+   * ||gNew[b] + xNew[b]|| (the sum rounded to the dtype; norms has 2B elements). `f` may alias
+   * `xNew`; gNew, dx, dg must not alias any input.
+   */
+  broydenAdvance?(f: Storage, xNew: Storage, x: Storage, g: Storage, gNew: Storage, dx: Storage, dg: Storage,
+    norms: Storage, B: number, D: number): void;
+  /**
+   * Broyden's rank-one inverse update from p = B_old g and vT = dx^T B_old, with d the last
+   * direction: per sample, den = vT[b] . dg[b]; row (b, slot) of U (B, mem, D) takes
+   * u = (dx - (p + d)) / den and row (b, slot) of V takes vT, both with NaN and infinite
+   * entries replaced by 0; with `direction`, d becomes -p - u (v . g) (that is -B_new g while
+   * the new term filled an empty slot), else d is left as it was. Each intermediate is rounded
+   * to the dtype as the composition (axpby, batchedDot, binary div/mul, where, copy) stores it.
+   */
+  broydenUpdate?(p: Storage, vT: Storage, dx: Storage, dg: Storage, g: Storage, d: Storage, U: Storage, V: Storage,
+    slot: number, direction: boolean, B: number, mem: number, D: number): void;
 }
 
 /** Contiguous row-major strides of a shape, in elements. */

@@ -355,6 +355,48 @@ export class JsBackend implements Backend {
     for (const t of [P, C, H, y, sol, alpha, mixF, mixX, mixed]) this.free(t);
     return bad;
   }
+  broydenAdvance(f: Storage, xNew: Storage, x: Storage, g: Storage, gNew: Storage, dx: Storage, dg: Storage,
+    norms: Storage, B: number, D: number): void {
+    const fx = this.alloc(B * D, f.dtype), n = this.alloc(B, f.dtype);
+    this.axpby(1, f, -1, xNew, gNew);
+    this.axpby(1, xNew, -1, x, dx);
+    this.axpby(1, gNew, -1, g, dg);
+    this.axpby(1, gNew, 1, xNew, fx);
+    this.batchedNorm(gNew, n, B, D);
+    d(norms).set(d(n), 0);
+    this.batchedNorm(fx, n, B, D);
+    d(norms).set(d(n), B);
+    this.free(fx);
+    this.free(n);
+  }
+  broydenUpdate(p: Storage, vT: Storage, dx: Storage, dg: Storage, g: Storage, dir: Storage, U: Storage, V: Storage,
+    slot: number, direction: boolean, B: number, mem: number, D: number): void {
+    const dt = p.dtype;
+    const t = this.alloc(B * D, dt), u = this.alloc(B * D, dt), den = this.alloc(B, dt);
+    const mask = this.alloc(B * D, dt), inf = this.alloc(1, dt), zero = this.alloc(1, dt);
+    this.fill(inf, Infinity);
+    // out = src where |src| < inf, else 0 (NaN and infinities become 0).
+    const finite = (src: Storage, out: Storage): void => {
+      this.unary('abs', src, mask);
+      this.binary('lt', mask, inf, mask, [B * D], [1], [0]);
+      this.where(mask, src, zero, out, [B * D], [1], [1], [0]);
+    };
+    const toSlot = (src: Storage, dst: Storage): void => this.copy(src, 0, [D, 1], dst, slot * D, [mem * D, 1], [B, D]);
+    this.axpby(1, p, 1, dir, t);
+    this.axpby(1, dx, -1, t, u);
+    this.batchedDot(vT, dg, den, B, D);
+    this.binary('div', u, den, t, [B, D], [D, 1], [1, 0]);
+    finite(t, u);
+    toSlot(u, U);
+    finite(vT, t);
+    toSlot(t, V);
+    if (direction) {
+      this.batchedDot(t, g, den, B, D);
+      this.binary('mul', u, den, t, [B, D], [D, 1], [1, 0]);
+      this.axpby(-1, p, -1, t, dir);
+    }
+    for (const s of [t, u, den, mask, inf, zero]) this.free(s);
+  }
 
   im2col(x: Storage, cols: Storage, sp: ConvSpec): void {
     const X = d(x), C = d(cols);

@@ -243,6 +243,16 @@ export class WasmBackend implements Backend {
       this.heap.freeRaw(flags);
     }
   }
+  broydenAdvance(f: Storage, xNew: Storage, x: Storage, g: Storage, gNew: Storage, dx: Storage, dg: Storage,
+    norms: Storage, B: number, D: number): void {
+    if (B === 0) return;
+    this.k[f.dtype].broydenAdvance(p(gNew), p(dx), p(dg), p(norms), p(f), p(xNew), p(x), p(g), B, D);
+  }
+  broydenUpdate(pv: Storage, vT: Storage, dx: Storage, dg: Storage, g: Storage, d: Storage, U: Storage, V: Storage,
+    slot: number, direction: boolean, B: number, mem: number, D: number): void {
+    if (B === 0) return;
+    this.k[d.dtype].broydenUpdate(p(U), p(V), p(d), p(pv), p(vT), p(dx), p(dg), p(g), slot, direction ? 1 : 0, B, mem, D);
+  }
 
   // ---- convolution ----
   im2col(x: Storage, cols: Storage, sp: ConvSpec): void {

@@ -49,6 +49,10 @@ export interface DTypeKernels {
     m: number, D: number) => void;
   andersonMix: (out: Ptr, flags: Ptr, gram: Ptr, F: Ptr, X: Ptr, n: number, lam: number, tau: number, B: number,
     m: number, D: number) => number;
+  broydenAdvance: (gNew: Ptr, dx: Ptr, dg: Ptr, norms: Ptr, f: Ptr, xNew: Ptr, x: Ptr, g: Ptr, B: number,
+    D: number) => void;
+  broydenUpdate: (U: Ptr, V: Ptr, d: Ptr, p: Ptr, vT: Ptr, dx: Ptr, dg: Ptr, g: Ptr, slot: number, direction: number,
+    B: number, mem: number, D: number) => void;
 }
 
 export const UNARY_OPS: readonly UnaryOp[] = ['neg', 'sqrt', 'exp', 'log', 'abs', 'tanh', 'sigmoid', 'relu',
@@ -98,5 +102,7 @@ export function bindKernels(exports: WebAssembly.Exports, dtype: DType): DTypeKe
     fpStep: get(`fp_step_${sfx}`),
     andersonRecord: get(`anderson_record_${sfx}`),
     andersonMix: get(`anderson_mix_${sfx}`),
+    broydenAdvance: get(`broyden_advance_${sfx}`),
+    broydenUpdate: get(`broyden_update_${sfx}`),
   };
 }

@@ -9,7 +9,9 @@
  * batch max/min ratio < 1.3 over the last 30 steps). Products with B run on the backend's
  * low-rank kernel, two per step: B_old dg is recovered from B_old g (p + d, with d the last
  * direction) and B_new g from B_old g plus the new rank-one term, while the ring buffer has
- * not wrapped (TorchDEQ computes three products; the results agree to rounding).
+ * not wrapped (TorchDEQ computes three products; the results agree to rounding). The arithmetic
+ * around the products (differences, norms, the rank-one update and the new direction) is one
+ * backend call each on backends with `broydenAdvance` and `broydenUpdate`, composed otherwise.
  *
  * Reference: C. G. Broyden, "A class of methods for solving nonlinear simultaneous equations",
  * Math. Comp. 19(92), 1965.
@@ -73,21 +75,36 @@ async function iterate(s: Session): Promise<void> {
   s.copyX0(x);
   await gOf(x, g);
   copyAll(be, g.s, upd.s); // d = -(-I) g
+  // The fused steps (one backend call each for the bookkeeping after f and for the rank-one
+  // update) when the backend has them; otherwise the same arithmetic composed.
+  const advance = be.broydenAdvance ? be.broydenAdvance.bind(be) : null;
+  const update = be.broydenUpdate ? be.broydenUpdate.bind(be) : null;
   let nstep = 0;
   while (nstep < o.maxIter) {
-    if (search) await search.step(x, g, upd, xNew, gNew, gOf);
-    else {
+    let abs: ArrayLike<number>, fNorm: ArrayLike<number>;
+    if (!search && advance) {
       be.axpby(1, x.s, 1, upd.s, xNew.s);
-      await gOf(xNew, gNew);
+      const e = await s.run.eval(xNew);
+      advance(e.s, xNew.s, x.s, g.s, gNew.s, dx.s, dg.s, s.fusedNorms.s, B, D);
+      e.release();
+      [x, xNew] = [xNew, x];
+      [g, gNew] = [gNew, g];
+      [abs, fNorm] = await s.readFusedNorms();
+    } else {
+      if (search) await search.step(x, g, upd, xNew, gNew, gOf);
+      else {
+        be.axpby(1, x.s, 1, upd.s, xNew.s);
+        await gOf(xNew, gNew);
+      }
+      be.axpby(1, xNew.s, -1, x.s, dx.s);
+      be.axpby(1, gNew.s, -1, g.s, dg.s);
+      [x, xNew] = [xNew, x];
+      [g, gNew] = [gNew, g];
+      // f(x) = g + x, as TorchDEQ measures it (xNew is free scratch here).
+      be.axpby(1, g.s, 1, x.s, xNew.s);
+      [abs, fNorm] = await s.norms(g.s, xNew.s);
     }
-    be.axpby(1, xNew.s, -1, x.s, dx.s);
-    be.axpby(1, gNew.s, -1, g.s, dg.s);
-    [x, xNew] = [xNew, x];
-    [g, gNew] = [gNew, g];
     nstep++;
-    // f(x) = g + x, as TorchDEQ measures it (xNew is free scratch here).
-    be.axpby(1, g.s, 1, x.s, xNew.s);
-    const [abs, fNorm] = await s.norms(g.s, xNew.s);
     s.accept(abs, fNorm, nstep, x.s);
     if (s.track.shouldStop()) break;
     if (nstep > STALL_STEPS && s.track.currentMax() < STALL_TOL_FACTOR * o.tol
@@ -102,21 +119,26 @@ async function iterate(s: Session): Promise<void> {
       be.lowRankMatvec(V.s, U.s, dx.s, vT.s, B, r, mem, D, -1);
       be.lowRankMatvec(U.s, V.s, g.s, p.s, B, r, mem, D, -1);
     }
-    be.axpby(1, p.s, 1, upd.s, t.s); // t = B_old dg
-    be.axpby(1, dx.s, -1, t.s, u.s);
-    be.batchedDot(vT.s, dg.s, den.s, B, D);
-    be.binary('div', u.s, den.s, t.s, [B, D], [D, 1], [1, 0]);
     const slot = (nstep - 1) % mem;
-    zeroNonFinite(t, u);
-    toSlot(u, U, slot);
-    zeroNonFinite(vT, t);
-    toSlot(t, V, slot);
-    if (nstep <= mem) {
-      // The new term filled an empty slot: B_new g = p + u (v . g).
-      be.batchedDot(t.s, g.s, den.s, B, D);
-      be.binary('mul', u.s, den.s, vT.s, [B, D], [D, 1], [1, 0]);
-      be.axpby(-1, p.s, -1, vT.s, upd.s); // d = -B_new g
-    } else {
+    // While the new term fills an empty slot, B_new g = p + u (v . g) comes with the update.
+    const filling = nstep <= mem;
+    if (update) update(p.s, vT.s, dx.s, dg.s, g.s, upd.s, U.s, V.s, slot, filling, B, mem, D);
+    else {
+      be.axpby(1, p.s, 1, upd.s, t.s); // t = B_old dg
+      be.axpby(1, dx.s, -1, t.s, u.s);
+      be.batchedDot(vT.s, dg.s, den.s, B, D);
+      be.binary('div', u.s, den.s, t.s, [B, D], [D, 1], [1, 0]);
+      zeroNonFinite(t, u);
+      toSlot(u, U, slot);
+      zeroNonFinite(vT, t);
+      toSlot(t, V, slot);
+      if (filling) {
+        be.batchedDot(t.s, g.s, den.s, B, D);
+        be.binary('mul', u.s, den.s, vT.s, [B, D], [D, 1], [1, 0]);
+        be.axpby(-1, p.s, -1, vT.s, upd.s); // d = -B_new g
+      }
+    }
+    if (!filling) {
       // The ring buffer dropped its oldest term: multiply by B_new directly.
       be.lowRankMatvec(U.s, V.s, g.s, t.s, B, mem, mem, D, -1);
       be.unary('neg', t.s, upd.s); // d = -B_new g

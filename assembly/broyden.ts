@@ -1,0 +1,138 @@
+/**
+ * Broyden's per-step arithmetic around its low-rank products (src/solvers/broyden.ts), fused
+ * into two calls per step instead of about fifteen primitives. Each keeps the rounding points
+ * of the composition it replaces (every intermediate rounded to T where the composed path
+ * stores it) and reduces its dots and norms like ./linalg (./dot's chunked f64 sums), so the
+ * results match the composed path on the same build.
+ *
+ * - Arrays are contiguous row-major, byte addresses, any alignment; sizes in elements.
+ * - States are (B, D); the rank-one terms U, V are (B, mem, D) (term j of sample b at row
+ *   b mem + j); norms is (2B).
+ * - broyden_advance: f may alias xNew; the outputs gNew, dx, dg must not overlap any input.
+ * - broyden_update: d is read and (with direction = 1) rewritten in place; U and V must not
+ *   overlap the vectors.
+ */
+import { lanes } from './simd';
+import { dot } from './dot';
+
+/**
+ * After evaluating f at xNew, per sample b: gNew = f - xNew, dx = xNew - x, dg = gNew - g,
+ * norms[b] = ||gNew[b]||, norms[B + b] = ||gNew[b] + xNew[b]|| (the sum rounded to T, in
+ * `scratch`, D elements).
+ */
+@inline function advance<T>(gNew: usize, dx: usize, dg: usize, norms: usize, f: usize, xNew: usize, x: usize,
+  g: usize, B: i32, D: i32, scratch: usize): void {
+  const sz = <usize>sizeof<T>();
+  const L = lanes<T>();
+  const row = <usize>D * sz;
+  for (let b = 0; b < B; b++) {
+    const at = <usize>b * row;
+    const fb = f + at, xnb = xNew + at, xb = x + at, gb = g + at;
+    const gnb = gNew + at, dxb = dx + at, dgb = dg + at;
+    let i = 0;
+    for (; i + L <= D; i += L) {
+      const o = <usize>i * sz;
+      const xn = v128.load(xnb + o);
+      const gn = v128.sub<T>(v128.load(fb + o), xn);
+      v128.store(gnb + o, gn);
+      v128.store(scratch + o, v128.add<T>(gn, xn));
+      v128.store(dxb + o, v128.sub<T>(xn, v128.load(xb + o)));
+      v128.store(dgb + o, v128.sub<T>(gn, v128.load(gb + o)));
+    }
+    for (; i < D; i++) {
+      const o = <usize>i * sz;
+      const xn = load<T>(xnb + o);
+      const gn: T = load<T>(fb + o) - xn;
+      store<T>(gnb + o, gn);
+      store<T>(scratch + o, gn + xn);
+      store<T>(dxb + o, xn - load<T>(xb + o));
+      store<T>(dgb + o, gn - load<T>(gb + o));
+    }
+    store<T>(norms + <usize>b * sz, <T>Math.sqrt(dot<T>(gnb, gnb, D)));
+    store<T>(norms + <usize>(B + b) * sz, <T>Math.sqrt(dot<T>(scratch, scratch, D)));
+  }
+}
+
+/** Lanes of v where |v| < infinity, zero elsewhere (NaN and infinities become 0). */
+@inline function finiteOrZero<T>(v: v128, inf: v128): v128 {
+  return v128.and(v, v128.lt<T>(v128.abs<T>(v), inf));
+}
+
+@inline function finiteOrZeroScalar<T>(v: T): T {
+  return Math.abs(<f64>v) < Infinity ? v : <T>0;
+}
+
+/**
+ * The good-Broyden inverse update from p = B_old g and vT = dx^T B_old, per sample b, with d
+ * the last direction (B_old dg = p + d): den = vT . dg (rounded to T),
+ * u = finite((dx - (p + d)) / den) into U row (b, slot), v = finite(vT) into V row (b, slot),
+ * where finite() zeroes NaN and infinite entries; with direction = 1 also the new direction
+ * d = -p - u (v . g) (the dot rounded to T, then the product), which is -B_new g while the
+ * new term filled an empty slot.
+ */
+@inline function update<T>(U: usize, V: usize, d: usize, p: usize, vT: usize, dx: usize, dg: usize, g: usize,
+  slot: i32, direction: i32, B: i32, mem: i32, D: i32): void {
+  const sz = <usize>sizeof<T>();
+  const L = lanes<T>();
+  const row = <usize>D * sz;
+  const inf = v128.splat<T>(<T>Infinity);
+  for (let b = 0; b < B; b++) {
+    const at = <usize>b * row;
+    const db = d + at, pb = p + at, vb = vT + at, dxb = dx + at, gb = g + at;
+    const ub = U + <usize>(b * mem + slot) * row, wb = V + <usize>(b * mem + slot) * row;
+    const den = <T>dot<T>(vb, dg + at, D);
+    const vden = v128.splat<T>(den);
+    let i = 0;
+    for (; i + L <= D; i += L) {
+      const o = <usize>i * sz;
+      const t = v128.add<T>(v128.load(pb + o), v128.load(db + o));
+      const u = v128.div<T>(v128.sub<T>(v128.load(dxb + o), t), vden);
+      v128.store(ub + o, finiteOrZero<T>(u, inf));
+      v128.store(wb + o, finiteOrZero<T>(v128.load(vb + o), inf));
+    }
+    for (; i < D; i++) {
+      const o = <usize>i * sz;
+      const t: T = load<T>(pb + o) + load<T>(db + o);
+      const u: T = (load<T>(dxb + o) - t) / den;
+      store<T>(ub + o, finiteOrZeroScalar<T>(u));
+      store<T>(wb + o, finiteOrZeroScalar<T>(load<T>(vb + o)));
+    }
+    if (direction == 0) continue;
+    const c = <T>dot<T>(wb, gb, D);
+    const vc = v128.splat<T>(c);
+    i = 0;
+    for (; i + L <= D; i += L) {
+      const o = <usize>i * sz;
+      v128.store(db + o, v128.sub<T>(v128.neg<T>(v128.load(pb + o)), v128.mul<T>(v128.load(ub + o), vc)));
+    }
+    for (; i < D; i++) {
+      const o = <usize>i * sz;
+      store<T>(db + o, -load<T>(pb + o) - load<T>(ub + o) * c);
+    }
+  }
+}
+
+/** See advance (f32). */
+export function broyden_advance_f32(gNew: usize, dx: usize, dg: usize, norms: usize, f: usize, xNew: usize, x: usize,
+  g: usize, B: i32, D: i32): void {
+  const scratch = heap.alloc(<usize>max(D, 1) << 2);
+  advance<f32>(gNew, dx, dg, norms, f, xNew, x, g, B, D, scratch);
+  heap.free(scratch);
+}
+/** See advance (f64). */
+export function broyden_advance_f64(gNew: usize, dx: usize, dg: usize, norms: usize, f: usize, xNew: usize, x: usize,
+  g: usize, B: i32, D: i32): void {
+  const scratch = heap.alloc(<usize>max(D, 1) << 3);
+  advance<f64>(gNew, dx, dg, norms, f, xNew, x, g, B, D, scratch);
+  heap.free(scratch);
+}
+/** See update (f32). */
+export function broyden_update_f32(U: usize, V: usize, d: usize, p: usize, vT: usize, dx: usize, dg: usize, g: usize,
+  slot: i32, direction: i32, B: i32, mem: i32, D: i32): void {
+  update<f32>(U, V, d, p, vT, dx, dg, g, slot, direction, B, mem, D);
+}
+/** See update (f64). */
+export function broyden_update_f64(U: usize, V: usize, d: usize, p: usize, vT: usize, dx: usize, dg: usize, g: usize,
+  slot: i32, direction: i32, B: i32, mem: i32, D: i32): void {
+  update<f64>(U, V, d, p, vT, dx, dg, g, slot, direction, B, mem, D);
+}
