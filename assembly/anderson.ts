@@ -143,80 +143,70 @@ export function anderson_record_f64(X: usize, F: usize, G: usize, gram: usize, n
   andersonRecord<f64>(X, F, G, gram, norms, x, f, slot, B, m, D);
 }
 
-/**
- * Column j of the Cholesky factor of the n x n f64 matrix H (row-major, lower triangle read
- * and overwritten with L, its diagonal stored inverted): L[j][j] = sqrt(H[j][j] -
- * sum_{k<j} L[j][k]^2) and L[i][j] = (H[i][j] - sum_{k<j} L[i][k] L[j][k]) / L[j][j] for i > j.
- * False when the pivot is not positive and finite.
- */
-@inline function cholColumn(H: usize, j: i32, n: i32): bool {
-  const rowBytes = <usize>n << 3;
-  const Hj = H + <usize>j * rowBytes;
-  let d = load<f64>(Hj + (<usize>j << 3));
-  for (let k = 0; k < j; k++) {
-    const v = load<f64>(Hj + (<usize>k << 3));
-    d -= v * v;
-  }
-  const ok = d > 0 && isFinite(d);
-  // The diagonal keeps 1 / L[j][j]: one division per column, multiplications elsewhere.
-  const inv = 1.0 / Math.sqrt(d);
-  store<f64>(Hj + (<usize>j << 3), inv);
-  for (let i = j + 1; i < n; i++) {
-    const Hi = H + <usize>i * rowBytes;
-    let v = load<f64>(Hi + (<usize>j << 3));
-    for (let k = 0; k < j; k++) v -= load<f64>(Hi + (<usize>k << 3)) * load<f64>(Hj + (<usize>k << 3));
-    store<f64>(Hi + (<usize>j << 3), v * inv);
-  }
-  return ok;
+/** All-ones lanes where the f64 lane is finite (not NaN, not infinite). */
+@inline function finiteMask(v: v128): v128 {
+  return f64x2.lt(f64x2.abs(v), f64x2.splat(Infinity));
 }
 
 /**
- * From the Cholesky factor L (lower triangle of H, inverted diagonal) of an n x n matrix: a = H^-1 1 by forward
- * and back substitution, then a /= sum(a). False when the result is not finite.
+ * Anderson weights of two samples at once, one per f64x2 lane: with H = G G^T + lam I (SPD for
+ * lam > 0), the bordered system [[0, 1^T], [1, H]] [nu; alpha] = [1; 0] is solved as
+ * alpha = H^-1 1 / (1^T H^-1 1) through an L D L^T factorisation (no square roots, one division
+ * per column). `H` holds both n x n matrices lane-interleaved (element (i, j) of the pair at
+ * H + (i n + j) 16 bytes; the lower triangle is read and overwritten with L); `t` is scratch of
+ * 3 n pairs; the weights go to `a` (n pairs). Returns bit k set when the system in lane k
+ * failed (a pivot that is not positive and finite: H not numerically positive definite, or a
+ * non-finite result): the caller then redoes the step with the pivoted solve and its ridge
+ * fallback.
  */
-@inline function normalisedOnesSolve(H: usize, a: usize, n: i32): bool {
-  const rowBytes = <usize>n << 3;
-  for (let i = 0; i < n; i++) {
-    const Hi = H + <usize>i * rowBytes;
-    let v = 1.0;
-    for (let k = 0; k < i; k++) v -= load<f64>(Hi + (<usize>k << 3)) * load<f64>(a + (<usize>k << 3));
-    store<f64>(a + (<usize>i << 3), v * load<f64>(Hi + (<usize>i << 3)));
-  }
-  let sum = 0.0;
-  for (let i = n - 1; i >= 0; i--) {
-    let v = load<f64>(a + (<usize>i << 3));
-    for (let k = i + 1; k < n; k++) v -= load<f64>(H + <usize>k * rowBytes + (<usize>i << 3)) * load<f64>(a + (<usize>k << 3));
-    v *= load<f64>(H + <usize>i * rowBytes + (<usize>i << 3));
-    store<f64>(a + (<usize>i << 3), v);
-    sum += v;
-  }
-  const inv = 1.0 / sum;
-  let ok = isFinite(inv);
-  for (let i = 0; i < n; i++) {
-    const v = load<f64>(a + (<usize>i << 3)) * inv;
-    store<f64>(a + (<usize>i << 3), v);
-    ok = ok && isFinite(v);
-  }
-  return ok;
-}
-
-/**
- * Anderson weights of two samples at once: with H = G G^T + lam I (SPD for lam > 0), the
- * bordered system [[0, 1^T], [1, H]] [nu; alpha] = [1; 0] is solved as alpha = H^-1 1 /
- * (1^T H^-1 1) through a Cholesky factorisation, the two factorisations interleaved step by
- * step so their dependency chains overlap. Returns bit k set when system k+1 failed (H not
- * numerically positive definite, or a non-finite result): the caller then redoes the step with
- * the pivoted solve and its ridge fallback.
- */
-@inline function weightsX2(H1: usize, a1: usize, H2: usize, a2: usize, n: i32): i32 {
-  let ok1 = true, ok2 = true;
+@inline function weightsPair(H: usize, a: usize, t: usize, n: i32): i32 {
+  const rowBytes = <usize>n << 4;
+  const w = t, piv = t + (<usize>n << 4), inv = piv + (<usize>n << 4);
+  let ok = i64x2.splat(-1);
   for (let j = 0; j < n; j++) {
-    ok1 = cholColumn(H1, j, n) && ok1;
-    ok2 = cholColumn(H2, j, n) && ok2;
+    const Hj = H + <usize>j * rowBytes;
+    let d = v128.load(Hj + (<usize>j << 4));
+    for (let k = 0; k < j; k++) {
+      const l = v128.load(Hj + (<usize>k << 4));
+      const wk = f64x2.mul(l, v128.load(piv + (<usize>k << 4)));
+      v128.store(w + (<usize>k << 4), wk);
+      d = f64x2.sub(d, f64x2.mul(l, wk));
+    }
+    ok = v128.and(ok, v128.and(f64x2.gt(d, f64x2.splat(0)), finiteMask(d)));
+    const r = f64x2.div(f64x2.splat(1), d);
+    v128.store(piv + (<usize>j << 4), d);
+    v128.store(inv + (<usize>j << 4), r);
+    for (let i = j + 1; i < n; i++) {
+      const Hi = H + <usize>i * rowBytes;
+      let v = v128.load(Hi + (<usize>j << 4));
+      for (let k = 0; k < j; k++) v = f64x2.sub(v, f64x2.mul(v128.load(Hi + (<usize>k << 4)), v128.load(w + (<usize>k << 4))));
+      v128.store(Hi + (<usize>j << 4), f64x2.mul(v, r));
+    }
   }
-  ok1 = ok1 && normalisedOnesSolve(H1, a1, n);
-  ok2 = ok2 && normalisedOnesSolve(H2, a2, n);
-  return (ok1 ? 0 : 1) | (ok2 ? 0 : 2);
+  // L y = 1 (unit lower triangle), then L^T a = y / D, then a /= sum(a).
+  for (let i = 0; i < n; i++) {
+    const Hi = H + <usize>i * rowBytes;
+    let v = f64x2.splat(1);
+    for (let k = 0; k < i; k++) v = f64x2.sub(v, f64x2.mul(v128.load(Hi + (<usize>k << 4)), v128.load(a + (<usize>k << 4))));
+    v128.store(a + (<usize>i << 4), v);
+  }
+  let sum = f64x2.splat(0);
+  for (let i = n - 1; i >= 0; i--) {
+    let v = f64x2.mul(v128.load(a + (<usize>i << 4)), v128.load(inv + (<usize>i << 4)));
+    for (let k = i + 1; k < n; k++) {
+      v = f64x2.sub(v, f64x2.mul(v128.load(H + <usize>k * rowBytes + (<usize>i << 4)), v128.load(a + (<usize>k << 4))));
+    }
+    v128.store(a + (<usize>i << 4), v);
+    sum = f64x2.add(sum, v);
+  }
+  const s = f64x2.div(f64x2.splat(1), sum);
+  ok = v128.and(ok, finiteMask(s));
+  for (let i = 0; i < n; i++) {
+    const v = f64x2.mul(v128.load(a + (<usize>i << 4)), s);
+    v128.store(a + (<usize>i << 4), v);
+    ok = v128.and(ok, finiteMask(v));
+  }
+  return (i64x2.extract_lane(ok, 0) != 0 ? 0 : 1) | (i64x2.extract_lane(ok, 1) != 0 ? 0 : 2);
 }
 
 /**
@@ -264,36 +254,34 @@ export function anderson_record_f64(X: usize, F: usize, G: usize, gram: usize, n
  * Anderson mixing over the first n history slots, per sample b: the weights alpha solve the
  * bordered system [[0, 1^T], [1, H]] [nu; alpha] = [1; 0] with H = gram[b][:n, :n] + lam I
  * (entries rounded to T as the composed path stores them), computed as H^-1 1 / (1^T H^-1 1)
- * by Cholesky (see weightsX2; the same solution as the pivoted solve up to rounding); with
+ * by L D L^T, two samples per f64x2 (see weightsPair; the same solution as the pivoted solve up
+ * to rounding); with
  * alpha rounded to T, out[b] = sum_j alpha_j F[b, j] when tau == 1, else
  * tau (sum_j alpha_j F[b, j]) + (1 - tau) (sum_j alpha_j X[b, j]) (as axpby).
  * Samples whose H is not numerically positive definite (lam = 0 with a rank-deficient
  * history, non-finite entries) leave out[b] untouched and flags[b] = 0 (else 1); returns how
- * many. `scratch` holds 2 (n^2 + n) f64 and 2 D + n elements of T.
+ * many. `scratch` (16-byte aligned) holds 2 (n^2 + 4 n) f64 and 2 D + n elements of T.
  */
 @inline function andersonMix<T>(out: usize, flags: usize, gram: usize, F: usize, X: usize, n: i32, lam: f64, tau: f64,
   B: i32, m: i32, D: i32, scratch: usize): i32 {
   const sz = <usize>sizeof<T>();
-  const sys = <usize>(n * n + n) << 3; // one matrix and its weights
-  const alpha = scratch + 2 * sys;
+  const H = (scratch + 15) & ~(<usize>15);
+  const a = H + (<usize>(n * n) << 4), t = a + (<usize>n << 4);
+  const alpha = t + (<usize>(3 * n) << 4);
   const mixF = alpha + <usize>n * sz, mixX = mixF + <usize>D * sz;
   const row = <usize>D * sz;
   let bad = 0;
   for (let b0 = 0; b0 < B; b0 += 2) {
     const pair = min(2, B - b0);
-    for (let k = 0; k < 2; k++) {
-      // A lone last sample is paired with a copy of itself.
-      ridgeInto<T>(scratch + <usize>k * sys, gram + <usize>((b0 + min(k, pair - 1)) * m * m) * sz, n, m, lam);
-    }
-    const H1 = scratch, H2 = scratch + sys;
-    const failed = weightsX2(H1, H1 + (<usize>(n * n) << 3), H2, H2 + (<usize>(n * n) << 3), n);
+    // A lone last sample is paired with a copy of itself.
+    ridgePairInto<T>(H, gram + <usize>(b0 * m * m) * sz, gram + <usize>((b0 + pair - 1) * m * m) * sz, n, m, lam);
+    const failed = weightsPair(H, a, t, n);
     for (let k = 0; k < pair; k++) {
       const b = b0 + k;
       const ok = (failed & (1 << k)) == 0;
       store<i32>(flags + (<usize>b << 2), ok ? 1 : 0);
       if (!ok) { bad++; continue; }
-      const w = scratch + <usize>k * sys + (<usize>(n * n) << 3);
-      for (let j = 0; j < n; j++) store<T>(alpha + <usize>j * sz, <T>load<f64>(w + (<usize>j << 3)));
+      for (let j = 0; j < n; j++) store<T>(alpha + <usize>j * sz, <T>load<f64>(a + (<usize>j << 4) + (<usize>k << 3)));
       const hist = <usize>(b * m) * row;
       const ob = out + <usize>b * row;
       if (tau == 1) {
@@ -309,23 +297,27 @@ export function anderson_record_f64(X: usize, F: usize, G: usize, gram: usize, n
 }
 
 /**
- * H = gram[:n, :n] + lam I of one sample into H (f64, n x n; the lower triangle is enough),
- * entries rounded to T as the composed path stores them (P + C in T).
+ * H = gram[:n, :n] + lam I of two samples into the lane-interleaved pair H (f64, n x n; the
+ * lower triangle is enough), entries rounded to T as the composed path stores them (P + C in T).
  */
-@inline function ridgeInto<T>(H: usize, gb: usize, n: i32, m: i32, lam: f64): void {
+@inline function ridgePairInto<T>(H: usize, g0: usize, g1: usize, n: i32, m: i32, lam: f64): void {
   const sz = <usize>sizeof<T>();
   const lamT = <T>lam;
   for (let i = 0; i < n; i++) {
-    const src = gb + <usize>(i * m) * sz, dst = H + (<usize>(i * n) << 3);
+    const r0 = g0 + <usize>(i * m) * sz, r1 = g1 + <usize>(i * m) * sz, dst = H + (<usize>(i * n) << 4);
     for (let j = 0; j <= i; j++) {
-      const g = load<T>(src + <usize>j * sz);
-      store<f64>(dst + (<usize>j << 3), <f64>(i == j ? g + lamT : g));
+      let u = load<T>(r0 + <usize>j * sz), v = load<T>(r1 + <usize>j * sz);
+      if (i == j) {
+        u += lamT;
+        v += lamT;
+      }
+      v128.store(dst + (<usize>j << 4), f64x2.replace_lane(f64x2.splat(<f64>u), 1, <f64>v));
     }
   }
 }
 
 @inline function mixScratchBytes<T>(n: i32, D: i32): usize {
-  return (<usize>(n * n + n) << 4) + <usize>(2 * D + n) * sizeof<T>() + 16;
+  return (<usize>(n * n + 4 * n) << 4) + <usize>(2 * D + n) * sizeof<T>() + 16;
 }
 
 /** See andersonMix (f32); flags is B i32. */
