@@ -103,11 +103,118 @@ export function fp_step_f64(out: usize, norms: usize, f: usize, x: usize, tau: f
   heap.free(scratch);
 }
 
+/** Second result of `dot2` (module globals: each instance, and so each thread, has its own). */
+let dot2Second: f64 = 0;
+
+/**
+ * Dot products of g with two rows r and s at once (g loaded once), each reduced like `dot`:
+ * chunks of DOT_CHUNK bytes, chunk sums in f64. Returns g . r; g . s is left in `dot2Second`.
+ */
+@inline function dot2<T>(g: usize, r: usize, s: usize, n: i32): f64 {
+  const sz = <i32>sizeof<T>();
+  const L = lanes<T>();
+  const chunk = DOT_CHUNK / sz;
+  let tr = 0.0, ts = 0.0;
+  let i = 0;
+  while (i < n) {
+    const end = min(n, i + chunk);
+    let r0 = v128.splat<T>(<T>0), r1 = r0, s0 = r0, s1 = r0;
+    for (; i + 2 * L <= end; i += 2 * L) {
+      const g0 = v128.load(g), g1 = v128.load(g, 16);
+      r0 = madd<T>(g0, v128.load(r), r0);
+      r1 = madd<T>(g1, v128.load(r, 16), r1);
+      s0 = madd<T>(g0, v128.load(s), s0);
+      s1 = madd<T>(g1, v128.load(s, 16), s1);
+      g += 32;
+      r += 32;
+      s += 32;
+    }
+    for (; i + L <= end; i += L) {
+      const g0 = v128.load(g);
+      r0 = madd<T>(g0, v128.load(r), r0);
+      s0 = madd<T>(g0, v128.load(s), s0);
+      g += 16;
+      r += 16;
+      s += 16;
+    }
+    tr += hsum<T>(v128.add<T>(r0, r1));
+    ts += hsum<T>(v128.add<T>(s0, s1));
+    for (; i < end; i++) {
+      const gv = <f64>load<T>(g);
+      tr += gv * <f64>load<T>(r);
+      ts += gv * <f64>load<T>(s);
+      g += <usize>sz;
+      r += <usize>sz;
+      s += <usize>sz;
+    }
+  }
+  dot2Second = ts;
+  return tr;
+}
+
+/** Second result of `recordRow`: the sum of squares of f. */
+let recordFF: f64 = 0;
+
+/**
+ * One pass over a sample: stores x, f and g = f - x (rounded to T) at X, F, G and returns
+ * sum(g^2), leaving sum(f^2) in `recordFF` (both reduced like `dot`, chunk sums in f64).
+ */
+@inline function recordRow<T>(X: usize, F: usize, G: usize, x: usize, f: usize, n: i32): f64 {
+  const sz = <i32>sizeof<T>();
+  const L = lanes<T>();
+  const chunk = DOT_CHUNK / sz;
+  let gg = 0.0, ff = 0.0;
+  let i = 0;
+  while (i < n) {
+    const end = min(n, i + chunk);
+    let g0 = v128.splat<T>(<T>0), g1 = g0, f0 = g0, f1 = g0;
+    for (; i + 2 * L <= end; i += 2 * L) {
+      const xa = v128.load(x), xb = v128.load(x, 16), fa = v128.load(f), fb = v128.load(f, 16);
+      const da = v128.sub<T>(fa, xa), db = v128.sub<T>(fb, xb);
+      v128.store(X, xa);
+      v128.store(X, xb, 16);
+      v128.store(F, fa);
+      v128.store(F, fb, 16);
+      v128.store(G, da);
+      v128.store(G, db, 16);
+      g0 = madd<T>(da, da, g0);
+      g1 = madd<T>(db, db, g1);
+      f0 = madd<T>(fa, fa, f0);
+      f1 = madd<T>(fb, fb, f1);
+      x += 32; f += 32; X += 32; F += 32; G += 32;
+    }
+    for (; i + L <= end; i += L) {
+      const xa = v128.load(x), fa = v128.load(f);
+      const da = v128.sub<T>(fa, xa);
+      v128.store(X, xa);
+      v128.store(F, fa);
+      v128.store(G, da);
+      g0 = madd<T>(da, da, g0);
+      f0 = madd<T>(fa, fa, f0);
+      x += 16; f += 16; X += 16; F += 16; G += 16;
+    }
+    gg += hsum<T>(v128.add<T>(g0, g1));
+    ff += hsum<T>(v128.add<T>(f0, f1));
+    for (; i < end; i++) {
+      const xv = load<T>(x), fv = load<T>(f);
+      const dv: T = fv - xv;
+      store<T>(X, xv);
+      store<T>(F, fv);
+      store<T>(G, dv);
+      gg += <f64>dv * <f64>dv;
+      ff += <f64>fv * <f64>fv;
+      x += <usize>sz; f += <usize>sz; X += <usize>sz; F += <usize>sz; G += <usize>sz;
+    }
+  }
+  recordFF = ff;
+  return gg;
+}
+
 /**
  * Anderson history update for the evaluation f = f(x), per sample b: slot `slot` of X, F, G
- * takes x[b], f[b] and f[b] - x[b]; row and column `slot` of gram[b] take the dot products of
- * the new G row with every G row (rounded to T); norms[b] = ||f[b] - x[b]||,
- * norms[B + b] = ||f[b]||.
+ * takes x[b], f[b] and f[b] - x[b] (one pass that also sums the squares); row and column `slot`
+ * of gram[b] take the dot products of the new G row with every G row (rounded to T; the other
+ * rows two at a time); norms[b] = ||f[b] - x[b]||, norms[B + b] = ||f[b]||.
  */
 @inline function andersonRecord<T>(X: usize, F: usize, G: usize, gram: usize, norms: usize, x: usize, f: usize,
   slot: i32, B: i32, m: i32, D: i32): void {
@@ -117,17 +224,31 @@ export function fp_step_f64(out: usize, norms: usize, f: usize, x: usize, tau: f
     const xs = x + <usize>b * row, fs = f + <usize>b * row;
     const hist = <usize>(b * m) * row;
     const at = hist + <usize>slot * row;
-    memory.copy(X + at, xs, row);
-    memory.copy(F + at, fs, row);
     const g = G + at;
-    axpbyRow<T>(g, fs, xs, D, <T>1, <T>-1);
-    store<T>(norms + <usize>b * sz, <T>Math.sqrt(sumSquares<T>(g, D)));
-    store<T>(norms + <usize>(B + b) * sz, <T>Math.sqrt(sumSquares<T>(fs, D)));
+    const gg = recordRow<T>(X + at, F + at, g, xs, fs, D);
+    store<T>(norms + <usize>b * sz, <T>Math.sqrt(gg));
+    store<T>(norms + <usize>(B + b) * sz, <T>Math.sqrt(recordFF));
     const gb = gram + <usize>(b * m * m) * sz;
+    store<T>(gb + <usize>(slot * m + slot) * sz, <T>gg);
+    let pending = -1;
     for (let j = 0; j < m; j++) {
-      const v = <T>dot<T>(g, G + hist + <usize>j * row, D);
-      store<T>(gb + <usize>(slot * m + j) * sz, v);
-      store<T>(gb + <usize>(j * m + slot) * sz, v);
+      if (j == slot) continue;
+      if (pending < 0) {
+        pending = j;
+        continue;
+      }
+      const v = <T>dot2<T>(g, G + hist + <usize>pending * row, G + hist + <usize>j * row, D);
+      const u = <T>dot2Second;
+      store<T>(gb + <usize>(slot * m + pending) * sz, v);
+      store<T>(gb + <usize>(pending * m + slot) * sz, v);
+      store<T>(gb + <usize>(slot * m + j) * sz, u);
+      store<T>(gb + <usize>(j * m + slot) * sz, u);
+      pending = -1;
+    }
+    if (pending >= 0) {
+      const v = <T>dot<T>(g, G + hist + <usize>pending * row, D);
+      store<T>(gb + <usize>(slot * m + pending) * sz, v);
+      store<T>(gb + <usize>(pending * m + slot) * sz, v);
     }
   }
 }
