@@ -1,56 +1,21 @@
 /**
  * Fused solver steps: one call does what the solvers otherwise compose from a dozen backend
  * primitives per iteration (strided copies, axpby, batched dot / norm, GEMV, small solve).
- * Each keeps the rounding points of that composition (and the reduction order of its norms);
- * the Anderson weights come from a Cholesky solve instead of the pivoted bordered solve, so
- * results agree with the composed path to rounding.
+ * Each keeps the rounding points of that composition's elementwise results; sums are
+ * reassociated (below) and the Anderson weights come from an L D L^T solve instead of the
+ * pivoted bordered solve, so results agree with the composed path to rounding.
  *
  * - Arrays are contiguous row-major, byte addresses, any alignment; sizes in elements.
  * - States x, f, out are (B, D); Anderson histories X, F, G are (B, m, D) (slot j of sample b
  *   at row b m + j); gram is (B, m, m); norms is (2B): the residual norms then the image norms.
- * - Norms reduce like ./linalg's batched norm (SIMD chunks of DOT_CHUNK bytes, chunk sums in
- *   f64), over the values rounded to T exactly as the composed path stores them.
+ * - Norms and dots reduce in SIMD chunks of DOT_CHUNK bytes with chunk sums in f64 (as ./dot),
+ *   over the values rounded to T exactly as the composed path stores them; the one-pass
+ *   kernels keep two accumulators per sum instead of dot's four (reassociated, so equal to
+ *   the composed path to rounding, not bit for bit).
  * - fp_step: out may alias f exactly. The Anderson kernels' outputs must not overlap inputs.
  */
 import { hsum, lanes, madd } from './simd';
 import { dot, DOT_CHUNK } from './dot';
-
-
-/**
- * Sum of squares of n elements at p, reduced like ./linalg's dot(p, p, n): chunks of
- * DOT_CHUNK bytes, four SIMD accumulators, chunk sums (and scalar tails) added in f64.
- */
-@inline function sumSquares<T>(p: usize, n: i32): f64 {
-  const sz = <i32>sizeof<T>();
-  const L = lanes<T>();
-  const chunk = DOT_CHUNK / sz;
-  let total = 0.0;
-  let i = 0;
-  while (i < n) {
-    const end = min(n, i + chunk);
-    let a0 = v128.splat<T>(<T>0), a1 = a0, a2 = a0, a3 = a0;
-    for (; i + 4 * L <= end; i += 4 * L) {
-      const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
-      a0 = madd<T>(v0, v0, a0);
-      a1 = madd<T>(v1, v1, a1);
-      a2 = madd<T>(v2, v2, a2);
-      a3 = madd<T>(v3, v3, a3);
-      p += 64;
-    }
-    for (; i + L <= end; i += L) {
-      const v = v128.load(p);
-      a0 = madd<T>(v, v, a0);
-      p += 16;
-    }
-    total += hsum<T>(v128.add<T>(v128.add<T>(a0, a1), v128.add<T>(a2, a3)));
-    for (; i < end; i++) {
-      const v = <f64>load<T>(p);
-      total += v * v;
-      p += <usize>sz;
-    }
-  }
-  return total;
-}
 
 /** dst[i] = a * p[i] + b * q[i] for n elements (axpby's arithmetic: two products, one add). */
 @inline function axpbyRow<T>(dst: usize, p: usize, q: usize, n: i32, a: T, b: T): void {
@@ -72,35 +37,85 @@ import { dot, DOT_CHUNK } from './dot';
   }
 }
 
+/** Second result of `fpRow`: the sum of squares of out. */
+let fpOO: f64 = 0;
+
+/**
+ * One pass over a sample: out = a f + b x (as axpby) and returns sum((out - x)^2) with the
+ * difference rounded to T, leaving sum(out^2) in `fpOO` (both reduced like `dot`). `out` may
+ * alias f exactly.
+ */
+@inline function fpRow<T>(out: usize, f: usize, x: usize, n: i32, a: T, b: T): f64 {
+  const sz = <i32>sizeof<T>();
+  const L = lanes<T>();
+  const chunk = DOT_CHUNK / sz;
+  const va = v128.splat<T>(a), vb = v128.splat<T>(b);
+  let dd = 0.0, oo = 0.0;
+  let i = 0;
+  while (i < n) {
+    const end = min(n, i + chunk);
+    let d0 = v128.splat<T>(<T>0), d1 = d0, o0 = d0, o1 = d0;
+    for (; i + 2 * L <= end; i += 2 * L) {
+      const xa = v128.load(x), xb = v128.load(x, 16);
+      const oa = v128.add<T>(v128.mul<T>(va, v128.load(f)), v128.mul<T>(vb, xa));
+      const ob = v128.add<T>(v128.mul<T>(va, v128.load(f, 16)), v128.mul<T>(vb, xb));
+      v128.store(out, oa);
+      v128.store(out, ob, 16);
+      const da = v128.sub<T>(oa, xa), db = v128.sub<T>(ob, xb);
+      d0 = madd<T>(da, da, d0);
+      d1 = madd<T>(db, db, d1);
+      o0 = madd<T>(oa, oa, o0);
+      o1 = madd<T>(ob, ob, o1);
+      x += 32; f += 32; out += 32;
+    }
+    for (; i + L <= end; i += L) {
+      const xa = v128.load(x);
+      const oa = v128.add<T>(v128.mul<T>(va, v128.load(f)), v128.mul<T>(vb, xa));
+      v128.store(out, oa);
+      const da = v128.sub<T>(oa, xa);
+      d0 = madd<T>(da, da, d0);
+      o0 = madd<T>(oa, oa, o0);
+      x += 16; f += 16; out += 16;
+    }
+    dd += hsum<T>(v128.add<T>(d0, d1));
+    oo += hsum<T>(v128.add<T>(o0, o1));
+    for (; i < end; i++) {
+      const xv = load<T>(x);
+      const ov: T = a * load<T>(f) + b * xv;
+      store<T>(out, ov);
+      const dv: T = ov - xv;
+      dd += <f64>dv * <f64>dv;
+      oo += <f64>ov * <f64>ov;
+      x += <usize>sz; f += <usize>sz; out += <usize>sz;
+    }
+  }
+  fpOO = oo;
+  return dd;
+}
+
 /**
  * Damped fixed-point step with its residual norms, per sample b: out[b] = tau f[b] + (1 - tau)
  * x[b] (tau rounded to T, as axpby), norms[b] = ||out[b] - x[b]|| (difference rounded to T),
- * norms[B + b] = ||out[b]||. `scratch` holds D elements (the rounded difference row).
+ * norms[B + b] = ||out[b]||, in one pass per sample.
  */
-@inline function fpStep<T>(out: usize, norms: usize, f: usize, x: usize, tau: f64, B: i32, D: i32, scratch: usize): void {
+@inline function fpStep<T>(out: usize, norms: usize, f: usize, x: usize, tau: f64, B: i32, D: i32): void {
   const sz = <usize>sizeof<T>();
   const row = <usize>D * sz;
   const a = <T>tau, b = <T>(1 - tau);
   for (let s = 0; s < B; s++) {
-    const o = out + <usize>s * row, xs = x + <usize>s * row;
-    axpbyRow<T>(o, f + <usize>s * row, xs, D, a, b);
-    axpbyRow<T>(scratch, o, xs, D, <T>1, <T>-1);
-    store<T>(norms + <usize>s * sz, <T>Math.sqrt(sumSquares<T>(scratch, D)));
-    store<T>(norms + <usize>(B + s) * sz, <T>Math.sqrt(sumSquares<T>(o, D)));
+    const dd = fpRow<T>(out + <usize>s * row, f + <usize>s * row, x + <usize>s * row, D, a, b);
+    store<T>(norms + <usize>s * sz, <T>Math.sqrt(dd));
+    store<T>(norms + <usize>(B + s) * sz, <T>Math.sqrt(fpOO));
   }
 }
 
 /** See fpStep (f32). */
 export function fp_step_f32(out: usize, norms: usize, f: usize, x: usize, tau: f64, B: i32, D: i32): void {
-  const scratch = heap.alloc(<usize>max(D, 1) << 2);
-  fpStep<f32>(out, norms, f, x, tau, B, D, scratch);
-  heap.free(scratch);
+  fpStep<f32>(out, norms, f, x, tau, B, D);
 }
 /** See fpStep (f64). */
 export function fp_step_f64(out: usize, norms: usize, f: usize, x: usize, tau: f64, B: i32, D: i32): void {
-  const scratch = heap.alloc(<usize>max(D, 1) << 3);
-  fpStep<f64>(out, norms, f, x, tau, B, D, scratch);
-  heap.free(scratch);
+  fpStep<f64>(out, norms, f, x, tau, B, D);
 }
 
 /** Second result of `dot2` (module globals: each instance, and so each thread, has its own). */
