@@ -1,19 +1,21 @@
 /**
- * Broyden's per-step arithmetic around its low-rank products (src/solvers/broyden.ts), fused
- * into two calls per step instead of about fifteen primitives. Each keeps the rounding points
- * of the composition it replaces (every intermediate rounded to T where the composed path
- * stores it) and reduces its dots and norms like ./linalg (./dot's chunked f64 sums), so the
- * results match the composed path on the same build.
+ * Broyden's per-step work after f (src/solvers/broyden.ts) in two calls instead of about
+ * seventeen primitives: the differences and norms, then the two low-rank products with the
+ * rank-one update. Each keeps the rounding points of the composition it replaces (every
+ * intermediate rounded to T where the composed path stores it) and reduces its products, dots
+ * and norms like ./lowrank and ./linalg (./dot's chunked f64 sums), so the results match the
+ * composed path on the same build.
  *
  * - Arrays are contiguous row-major, byte addresses, any alignment; sizes in elements.
  * - States are (B, D); the rank-one terms U, V are (B, mem, D) (term j of sample b at row
  *   b mem + j); norms is (2B).
  * - broyden_advance: f may alias xNew; the outputs gNew, dx, dg must not overlap any input.
- * - broyden_update: d is read and (with direction = 1) rewritten in place; U and V must not
+ * - broyden_step: d is read and (with direction = 1) rewritten in place; U and V must not
  *   overlap the vectors.
  */
 import { lanes } from './simd';
 import { dot } from './dot';
+import { combineRows, rowDots } from './lowrank_rows';
 
 /**
  * After evaluating f at xNew, per sample b: gNew = f - xNew, dx = xNew - x, dg = gNew - g,
@@ -63,39 +65,51 @@ import { dot } from './dot';
 }
 
 /**
- * The good-Broyden inverse update from p = B_old g and vT = dx^T B_old, per sample b, with d
- * the last direction (B_old dg = p + d): den = vT . dg (rounded to T),
- * u = finite((dx - (p + d)) / den) into U row (b, slot), v = finite(vT) into V row (b, slot),
- * where finite() zeroes NaN and infinite entries; with direction = 1 also the new direction
- * d = -p - u (v . g) (the dot rounded to T, then the product), which is -B_new g while the
- * new term filled an empty slot.
+ * One Broyden step after f, per sample b (samples visited in descending order when `slot` is
+ * odd, so the rows the previous step touched last, likely still cached, come first): with the
+ * first r terms of U, V (B_old = -I + sum_{j<r} u_j v_j^T), vT = dx^T B_old and p = B_old g
+ * exactly as lowrank_pair computes them (rows ./lowrank_rows), then the good-Broyden update:
+ * den = vT . dg (rounded to T), u = finite((dx - (p + d)) / den) into U row (b, slot),
+ * v = finite(vT) into V row (b, slot), where finite() zeroes NaN and infinite entries; with
+ * direction = 1 also the new direction d = -p - u (v . g) (the dot rounded to T, then the
+ * product), which is -B_new g while the new term filled an empty slot. Scratch: 2 max(r, 1)
+ * f64 coefficients at `coef`, rows vT and p (D elements each) at `vT`, `p`.
  */
-@inline function update<T>(U: usize, V: usize, d: usize, p: usize, vT: usize, dx: usize, dg: usize, g: usize,
-  slot: i32, direction: i32, B: i32, mem: i32, D: i32): void {
+@inline function step<T>(U: usize, V: usize, d: usize, dx: usize, dg: usize, g: usize, r: i32, slot: i32,
+  direction: i32, B: i32, mem: i32, D: i32, coef: usize, vT: usize, p: usize): void {
   const sz = <usize>sizeof<T>();
   const L = lanes<T>();
   const row = <usize>D * sz;
+  const block = <usize>mem * row;
+  const coefY = coef + (<usize>max(r, 1) << 3);
   const inf = v128.splat<T>(<T>Infinity);
-  for (let b = 0; b < B; b++) {
+  const down = (slot & 1) == 1;
+  for (let k = 0; k < B; k++) {
+    const b = down ? B - 1 - k : k;
     const at = <usize>b * row;
-    const db = d + at, pb = p + at, vb = vT + at, dxb = dx + at, gb = g + at;
-    const ub = U + <usize>(b * mem + slot) * row, wb = V + <usize>(b * mem + slot) * row;
-    const den = <T>dot<T>(vb, dg + at, D);
+    const db = d + at, dxb = dx + at, gb = g + at;
+    const Ub = U + <usize>b * block, Vb = V + <usize>b * block;
+    rowDots<T>(coef, Ub, dxb, r, D);
+    rowDots<T>(coefY, Vb, gb, r, D);
+    combineRows<T>(vT, Vb, coef, dxb, r, D, -1);
+    combineRows<T>(p, Ub, coefY, gb, r, D, -1);
+    const ub = Ub + <usize>slot * row, wb = Vb + <usize>slot * row;
+    const den = <T>dot<T>(vT, dg + at, D);
     const vden = v128.splat<T>(den);
     let i = 0;
     for (; i + L <= D; i += L) {
       const o = <usize>i * sz;
-      const t = v128.add<T>(v128.load(pb + o), v128.load(db + o));
+      const t = v128.add<T>(v128.load(p + o), v128.load(db + o));
       const u = v128.div<T>(v128.sub<T>(v128.load(dxb + o), t), vden);
       v128.store(ub + o, finiteOrZero<T>(u, inf));
-      v128.store(wb + o, finiteOrZero<T>(v128.load(vb + o), inf));
+      v128.store(wb + o, finiteOrZero<T>(v128.load(vT + o), inf));
     }
     for (; i < D; i++) {
       const o = <usize>i * sz;
-      const t: T = load<T>(pb + o) + load<T>(db + o);
+      const t: T = load<T>(p + o) + load<T>(db + o);
       const u: T = (load<T>(dxb + o) - t) / den;
       store<T>(ub + o, finiteOrZeroScalar<T>(u));
-      store<T>(wb + o, finiteOrZeroScalar<T>(load<T>(vb + o)));
+      store<T>(wb + o, finiteOrZeroScalar<T>(load<T>(vT + o)));
     }
     if (direction == 0) continue;
     const c = <T>dot<T>(wb, gb, D);
@@ -103,13 +117,22 @@ import { dot } from './dot';
     i = 0;
     for (; i + L <= D; i += L) {
       const o = <usize>i * sz;
-      v128.store(db + o, v128.sub<T>(v128.neg<T>(v128.load(pb + o)), v128.mul<T>(v128.load(ub + o), vc)));
+      v128.store(db + o, v128.sub<T>(v128.neg<T>(v128.load(p + o)), v128.mul<T>(v128.load(ub + o), vc)));
     }
     for (; i < D; i++) {
       const o = <usize>i * sz;
-      store<T>(db + o, -load<T>(pb + o) - load<T>(ub + o) * c);
+      store<T>(db + o, -load<T>(p + o) - load<T>(ub + o) * c);
     }
   }
+}
+
+@inline function runStep<T>(U: usize, V: usize, d: usize, dx: usize, dg: usize, g: usize, r: i32, slot: i32,
+  direction: i32, B: i32, mem: i32, D: i32): void {
+  const coefBytes = <usize>max(r, 1) << 4;
+  const row = <usize>max(D, 1) * sizeof<T>();
+  const scratch = heap.alloc(coefBytes + (row << 1));
+  step<T>(U, V, d, dx, dg, g, r, slot, direction, B, mem, D, scratch, scratch + coefBytes, scratch + coefBytes + row);
+  heap.free(scratch);
 }
 
 /** See advance (f32). */
@@ -126,13 +149,13 @@ export function broyden_advance_f64(gNew: usize, dx: usize, dg: usize, norms: us
   advance<f64>(gNew, dx, dg, norms, f, xNew, x, g, B, D, scratch);
   heap.free(scratch);
 }
-/** See update (f32). */
-export function broyden_update_f32(U: usize, V: usize, d: usize, p: usize, vT: usize, dx: usize, dg: usize, g: usize,
-  slot: i32, direction: i32, B: i32, mem: i32, D: i32): void {
-  update<f32>(U, V, d, p, vT, dx, dg, g, slot, direction, B, mem, D);
+/** See step (f32). */
+export function broyden_step_f32(U: usize, V: usize, d: usize, dx: usize, dg: usize, g: usize, r: i32, slot: i32,
+  direction: i32, B: i32, mem: i32, D: i32): void {
+  runStep<f32>(U, V, d, dx, dg, g, r, slot, direction, B, mem, D);
 }
-/** See update (f64). */
-export function broyden_update_f64(U: usize, V: usize, d: usize, p: usize, vT: usize, dx: usize, dg: usize, g: usize,
-  slot: i32, direction: i32, B: i32, mem: i32, D: i32): void {
-  update<f64>(U, V, d, p, vT, dx, dg, g, slot, direction, B, mem, D);
+/** See step (f64). */
+export function broyden_step_f64(U: usize, V: usize, d: usize, dx: usize, dg: usize, g: usize, r: i32, slot: i32,
+  direction: i32, B: i32, mem: i32, D: i32): void {
+  runStep<f64>(U, V, d, dx, dg, g, r, slot, direction, B, mem, D);
 }

@@ -1,5 +1,5 @@
 /**
- * Broyden's fused steps (Backend.broydenAdvance, broydenUpdate): both wasm builds against the
+ * Broyden's fused steps (Backend.broydenAdvance, broydenStep): both wasm builds against the
  * js backend (whose versions are the compositions they replace) on awkward sizes in float32 and
  * float64, including non-finite entries and a zero denominator, and whole Broyden solves with
  * and without the fused steps (identical on js and on wasm), also with a line search
@@ -66,30 +66,42 @@ describe.each(['simd', 'relaxed'] as const)('Broyden fused kernels, wasm %s buil
       }
     });
 
-    it(`broydenUpdate (${dtype}): rank-one terms into their slots, zeroed non-finite entries, new direction`, () => {
+    it(`broydenStep (${dtype}): products, rank-one terms into their slots, zeroed non-finite entries, new direction`, () => {
+      // [mem, r, slot, direction]: filling an empty slot (r = slot), and a wrapped ring (r = mem).
+      const steps: [number, number, number, boolean][] = [[1, 0, 0, true], [1, 1, 0, false], [4, 0, 0, true],
+        [4, 1, 1, true], [4, 3, 3, true], [4, 4, 0, false], [4, 4, 1, false], [5, 4, 4, true]];
       for (const [B, D] of SIZES) {
-        for (const mem of [1, 4]) {
-          for (const slot of [0, mem - 1]) {
-            for (const direction of [true, false]) {
-              const r = rng(B * 1000 + D * 10 + mem + slot);
-              const vec = () => values(B * D, dtype, () => r(-1, 1));
-              const p = vec(), vT = vec(), dx = vec(), dg = vec(), g = vec(), d = vec();
-              // Sample 0: a NaN and an infinity in vT (den is NaN, so all of u is zeroed). Last
-              // sample (B = 3): dg = 0, so den = 0 and u is infinite or NaN, zeroed.
-              if (D >= 3) { vT[1] = NaN; vT[2] = -Infinity; }
-              if (B === 3) dg.fill(0, 2 * D, 3 * D);
-              const hist = () => values(B * mem * D, dtype, () => r(-1, 1));
-              const [want, got] = both(builds[variant]!, dtype, [p, vT, dx, dg, g, d, hist(), hist()],
-                (b, [ps, vs, dxs, dgs, gs, ds, U, V]) => b.broydenUpdate!(ps, vs, dxs, dgs, gs, ds, U, V, slot, direction, B, mem, D));
-              const what = `B=${B} D=${D} mem=${mem} slot=${slot} direction=${direction}`;
-              expectClose(got[7], want[7], TOL[dtype].exact, `V ${what}`);
-              expectClose(got[6], want[6], TOL[dtype].sum, `U ${what}`);
-              expectClose(got[5], want[5], direction ? TOL[dtype].sum : TOL[dtype].exact, `d ${what}`);
-              if (!direction) expect(got[5]).toEqual(d);
-              for (const s of [got[6], got[7]]) expect(s.every(Number.isFinite)).toBe(true);
-              if (D >= 3) expect(got[6].slice(slot * D, (slot + 1) * D)).toEqual(new Array(D).fill(0));
+        for (const [mem, r, slot, direction] of steps) {
+          const rnd = rng(B * 1000 + D * 10 + mem * 3 + r + slot);
+          const vec = () => values(B * D, dtype, () => rnd(-1, 1));
+          const dx = vec(), dg = vec(), g = vec(), d = vec();
+          const U = values(B * mem * D, dtype, () => rnd(-1, 1)), V = values(B * mem * D, dtype, () => rnd(-0.5, 0.5));
+          // Sample 0: an infinite entry in its first u row (with r > 0 the products overflow, so
+          // vT, den and u are non-finite and zeroed). Last sample (B = 3): dg = 0, so den = 0 and
+          // u is infinite or NaN, zeroed.
+          if (D >= 3) U[1] = Infinity;
+          if (B === 3) dg.fill(0, 2 * D, 3 * D);
+          const [want, got] = both(builds[variant]!, dtype, [dx, dg, g, d, U, V],
+            (b, [dxs, dgs, gs, ds, Us, Vs]) => b.broydenStep!(dxs, dgs, gs, ds, Us, Vs, r, slot, direction, B, mem, D));
+          const what = `B=${B} D=${D} mem=${mem} r=${r} slot=${slot} direction=${direction}`;
+          expectClose(got[4], want[4], TOL[dtype].sum, `U ${what}`);
+          expectClose(got[5], want[5], TOL[dtype].sum, `V ${what}`);
+          expectClose(got[3], want[3], direction ? TOL[dtype].sum : TOL[dtype].exact, `d ${what}`);
+          if (!direction) expect(got[3]).toEqual(d);
+          for (let b = 0; b < B; b++) {
+            const at = (b * mem + slot) * D;
+            for (const h of [got[4], got[5]]) expect(h.slice(at, at + D).every(Number.isFinite), `slot rows finite ${what}`).toBe(true);
+          }
+          // Rows other than the slot are untouched.
+          for (let b = 0; b < B; b++) {
+            for (let j = 0; j < mem; j++) {
+              if (j === slot) continue;
+              const at = (b * mem + j) * D;
+              expect(got[4].slice(at, at + D)).toEqual(U.slice(at, at + D));
             }
           }
+          // Sample 0's u row is zero (+0 or -0: u = finite / infinite den is a signed zero).
+          if (D >= 3 && r > 0) expect(got[4].slice(slot * D, (slot + 1) * D).every((v) => v === 0)).toBe(true);
         }
       }
     });
@@ -100,7 +112,7 @@ describe.each(['simd', 'relaxed'] as const)('Broyden fused kernels, wasm %s buil
 function withoutFused<B extends Backend>(b: B): B {
   const plain = Object.create(b) as B & Record<string, unknown>;
   plain.broydenAdvance = undefined;
-  plain.broydenUpdate = undefined;
+  plain.broydenStep = undefined;
   return plain;
 }
 

@@ -188,15 +188,17 @@ export interface Backend {
   broydenAdvance?(f: Storage, xNew: Storage, x: Storage, g: Storage, gNew: Storage, dx: Storage, dg: Storage,
     norms: Storage, B: number, D: number): void;
   /**
-   * Broyden's rank-one inverse update from p = B_old g and vT = dx^T B_old, with d the last
-   * direction: per sample, den = vT[b] . dg[b]; row (b, slot) of U (B, mem, D) takes
-   * u = (dx - (p + d)) / den and row (b, slot) of V takes vT, both with NaN and infinite
-   * entries replaced by 0; with `direction`, d becomes -p - u (v . g) (that is -B_new g while
-   * the new term filled an empty slot), else d is left as it was. Each intermediate is rounded
-   * to the dtype as the composition (axpby, batchedDot, binary div/mul, where, copy) stores it.
+   * Broyden's two low-rank products and rank-one inverse update, with d the last direction:
+   * per sample, vT = dx^T B_old and p = B_old g for B_old = -I + sum_{j<r} u_j v_j^T (the first
+   * r rows of U, V (B, mem, D)), as `lowRankMatvecPair(U, V, dx, g, vT, p, B, r, mem, D, -1)`;
+   * den = vT[b] . dg[b]; row (b, slot) of U takes u = (dx - (p + d)) / den and row (b, slot) of
+   * V takes vT, both with NaN and infinite entries replaced by 0; with `direction`, d becomes
+   * -p - u (v . g) (that is -B_new g while the new term filled an empty slot), else d is left
+   * as it was. Each intermediate is rounded to the dtype as the composition (axpby,
+   * batchedDot, binary div/mul, where, copy) stores it.
    */
-  broydenUpdate?(p: Storage, vT: Storage, dx: Storage, dg: Storage, g: Storage, d: Storage, U: Storage, V: Storage,
-    slot: number, direction: boolean, B: number, mem: number, D: number): void;
+  broydenStep?(dx: Storage, dg: Storage, g: Storage, d: Storage, U: Storage, V: Storage, r: number, slot: number,
+    direction: boolean, B: number, mem: number, D: number): void;
 }
 
 /** Contiguous row-major strides of a shape, in elements. */

@@ -369,9 +369,10 @@ export class JsBackend implements Backend {
     this.free(fx);
     this.free(n);
   }
-  broydenUpdate(p: Storage, vT: Storage, dx: Storage, dg: Storage, g: Storage, dir: Storage, U: Storage, V: Storage,
-    slot: number, direction: boolean, B: number, mem: number, D: number): void {
-    const dt = p.dtype;
+  broydenStep(dx: Storage, dg: Storage, g: Storage, dir: Storage, U: Storage, V: Storage, r: number, slot: number,
+    direction: boolean, B: number, mem: number, D: number): void {
+    const dt = dx.dtype;
+    const vT = this.alloc(B * D, dt), p = this.alloc(B * D, dt);
     const t = this.alloc(B * D, dt), u = this.alloc(B * D, dt), den = this.alloc(B, dt);
     const mask = this.alloc(B * D, dt), inf = this.alloc(1, dt), zero = this.alloc(1, dt);
     this.fill(inf, Infinity);
@@ -382,6 +383,7 @@ export class JsBackend implements Backend {
       this.where(mask, src, zero, out, [B * D], [1], [1], [0]);
     };
     const toSlot = (src: Storage, dst: Storage): void => this.copy(src, 0, [D, 1], dst, slot * D, [mem * D, 1], [B, D]);
+    this.lowRankMatvecPair(U, V, dx, g, vT, p, B, r, mem, D, -1);
     this.axpby(1, p, 1, dir, t);
     this.axpby(1, dx, -1, t, u);
     this.batchedDot(vT, dg, den, B, D);
@@ -395,7 +397,7 @@ export class JsBackend implements Backend {
       this.binary('mul', u, den, t, [B, D], [D, 1], [1, 0]);
       this.axpby(-1, p, -1, t, dir);
     }
-    for (const s of [t, u, den, mask, inf, zero]) this.free(s);
+    for (const s of [vT, p, t, u, den, mask, inf, zero]) this.free(s);
   }
 
   im2col(x: Storage, cols: Storage, sp: ConvSpec): void {

@@ -248,10 +248,10 @@ export class WasmBackend implements Backend {
     if (B === 0) return;
     this.k[f.dtype].broydenAdvance(p(gNew), p(dx), p(dg), p(norms), p(f), p(xNew), p(x), p(g), B, D);
   }
-  broydenUpdate(pv: Storage, vT: Storage, dx: Storage, dg: Storage, g: Storage, d: Storage, U: Storage, V: Storage,
-    slot: number, direction: boolean, B: number, mem: number, D: number): void {
+  broydenStep(dx: Storage, dg: Storage, g: Storage, d: Storage, U: Storage, V: Storage, r: number, slot: number,
+    direction: boolean, B: number, mem: number, D: number): void {
     if (B === 0) return;
-    this.k[d.dtype].broydenUpdate(p(U), p(V), p(d), p(pv), p(vT), p(dx), p(dg), p(g), slot, direction ? 1 : 0, B, mem, D);
+    this.k[d.dtype].broydenStep(p(U), p(V), p(d), p(dx), p(dg), p(g), r, slot, direction ? 1 : 0, B, mem, D);
   }
 
   // ---- convolution ----

@@ -51,7 +51,7 @@ export interface DTypeKernels {
     m: number, D: number) => number;
   broydenAdvance: (gNew: Ptr, dx: Ptr, dg: Ptr, norms: Ptr, f: Ptr, xNew: Ptr, x: Ptr, g: Ptr, B: number,
     D: number) => void;
-  broydenUpdate: (U: Ptr, V: Ptr, d: Ptr, p: Ptr, vT: Ptr, dx: Ptr, dg: Ptr, g: Ptr, slot: number, direction: number,
+  broydenStep: (U: Ptr, V: Ptr, d: Ptr, dx: Ptr, dg: Ptr, g: Ptr, r: number, slot: number, direction: number,
     B: number, mem: number, D: number) => void;
 }
 
@@ -103,6 +103,6 @@ export function bindKernels(exports: WebAssembly.Exports, dtype: DType): DTypeKe
     andersonRecord: get(`anderson_record_${sfx}`),
     andersonMix: get(`anderson_mix_${sfx}`),
     broydenAdvance: get(`broyden_advance_${sfx}`),
-    broydenUpdate: get(`broyden_update_${sfx}`),
+    broydenStep: get(`broyden_step_${sfx}`),
   };
 }

@@ -10,8 +10,9 @@
  * low-rank kernel, two per step: B_old dg is recovered from B_old g (p + d, with d the last
  * direction) and B_new g from B_old g plus the new rank-one term, while the ring buffer has
  * not wrapped (TorchDEQ computes three products; the results agree to rounding). The arithmetic
- * around the products (differences, norms, the rank-one update and the new direction) is one
- * backend call each on backends with `broydenAdvance` and `broydenUpdate`, composed otherwise.
+ * around the products (differences, norms, the rank-one update and the new direction) and the
+ * products themselves are two backend calls per step on backends with `broydenAdvance` and
+ * `broydenStep`, composed otherwise.
  *
  * Reference: C. G. Broyden, "A class of methods for solving nonlinear simultaneous equations",
  * Math. Comp. 19(92), 1965.
@@ -45,7 +46,8 @@ async function iterate(s: Session): Promise<void> {
   const { o, L } = s;
   const be = L.backend;
   const { B, D } = L;
-  const mem = o.memory;
+  // Ring size: a run of maxIter steps never needs more slots than steps.
+  const mem = Math.min(o.memory, o.maxIter);
   // Low-rank terms (B, mem, D): term j of sample b at (b mem + j) D.
   const U = s.buf(mem), V = s.buf(mem);
   let x = s.buf(), g = s.buf(), xNew = s.buf(), gNew = s.buf();
@@ -75,10 +77,10 @@ async function iterate(s: Session): Promise<void> {
   s.copyX0(x);
   await gOf(x, g);
   copyAll(be, g.s, upd.s); // d = -(-I) g
-  // The fused steps (one backend call each for the bookkeeping after f and for the rank-one
-  // update) when the backend has them; otherwise the same arithmetic composed.
+  // The fused steps (one backend call for the bookkeeping after f, one for the products and the
+  // rank-one update) when the backend has them; otherwise the same arithmetic composed.
   const advance = be.broydenAdvance ? be.broydenAdvance.bind(be) : null;
-  const update = be.broydenUpdate ? be.broydenUpdate.bind(be) : null;
+  const step = be.broydenStep ? be.broydenStep.bind(be) : null;
   let nstep = 0;
   while (nstep < o.maxIter) {
     let abs: ArrayLike<number>, fNorm: ArrayLike<number>;
@@ -113,17 +115,17 @@ async function iterate(s: Session): Promise<void> {
     // (nstep - 1) mod mem. Two low-rank products per step: v^T = dx^T B_old and
     // p = B_old g; B_old dg follows as p + d, since the last direction was d = -B_old g_old.
     const r = Math.min(nstep - 1, mem);
-    // v^T = dx^T (-I + U V^T) and p = (-I + U V^T) g, fused into one pass when the backend can.
-    if (be.lowRankMatvecPair) be.lowRankMatvecPair(U.s, V.s, dx.s, g.s, vT.s, p.s, B, r, mem, D, -1);
-    else {
-      be.lowRankMatvec(V.s, U.s, dx.s, vT.s, B, r, mem, D, -1);
-      be.lowRankMatvec(U.s, V.s, g.s, p.s, B, r, mem, D, -1);
-    }
     const slot = (nstep - 1) % mem;
     // While the new term fills an empty slot, B_new g = p + u (v . g) comes with the update.
     const filling = nstep <= mem;
-    if (update) update(p.s, vT.s, dx.s, dg.s, g.s, upd.s, U.s, V.s, slot, filling, B, mem, D);
+    if (step) step(dx.s, dg.s, g.s, upd.s, U.s, V.s, r, slot, filling, B, mem, D);
     else {
+      // v^T = dx^T (-I + U V^T) and p = (-I + U V^T) g, fused into one pass when the backend can.
+      if (be.lowRankMatvecPair) be.lowRankMatvecPair(U.s, V.s, dx.s, g.s, vT.s, p.s, B, r, mem, D, -1);
+      else {
+        be.lowRankMatvec(V.s, U.s, dx.s, vT.s, B, r, mem, D, -1);
+        be.lowRankMatvec(U.s, V.s, g.s, p.s, B, r, mem, D, -1);
+      }
       be.axpby(1, p.s, 1, upd.s, t.s); // t = B_old dg
       be.axpby(1, dx.s, -1, t.s, u.s);
       be.batchedDot(vT.s, dg.s, den.s, B, D);
