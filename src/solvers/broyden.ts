@@ -49,7 +49,8 @@ async function iterate(s: Session): Promise<void> {
   // Ring size: a run of maxIter steps never needs more slots than steps.
   const mem = Math.min(o.memory, o.maxIter);
   // Low-rank terms (B, mem, D): term j of sample b at (b mem + j) D.
-  const U = s.buf(mem), V = s.buf(mem);
+  // Only rows already written are ever read (r <= the number of terms stored): no zero-fill.
+  const U = s.ws.buf(B * mem * D, false), V = s.ws.buf(B * mem * D, false);
   let x = s.buf(), g = s.buf(), xNew = s.buf(), gNew = s.buf();
   const dx = s.buf(), dg = s.buf(), upd = s.buf(), vT = s.buf(), t = s.buf(), u = s.buf(), p = s.buf(), mask = s.buf(), absBuf = s.buf();
   const den = s.ws.buf(B), zero = s.ws.buf(1), inf = s.ws.buf(1);

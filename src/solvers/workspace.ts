@@ -17,9 +17,13 @@ export class Workspace {
 
   constructor(readonly backend: Backend, readonly dtype: DType) {}
 
-  /** A zero-filled buffer of `size` elements, freed by `free()`. */
-  buf(size: number): Buf {
-    const b = new Buf(this.backend.alloc(size, this.dtype));
+  /**
+   * A buffer of `size` elements, freed by `free()`: zero-filled, or with `zeroed` false of
+   * unspecified contents (for buffers written before they are read, on backends with `allocUninit`).
+   */
+  buf(size: number, zeroed = true): Buf {
+    const be = this.backend;
+    const b = new Buf(!zeroed && be.allocUninit ? be.allocUninit(size, this.dtype) : be.alloc(size, this.dtype));
     this.bufs.push(b);
     return b;
   }
