@@ -15,7 +15,7 @@
  */
 import { lanes } from './simd';
 import { dot } from './dot';
-import { combineRows, rowDots } from './lowrank_rows';
+import { combineRows, combineRowsWithDots, rowDots } from './lowrank_rows';
 
 /**
  * After evaluating f at xNew, per sample b: gNew = f - xNew, dx = xNew - x, dg = gNew - g,
@@ -89,10 +89,11 @@ import { combineRows, rowDots } from './lowrank_rows';
     const at = <usize>b * row;
     const db = d + at, dxb = dx + at, gb = g + at;
     const Ub = U + <usize>b * block, Vb = V + <usize>b * block;
-    rowDots<T>(coef, Ub, dxb, r, D);
+    // The pair's products with one pass over U: coefficients V . g, then p = -g + U coefY with
+    // the coefficients U . dx in the same pass, then vT = -dx + V coefX.
     rowDots<T>(coefY, Vb, gb, r, D);
+    combineRowsWithDots<T>(p, Ub, coefY, gb, -1, dxb, coef, r, D);
     combineRows<T>(vT, Vb, coef, dxb, r, D, -1);
-    combineRows<T>(p, Ub, coefY, gb, r, D, -1);
     const ub = Ub + <usize>slot * row, wb = Vb + <usize>slot * row;
     const den = <T>dot<T>(vT, dg + at, D);
     const vden = v128.splat<T>(den);
