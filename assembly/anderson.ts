@@ -96,13 +96,14 @@ let fpOO: f64 = 0;
 /**
  * Damped fixed-point step with its residual norms, per sample b: out[b] = tau f[b] + (1 - tau)
  * x[b] (tau rounded to T, as axpby), norms[b] = ||out[b] - x[b]|| (difference rounded to T),
- * norms[B + b] = ||out[b]||, in one pass per sample.
+ * norms[B + b] = ||out[b]||, in one pass per sample, for the samples [s0, s1) of the B.
  */
-@inline function fpStep<T>(out: usize, norms: usize, f: usize, x: usize, tau: f64, B: i32, D: i32): void {
+@inline export function fpStep<T>(out: usize, norms: usize, f: usize, x: usize, tau: f64, B: i32, D: i32,
+  s0: i32, s1: i32): void {
   const sz = <usize>sizeof<T>();
   const row = <usize>D * sz;
   const a = <T>tau, b = <T>(1 - tau);
-  for (let s = 0; s < B; s++) {
+  for (let s = s0; s < s1; s++) {
     const dd = fpRow<T>(out + <usize>s * row, f + <usize>s * row, x + <usize>s * row, D, a, b);
     store<T>(norms + <usize>s * sz, <T>Math.sqrt(dd));
     store<T>(norms + <usize>(B + s) * sz, <T>Math.sqrt(fpOO));
@@ -111,11 +112,11 @@ let fpOO: f64 = 0;
 
 /** See fpStep (f32). */
 export function fp_step_f32(out: usize, norms: usize, f: usize, x: usize, tau: f64, B: i32, D: i32): void {
-  fpStep<f32>(out, norms, f, x, tau, B, D);
+  fpStep<f32>(out, norms, f, x, tau, B, D, 0, B);
 }
 /** See fpStep (f64). */
 export function fp_step_f64(out: usize, norms: usize, f: usize, x: usize, tau: f64, B: i32, D: i32): void {
-  fpStep<f64>(out, norms, f, x, tau, B, D);
+  fpStep<f64>(out, norms, f, x, tau, B, D, 0, B);
 }
 
 /** Second result of `dot2` (module globals: each instance, and so each thread, has its own). */
@@ -229,13 +230,14 @@ let recordFF: f64 = 0;
  * Anderson history update for the evaluation f = f(x), per sample b: slot `slot` of X, F, G
  * takes x[b], f[b] and f[b] - x[b] (one pass that also sums the squares); row and column `slot`
  * of gram[b] take the dot products of the new G row with every G row (rounded to T; the other
- * rows two at a time); norms[b] = ||f[b] - x[b]||, norms[B + b] = ||f[b]||.
+ * rows two at a time); norms[b] = ||f[b] - x[b]||, norms[B + b] = ||f[b]||. Samples [b0, b1)
+ * of the B.
  */
-@inline function andersonRecord<T>(X: usize, F: usize, G: usize, gram: usize, norms: usize, x: usize, f: usize,
-  slot: i32, B: i32, m: i32, D: i32): void {
+@inline export function andersonRecord<T>(X: usize, F: usize, G: usize, gram: usize, norms: usize, x: usize, f: usize,
+  slot: i32, B: i32, m: i32, D: i32, b0: i32, b1: i32): void {
   const sz = <usize>sizeof<T>();
   const row = <usize>D * sz;
-  for (let b = 0; b < B; b++) {
+  for (let b = b0; b < b1; b++) {
     const xs = x + <usize>b * row, fs = f + <usize>b * row;
     const hist = <usize>(b * m) * row;
     const at = hist + <usize>slot * row;
@@ -271,12 +273,12 @@ let recordFF: f64 = 0;
 /** See andersonRecord (f32). */
 export function anderson_record_f32(X: usize, F: usize, G: usize, gram: usize, norms: usize, x: usize, f: usize,
   slot: i32, B: i32, m: i32, D: i32): void {
-  andersonRecord<f32>(X, F, G, gram, norms, x, f, slot, B, m, D);
+  andersonRecord<f32>(X, F, G, gram, norms, x, f, slot, B, m, D, 0, B);
 }
 /** See andersonRecord (f64). */
 export function anderson_record_f64(X: usize, F: usize, G: usize, gram: usize, norms: usize, x: usize, f: usize,
   slot: i32, B: i32, m: i32, D: i32): void {
-  andersonRecord<f64>(X, F, G, gram, norms, x, f, slot, B, m, D);
+  andersonRecord<f64>(X, F, G, gram, norms, x, f, slot, B, m, D, 0, B);
 }
 
 /** All-ones lanes where the f64 lane is finite (not NaN, not infinite). */
@@ -396,10 +398,11 @@ export function anderson_record_f64(X: usize, F: usize, G: usize, gram: usize, n
  * tau (sum_j alpha_j F[b, j]) + (1 - tau) (sum_j alpha_j X[b, j]) (as axpby).
  * Samples whose H is not numerically positive definite (lam = 0 with a rank-deficient
  * history, non-finite entries) leave out[b] untouched and flags[b] = 0 (else 1); returns how
- * many. `scratch` (16-byte aligned) holds 2 (n^2 + 4 n) f64 and 2 D + n elements of T.
+ * many. Samples [first, end) of the B (first even: samples are solved in pairs).
+ * `scratch` (any alignment) holds mixScratchBytes<T>(n, D) bytes.
  */
-@inline function andersonMix<T>(out: usize, flags: usize, gram: usize, F: usize, X: usize, n: i32, lam: f64, tau: f64,
-  B: i32, m: i32, D: i32, scratch: usize): i32 {
+@inline export function andersonMix<T>(out: usize, flags: usize, gram: usize, F: usize, X: usize, n: i32, lam: f64,
+  tau: f64, B: i32, m: i32, D: i32, scratch: usize, first: i32, end: i32): i32 {
   const sz = <usize>sizeof<T>();
   const H = (scratch + 15) & ~(<usize>15);
   const a = H + (<usize>(n * n) << 4), t = a + (<usize>n << 4);
@@ -407,8 +410,8 @@ export function anderson_record_f64(X: usize, F: usize, G: usize, gram: usize, n
   const mixF = alpha + <usize>n * sz, mixX = mixF + <usize>D * sz;
   const row = <usize>D * sz;
   let bad = 0;
-  for (let b0 = 0; b0 < B; b0 += 2) {
-    const pair = min(2, B - b0);
+  for (let b0 = first; b0 < end; b0 += 2) {
+    const pair = min(2, end - b0);
     // A lone last sample is paired with a copy of itself.
     ridgePairInto<T>(H, gram + <usize>(b0 * m * m) * sz, gram + <usize>((b0 + pair - 1) * m * m) * sz, n, m, lam);
     const failed = weightsPair(H, a, t, n);
@@ -452,7 +455,7 @@ export function anderson_record_f64(X: usize, F: usize, G: usize, gram: usize, n
   }
 }
 
-@inline function mixScratchBytes<T>(n: i32, D: i32): usize {
+@inline export function mixScratchBytes<T>(n: i32, D: i32): usize {
   return (<usize>(n * n + 4 * n) << 4) + <usize>(2 * D + n) * sizeof<T>() + 16;
 }
 
@@ -460,7 +463,7 @@ export function anderson_record_f64(X: usize, F: usize, G: usize, gram: usize, n
 export function anderson_mix_f32(out: usize, flags: usize, gram: usize, F: usize, X: usize, n: i32, lam: f64, tau: f64,
   B: i32, m: i32, D: i32): i32 {
   const scratch = heap.alloc(mixScratchBytes<f32>(n, D));
-  const bad = andersonMix<f32>(out, flags, gram, F, X, n, lam, tau, B, m, D, scratch);
+  const bad = andersonMix<f32>(out, flags, gram, F, X, n, lam, tau, B, m, D, scratch, 0, B);
   heap.free(scratch);
   return bad;
 }
@@ -468,7 +471,7 @@ export function anderson_mix_f32(out: usize, flags: usize, gram: usize, F: usize
 export function anderson_mix_f64(out: usize, flags: usize, gram: usize, F: usize, X: usize, n: i32, lam: f64, tau: f64,
   B: i32, m: i32, D: i32): i32 {
   const scratch = heap.alloc(mixScratchBytes<f64>(n, D));
-  const bad = andersonMix<f64>(out, flags, gram, F, X, n, lam, tau, B, m, D, scratch);
+  const bad = andersonMix<f64>(out, flags, gram, F, X, n, lam, tau, B, m, D, scratch, 0, B);
   heap.free(scratch);
   return bad;
 }

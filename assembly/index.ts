@@ -14,7 +14,9 @@ export * from './reduce';
 export * from './linalg';
 export * from './lowrank';
 export * from './fused';
-export * from './anderson';
+export { fp_step_f32, fp_step_f64, anderson_record_f32, anderson_record_f64, anderson_mix_f32, anderson_mix_f64 } from './anderson';
+export { fp_step_part_f32, fp_step_part_f64, anderson_record_part_f32, anderson_record_part_f64, anderson_mix_part_f32,
+  anderson_mix_part_f64, anderson_mix_scratch_f32, anderson_mix_scratch_f64 } from './anderson_part';
 export * from './broyden';
 export { gemm_f32, gemm_f64, gemm_prepack_f32, gemm_prepack_f64, gemm_packed_bytes_f32, gemm_packed_bytes_f64, gemm_packed_f32,
   gemm_packed_f64 } from './gemm';

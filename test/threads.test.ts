@@ -164,7 +164,7 @@ describe.each(VARIANTS)('pooled GEMM, %s-threads build: 2 threads give bit-ident
 
   for (const dtype of DTYPES) {
     it(`${dtype}: addTanh (blocks of rows) and tanhGrad (blocks of elements) are bit-identical on 2 threads`, () => {
-      wasm.parallel!.minElements = { addTanh: 0, tanhGrad: 0 };
+      wasm.parallel!.minElements = { addTanh: 0, tanhGrad: 0, solverStep: 2 ** 15 };
       const runFused = (threads: number, rows: number, cols: number, uRowStride: number, inPlace: boolean): Float64Array[] => {
         want = threads;
         const n = rows * cols;
@@ -206,6 +206,47 @@ describe.each(VARIANTS)('pooled GEMM, %s-threads build: 2 threads give bit-ident
     const want = js.readSync(out);
     for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThan(1e-13);
   });
+
+  for (const dtype of DTYPES) {
+    it(`${dtype}: fixedPointStep, andersonRecord and andersonMix (blocks of samples) are bit-identical on 2 threads`, () => {
+      wasm.parallel!.minElements = { addTanh: 0, tanhGrad: 0, solverStep: 0 };
+      const run = (threads: number, B: number, D: number, m: number, n: number, slot: number, tau: number): { out: Float64Array[]; bad: number } => {
+        want = threads;
+        const x = stored(wasm, values(B * D, B + D), dtype), f = stored(wasm, values(B * D, 3 * B + D), dtype);
+        const X = stored(wasm, values(B * m * D, 5), dtype), F = stored(wasm, values(B * m * D, 6), dtype);
+        const G = stored(wasm, values(B * m * D, 7), dtype);
+        // A Gram matrix that is SPD for most samples; sample 1 gets a non-finite entry (singular path).
+        const gm = new Float64Array(B * m * m);
+        for (let b = 0; b < B; b++) for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) gm[(b * m + i) * m + j] = i === j ? 2 + b % 3 : 0.1 * Math.cos(i + j + b);
+        if (B > 1) gm[m * m] = NaN;
+        const gram = stored(wasm, gm, dtype);
+        const norms = stored(wasm, new Float64Array(2 * B), dtype), out = stored(wasm, new Float64Array(B * D).fill(12345.5), dtype);
+        const fp = stored(wasm, new Float64Array(B * D), dtype), fpNorms = stored(wasm, new Float64Array(2 * B), dtype);
+        const jobs = wasm.parallel!.pool.jobs;
+        wasm.fixedPointStep(f, x, tau, fp, fpNorms, B, D);
+        const bad = wasm.andersonMix(gram, F, X, out, n, 1e-4, tau, B, m, D);
+        wasm.andersonRecord(x, f, X, F, G, gram, norms, slot, B, m, D);
+        const expected = threads > 1 ? (B >= 2 ? 2 : 0) + (B >= 4 ? 1 : 0) : 0; // the mix splits whole pairs
+        expect(wasm.parallel!.pool.jobs - jobs, `pool jobs for B=${B} D=${D}`).toBe(expected);
+        const r = [fp, fpNorms, out, X, F, G, gram, norms].map((st) => Float64Array.from(wasm.readSync(st)));
+        for (const st of [x, f, X, F, G, gram, norms, out, fp, fpNorms]) wasm.free(st);
+        return { out: r, bad };
+      };
+      const names = ['fixedPointStep out', 'fixedPointStep norms', 'andersonMix out', 'X', 'F', 'G', 'gram', 'record norms'];
+      for (const B of [1, 2, 3, 17, 64]) {
+        for (const D of [1, 3, 33, 100]) {
+          for (const [m, n, slot, tau] of [[6, 6, 2, 1], [5, 3, 4, 0.6], [1, 1, 0, 1]] as [number, number, number, number][]) {
+            const one = run(1, B, D, m, n, slot, tau), two = run(2, B, D, m, n, slot, tau);
+            expect(two.bad, `singular samples B=${B}`).toBe(one.bad);
+            one.out.forEach((arr, k) => arr.forEach((v, i) => {
+              if (!Object.is(v, two.out[k][i])) throw new Error(`${variant} ${dtype} ${names[k]} B=${B} D=${D} m=${m}: element ${i} is ${two.out[k][i]} on 2 threads, ${v} on 1`);
+            }));
+            if (B > 1) expect(one.bad).toBeGreaterThanOrEqual(1);
+          }
+        }
+      }
+    });
+  }
 });
 
 describe('the pool', () => {
@@ -352,7 +393,7 @@ describe('setThreads / getThreads / shutdownThreads with init()', () => {
     await T.init();
     wasm = findBackend('wasm') as WasmBackend;
     wasm.parallel!.pool.backoff.enabled = false; // jobs are counted below
-    wasm.parallel!.minElements = { addTanh: 0, tanhGrad: 0 }; // the step's addTanh and tanhGrad split too
+    wasm.parallel!.minElements = { addTanh: 0, tanhGrad: 0, solverStep: 0 }; // the step's elementwise and solver steps split too
     T.setBackend('wasm');
   });
   afterAll(async () => {

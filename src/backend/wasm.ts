@@ -225,12 +225,16 @@ export class WasmBackend implements Backend {
   }
   fixedPointStep(f: Storage, x: Storage, tau: number, out: Storage, norms: Storage, B: number, D: number): void {
     if (B === 0) return;
-    this.k[out.dtype].fpStep(this.w(out), this.w(norms), p(f), p(x), tau, B, D);
+    const po = this.w(out), pn = this.w(norms);
+    if (this.parallel !== null && this.parallel.fixedPointStep(out.dtype, po, pn, p(f), p(x), tau, B, D)) return;
+    this.k[out.dtype].fpStep(po, pn, p(f), p(x), tau, B, D);
   }
   andersonRecord(x: Storage, f: Storage, X: Storage, F: Storage, G: Storage, gram: Storage, norms: Storage,
     slot: number, B: number, m: number, D: number): void {
     if (B === 0) return;
-    this.k[f.dtype].andersonRecord(this.w(X), this.w(F), this.w(G), this.w(gram), this.w(norms), p(x), p(f), slot, B, m, D);
+    const pX = this.w(X), pF = this.w(F), pG = this.w(G), pg = this.w(gram), pn = this.w(norms);
+    if (this.parallel !== null && this.parallel.andersonRecord(f.dtype, pX, pF, pG, pg, pn, p(x), p(f), slot, B, m, D)) return;
+    this.k[f.dtype].andersonRecord(pX, pF, pG, pg, pn, p(x), p(f), slot, B, m, D);
   }
   andersonMix(gram: Storage, F: Storage, X: Storage, out: Storage, n: number, lam: number, tau: number,
     B: number, m: number, D: number): number {
@@ -238,6 +242,12 @@ export class WasmBackend implements Backend {
     const po = this.w(out), pg = p(gram), pf = p(F), px = p(X);
     const flags = this.heap.allocRaw(B * 4, 'andersonMix', false);
     try {
+      if (this.parallel !== null && this.parallel.andersonMix(out.dtype, po, flags, pg, pf, px, n, lam, tau, B, m, D)) {
+        const f = this.heap.int32();
+        let bad = 0;
+        for (let b = 0; b < B; b++) if (f[(flags >> 2) + b] === 0) bad++;
+        return bad;
+      }
       return this.k[out.dtype].andersonMix(po, flags, pg, pf, px, n, lam, tau, B, m, D);
     } finally {
       this.heap.freeRaw(flags);

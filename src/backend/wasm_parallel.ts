@@ -24,11 +24,15 @@ export const MIN_PARALLEL_FLOPS = 2 ** 21;
  * and gains from 16K elements (1.6x at 64 x 256 on 2 threads), tanhGrad is three flops per
  * element and gains only from about 64K (1.5x at 64 x 1024, 2.1x at 256 x 1024).
  */
-export const MIN_PARALLEL_ELEMENTS: Readonly<{ addTanh: number; tanhGrad: number }> = Object.freeze({ addTanh: 2 ** 14, tanhGrad: 2 ** 16 });
+export const MIN_PARALLEL_ELEMENTS: Readonly<{ addTanh: number; tanhGrad: number; solverStep: number }> = Object.freeze({
+  addTanh: 2 ** 14, tanhGrad: 2 ** 16, solverStep: 2 ** 15,
+});
 
 /** The kernels the pool runs, by index. */
 const KERNELS = ['gemm_part_f32', 'gemm_part_f64', 'add_tanh_part_f32', 'add_tanh_part_f64',
-  'tanh_grad_part_f32', 'tanh_grad_part_f64', 'gemm_part_packed_f32', 'gemm_part_packed_f64'] as const;
+  'tanh_grad_part_f32', 'tanh_grad_part_f64', 'gemm_part_packed_f32', 'gemm_part_packed_f64',
+  'fp_step_part_f32', 'fp_step_part_f64', 'anderson_record_part_f32', 'anderson_record_part_f64',
+  'anderson_mix_part_f32', 'anderson_mix_part_f64'] as const;
 const KERNEL_INDEX = (name: (typeof KERNELS)[number]): number => KERNELS.indexOf(name);
 const GEMM: Record<DType, number> = { float32: KERNEL_INDEX('gemm_part_f32'), float64: KERNEL_INDEX('gemm_part_f64') };
 const GEMM_PACKED: Record<DType, number> = {
@@ -36,9 +40,15 @@ const GEMM_PACKED: Record<DType, number> = {
 };
 const ADD_TANH: Record<DType, number> = { float32: KERNEL_INDEX('add_tanh_part_f32'), float64: KERNEL_INDEX('add_tanh_part_f64') };
 const TANH_GRAD: Record<DType, number> = { float32: KERNEL_INDEX('tanh_grad_part_f32'), float64: KERNEL_INDEX('tanh_grad_part_f64') };
+const FP_STEP: Record<DType, number> = { float32: KERNEL_INDEX('fp_step_part_f32'), float64: KERNEL_INDEX('fp_step_part_f64') };
+const RECORD: Record<DType, number> = {
+  float32: KERNEL_INDEX('anderson_record_part_f32'), float64: KERNEL_INDEX('anderson_record_part_f64'),
+};
+const MIX: Record<DType, number> = { float32: KERNEL_INDEX('anderson_mix_part_f32'), float64: KERNEL_INDEX('anderson_mix_part_f64') };
 
 type PartsFn = (batch: number, m: number, n: number, k: number, transA: number, strideA: number, strideB: number, wanted: number) => number;
 type ScratchFn = (batch: number, m: number, n: number, k: number, transA: number, strideA: number, strideB: number) => number;
+type MixScratchFn = (n: number, D: number) => number;
 
 /**
  * The pooled kernels of one shared-memory instance; `WasmBackend.matmul` asks `gemm` first.
@@ -56,6 +66,7 @@ export class ParallelKernels {
   startError: string | null = null;
   private readonly parts: Record<DType, PartsFn>;
   private readonly scratch: Record<DType, ScratchFn>;
+  private readonly mixScratch: Record<DType, MixScratchFn>;
 
   /**
    * @param target the module instance (shared memory) the pool works for
@@ -66,6 +77,7 @@ export class ParallelKernels {
     const ex = target.exports as Record<string, unknown>;
     this.parts = { float32: ex.gemm_parts_f32 as PartsFn, float64: ex.gemm_parts_f64 as PartsFn };
     this.scratch = { float32: ex.gemm_part_scratch_f32 as ScratchFn, float64: ex.gemm_part_scratch_f64 as ScratchFn };
+    this.mixScratch = { float32: ex.anderson_mix_scratch_f32 as MixScratchFn, float64: ex.anderson_mix_scratch_f64 as MixScratchFn };
   }
 
   /** Threads a split call uses now: the wanted count once the pool runs it, else 1. */
@@ -124,6 +136,41 @@ export class ParallelKernels {
     const threads = this.threads();
     if (threads <= 1) return false;
     this.pool.run(TANH_GRAD[dtype], threads, 0, [out, g, y, n]);
+    return true;
+  }
+
+  /** Threads for a per-sample solver step on (B, D) states, or 1 to run it on the calling thread. */
+  private solverThreads(B: number, D: number, minSamples: number): number {
+    if (B * D < this.minElements.solverStep || B < minSamples || this.wanted() <= 1) return 1;
+    return Math.min(this.threads(), B);
+  }
+
+  /** fixedPointStep (see Backend.fixedPointStep) split into blocks of samples; false: one thread. */
+  fixedPointStep(dtype: DType, out: number, norms: number, f: number, x: number, tau: number, B: number, D: number): boolean {
+    const threads = this.solverThreads(B, D, 2);
+    if (threads <= 1) return false;
+    this.pool.run(FP_STEP[dtype], threads, 0, [out, norms, f, x, tau, B, D]);
+    return true;
+  }
+
+  /** andersonRecord (see Backend.andersonRecord) split into blocks of samples; false: one thread. */
+  andersonRecord(dtype: DType, X: number, F: number, G: number, gram: number, norms: number, x: number, f: number,
+    slot: number, B: number, m: number, D: number): boolean {
+    const threads = this.solverThreads(B, D, 2);
+    if (threads <= 1) return false;
+    this.pool.run(RECORD[dtype], threads, 0, [X, F, G, gram, norms, x, f, slot, B, m, D]);
+    return true;
+  }
+
+  /**
+   * andersonMix (see Backend.andersonMix) split into blocks of sample pairs, each part with its
+   * own scratch; the per-sample flags are written to `flags`. False: run it on one thread.
+   */
+  andersonMix(dtype: DType, out: number, flags: number, gram: number, F: number, X: number, n: number, lam: number,
+    tau: number, B: number, m: number, D: number): boolean {
+    const threads = Math.min(this.solverThreads(B, D, 4), (B + 1) >> 1);
+    if (threads <= 1) return false;
+    this.pool.run(MIX[dtype], threads, this.mixScratch[dtype](n, D), [out, flags, gram, F, X, n, lam, tau, B, m, D]);
     return true;
   }
 }
