@@ -17,6 +17,7 @@
  * Reference: C. G. Broyden, "A class of methods for solving nonlinear simultaneous equations",
  * Math. Comp. 19(92), 1965.
  */
+import type { Backend, Storage } from '../backend/backend.js';
 import { Session } from './session.js';
 import { armijo } from './line_search.js';
 import { copyAll, readVectors, type Buf } from './workspace.js';
@@ -52,27 +53,14 @@ async function iterate(s: Session): Promise<void> {
   // Only rows already written are ever read (r <= the number of terms stored): no zero-fill.
   const U = s.ws.buf(B * mem * D, false), V = s.ws.buf(B * mem * D, false);
   let x = s.buf(), g = s.buf(), xNew = s.buf(), gNew = s.buf();
-  const dx = s.buf(), dg = s.buf(), upd = s.buf(), vT = s.buf(), t = s.buf(), u = s.buf(), p = s.buf(), mask = s.buf(), absBuf = s.buf();
-  const den = s.ws.buf(B), zero = s.ws.buf(1), inf = s.ws.buf(1);
-  be.fill(inf.s, Infinity);
+  const dx = s.buf(), dg = s.buf(), upd = s.buf();
+  // Scratch for -B_new g once the ring buffer wraps (memory < maxIter).
+  const wrapped = mem < o.maxIter ? s.buf() : null;
   const search = o.lineSearch ? new LineSearch(s) : null;
   const gOf = async (at: Buf, out: Buf): Promise<void> => {
     const e = await s.run.eval(at);
     be.axpby(1, e.s, -1, at.s, out.s);
     e.release();
-  };
-  const toSlot = (src: Buf, dst: Buf, slot: number): void => {
-    be.copy(src.s, 0, [D, 1], dst.s, slot * D, [mem * D, 1], [B, D]);
-  };
-  /**
-   * out = src with non-finite entries replaced by 0. TorchDEQ zeroes NaN only; an infinite entry
-   * (v^T dg underflowing to 0 once a sample sits at its fixed point to round-off) would turn
-   * every later product of that sample into NaN, so infinities are zeroed too.
-   */
-  const zeroNonFinite = (src: Buf, out: Buf): void => {
-    be.unary('abs', src.s, absBuf.s);
-    be.binary('lt', absBuf.s, inf.s, mask.s, [B * D], [1], [0]);
-    be.where(mask.s, src.s, zero.s, out.s, [B * D], [1], [1], [0]);
   };
 
   s.copyX0(x);
@@ -81,7 +69,7 @@ async function iterate(s: Session): Promise<void> {
   // The fused steps (one backend call for the bookkeeping after f, one for the products and the
   // rank-one update) when the backend has them; otherwise the same arithmetic composed.
   const advance = be.broydenAdvance ? be.broydenAdvance.bind(be) : null;
-  const step = be.broydenStep ? be.broydenStep.bind(be) : null;
+  const step = be.broydenStep ? be.broydenStep.bind(be) : composedStep(s);
   let nstep = 0;
   while (nstep < o.maxIter) {
     let abs: ArrayLike<number>, fNorm: ArrayLike<number>;
@@ -119,34 +107,57 @@ async function iterate(s: Session): Promise<void> {
     const slot = (nstep - 1) % mem;
     // While the new term fills an empty slot, B_new g = p + u (v . g) comes with the update.
     const filling = nstep <= mem;
-    if (step) step(dx.s, dg.s, g.s, upd.s, U.s, V.s, r, slot, filling, B, mem, D);
-    else {
-      // v^T = dx^T (-I + U V^T) and p = (-I + U V^T) g, fused into one pass when the backend can.
-      if (be.lowRankMatvecPair) be.lowRankMatvecPair(U.s, V.s, dx.s, g.s, vT.s, p.s, B, r, mem, D, -1);
-      else {
-        be.lowRankMatvec(V.s, U.s, dx.s, vT.s, B, r, mem, D, -1);
-        be.lowRankMatvec(U.s, V.s, g.s, p.s, B, r, mem, D, -1);
-      }
-      be.axpby(1, p.s, 1, upd.s, t.s); // t = B_old dg
-      be.axpby(1, dx.s, -1, t.s, u.s);
-      be.batchedDot(vT.s, dg.s, den.s, B, D);
-      be.binary('div', u.s, den.s, t.s, [B, D], [D, 1], [1, 0]);
-      zeroNonFinite(t, u);
-      toSlot(u, U, slot);
-      zeroNonFinite(vT, t);
-      toSlot(t, V, slot);
-      if (filling) {
-        be.batchedDot(t.s, g.s, den.s, B, D);
-        be.binary('mul', u.s, den.s, vT.s, [B, D], [D, 1], [1, 0]);
-        be.axpby(-1, p.s, -1, vT.s, upd.s); // d = -B_new g
-      }
-    }
+    step(dx.s, dg.s, g.s, upd.s, U.s, V.s, r, slot, filling, B, mem, D);
     if (!filling) {
       // The ring buffer dropped its oldest term: multiply by B_new directly.
-      be.lowRankMatvec(U.s, V.s, g.s, t.s, B, mem, mem, D, -1);
-      be.unary('neg', t.s, upd.s); // d = -B_new g
+      be.lowRankMatvec(U.s, V.s, g.s, wrapped!.s, B, mem, mem, D, -1);
+      be.unary('neg', wrapped!.s, upd.s); // d = -B_new g
     }
   }
+}
+
+/**
+ * Backend.broydenStep composed from primitives, for backends without it (scratch from the
+ * session): the two low-rank products, then the update.
+ */
+function composedStep(s: Session): NonNullable<Backend['broydenStep']> {
+  const be = s.L.backend;
+  const { B, D } = s.L;
+  const vT = s.buf(), p = s.buf(), t = s.buf(), u = s.buf(), mask = s.buf(), absBuf = s.buf();
+  const den = s.ws.buf(B), zero = s.ws.buf(1), inf = s.ws.buf(1);
+  be.fill(inf.s, Infinity);
+  /**
+   * out = src with non-finite entries replaced by 0. TorchDEQ zeroes NaN only; an infinite entry
+   * (v^T dg underflowing to 0 once a sample sits at its fixed point to round-off) would turn
+   * every later product of that sample into NaN, so infinities are zeroed too.
+   */
+  const zeroNonFinite = (src: Buf, out: Buf): void => {
+    be.unary('abs', src.s, absBuf.s);
+    be.binary('lt', absBuf.s, inf.s, mask.s, [B * D], [1], [0]);
+    be.where(mask.s, src.s, zero.s, out.s, [B * D], [1], [1], [0]);
+  };
+  return (dx, dg, g, d, U, V, r, slot, direction, _B, mem) => {
+    const toSlot = (src: Buf, dst: Storage): void => be.copy(src.s, 0, [D, 1], dst, slot * D, [mem * D, 1], [B, D]);
+    // v^T = dx^T (-I + U V^T) and p = (-I + U V^T) g, fused into one pass when the backend can.
+    if (be.lowRankMatvecPair) be.lowRankMatvecPair(U, V, dx, g, vT.s, p.s, B, r, mem, D, -1);
+    else {
+      be.lowRankMatvec(V, U, dx, vT.s, B, r, mem, D, -1);
+      be.lowRankMatvec(U, V, g, p.s, B, r, mem, D, -1);
+    }
+    be.axpby(1, p.s, 1, d, t.s); // t = B_old dg
+    be.axpby(1, dx, -1, t.s, u.s);
+    be.batchedDot(vT.s, dg, den.s, B, D);
+    be.binary('div', u.s, den.s, t.s, [B, D], [D, 1], [1, 0]);
+    zeroNonFinite(t, u);
+    toSlot(u, U);
+    zeroNonFinite(vT, t);
+    toSlot(t, V);
+    if (direction) {
+      be.batchedDot(t.s, g, den.s, B, D);
+      be.binary('mul', u.s, den.s, vT.s, [B, D], [D, 1], [1, 0]);
+      be.axpby(-1, p.s, -1, vT.s, d); // d = -B_new g
+    }
+  };
 }
 
 /**
