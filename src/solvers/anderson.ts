@@ -17,6 +17,7 @@
 import type { Storage } from '../backend/backend.js';
 import { Session } from './session.js';
 import { copyAll, type Buf } from './workspace.js';
+import type { Evaluation } from './evaluate.js';
 import type { Solver, SolverFunc, SolverOptions, SolverResult, SolverState } from './types.js';
 
 /** Relative ridges tried, per failing sample, when a bordered system is singular. */
@@ -88,8 +89,11 @@ async function iterate(s: Session): Promise<void> {
     be.copy(src, 0, [D, 1], dst.s, slot * D, [m * D, 1], [B, D]);
   };
   // Record f(x) for the state in `x` into `slot` (X, F, G = F - X and G's Gram row/column).
-  const evalInto = async (x: Buf, slot: number) => {
-    const e = await s.run.eval(x);
+  const evalInto = (x: Buf, slot: number): Evaluation | Promise<Evaluation> => {
+    const e = s.run.eval(x);
+    return e instanceof Promise ? e.then((ev) => record(x, ev, slot)) : record(x, e, slot);
+  };
+  const record = (x: Buf, e: Evaluation, slot: number): Evaluation => {
     if (fused) {
       // The same history update plus the norms of f(x) - x and f(x), in one call.
       be.andersonRecord!(x.s, e.s, X.s, F.s, G.s, gram.s, s.fusedNorms.s, slot, B, m, D);
@@ -133,8 +137,10 @@ async function iterate(s: Session): Promise<void> {
         be.axpby(o.tau, xCur.s, 1 - o.tau, mixX.s, xCur.s);
       }
     }
-    const e = await evalInto(xCur, k % m);
-    const [abs, fNorm] = fused ? await s.readFusedNorms() : await s.norms(gCur.s, e.s);
+    const ev = evalInto(xCur, k % m);
+    const e = ev instanceof Promise ? await ev : ev;
+    const r = fused ? s.readFusedNorms() : s.norms(gCur.s, e.s);
+    const [abs, fNorm] = r instanceof Promise ? await r : r;
     s.accept(abs, fNorm, k + 1, e.s);
     e.release();
     if (s.track.shouldStop()) break;

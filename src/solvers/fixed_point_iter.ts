@@ -22,8 +22,11 @@ export const fixedPointIter: Solver = async <S extends SolverState>(func: Solver
     const diff = s.buf();
     s.copyX0(fx);
     for (let k = 0; k < o.maxIter; k++) {
-      [x, fx] = [fx, x];
-      const [abs, fNorm] = await s.dampedStepNorms(x, fx, diff);
+      const t = x;
+      x = fx;
+      fx = t;
+      const r = s.dampedStepNorms(x, fx, diff);
+      const [abs, fNorm] = r instanceof Promise ? await r : r;
       s.accept(abs, fNorm, k + 1, fx.s);
       if (s.track.shouldStop()) break;
     }

@@ -7,11 +7,14 @@
 import type { Storage } from '../backend/backend.js';
 import type { TypedArray } from '../dtype.js';
 import { StateLayout } from './layout.js';
-import { FuncRunner } from './evaluate.js';
+import { FuncRunner, type Evaluation } from './evaluate.js';
 import { Tracker } from './tracker.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import { Workspace, copyAll, copyRows, readVectors, type Buf } from './workspace.js';
 import type { SolveStatus, SolverFunc, SolverOptions, SolverResult, SolverState, SolverStats } from './types.js';
+
+/** Per-sample residual norms and image norms (B each). */
+export type Norms = [TypedArray, TypedArray];
 
 export class Session {
   readonly name: string;
@@ -79,25 +82,35 @@ export class Session {
    * One damped fixed-point step with its residual norms: out = tau f(x) + (1 - tau) x and
    * [||out_b - x_b||, ||out_b||]. One fused backend call when the backend has
    * `fixedPointStep`, else `dampedStep` then the norms of the difference (in `diff`).
+   * Synchronous (no promise, no microtask) when func and the read of the norms are.
    */
-  async dampedStepNorms(x: Buf, out: Buf, diff: Buf): Promise<[TypedArray, TypedArray]> {
-    const be = this.L.backend;
-    if (be.fixedPointStep) {
-      const e = await this.run.eval(x);
-      be.fixedPointStep(e.s, x.s, this.o.tau, out.s, this.fusedNorms.s, this.L.B, this.L.D);
-      e.release();
-      return this.readFusedNorms();
+  dampedStepNorms(x: Buf, out: Buf, diff: Buf): Norms | Promise<Norms> {
+    if (this.L.backend.fixedPointStep) {
+      const e = this.run.eval(x);
+      if (e instanceof Promise) return e.then((ev) => this.fusedStep(ev, x, out));
+      return this.fusedStep(e, x, out);
     }
+    return this.composedStepNorms(x, out, diff);
+  }
+
+  private fusedStep(e: Evaluation, x: Buf, out: Buf): Norms | Promise<Norms> {
+    this.L.backend.fixedPointStep!(e.s, x.s, this.o.tau, out.s, this.fusedNorms.s, this.L.B, this.L.D);
+    e.release();
+    return this.readFusedNorms();
+  }
+
+  private async composedStepNorms(x: Buf, out: Buf, diff: Buf): Promise<Norms> {
     await this.dampedStep(x, out);
-    be.axpby(1, out.s, -1, x.s, diff.s);
+    this.L.backend.axpby(1, out.s, -1, x.s, diff.s);
     return this.norms(diff.s, out.s);
   }
 
   /**
    * The (2B) norms a fused step wrote to `fusedNorms`, as [residual norms, image norms]. On
-   * backends with `readInto` these are views of one host buffer, overwritten by the next read.
+   * backends with `readInto` these are views of one host buffer, overwritten by the next read,
+   * returned synchronously; other backends read asynchronously.
    */
-  async readFusedNorms(): Promise<[TypedArray, TypedArray]> {
+  readFusedNorms(): Norms | Promise<Norms> {
     const be = this.L.backend;
     const B = this.L.B;
     if (be.readInto) {
@@ -108,10 +121,9 @@ export class Session {
       be.readInto(this.fusedNorms.s, this.normsHost[0]);
       return this.normsHost[1];
     }
-    const v = await be.readAsync(this.fusedNorms.s);
-    return [v.subarray(0, B), v.subarray(B, 2 * B)];
+    return be.readAsync(this.fusedNorms.s).then((v): Norms => [v.subarray(0, B), v.subarray(B, 2 * B)]);
   }
-  private normsHost: [Float64Array, [TypedArray, TypedArray]] | null = null;
+  private normsHost: [Float64Array, Norms] | null = null;
 
   /** Per-sample norms of two (B, D) storages: [||a_b||, ||c_b||]. */
   async norms(a: Storage, c: Storage): Promise<[TypedArray, TypedArray]> {
