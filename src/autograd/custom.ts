@@ -70,6 +70,23 @@ export interface Pullback {
 }
 
 /**
+ * The pullback without the promise when its pass needs none (one synchronous node, as the
+ * fused ops' VJPs): the IFT adjoint solve calls it once per iteration. Internal.
+ */
+export type PullbackNow = (v: Tensor) => Tensor[] | Promise<Tensor[]>;
+
+const nowOf = new WeakMap<Pullback, PullbackNow>();
+
+/**
+ * `pullback(v)`, synchronously when the pass allows it (see PullbackNow).
+ * @example const r = pullbackNow(pb, v); const gs = r instanceof Promise ? await r : r;
+ */
+export function pullbackNow(pullback: Pullback, v: Tensor): Tensor[] | Promise<Tensor[]> {
+  const now = nowOf.get(pullback);
+  return now === undefined ? pullback(v) : now(v);
+}
+
+/**
  * Evaluates `fn` at `x` and returns `[y, pullback]` with `pullback(v) = v^T (dy/dx)`, like
  * `jax.vjp`. Gradients flow to the given inputs only (parameters used inside `fn` are
  * treated as constants here).
@@ -92,16 +109,18 @@ export function vjp(fn: (...xs: Tensor[]) => Tensor, x: Tensor | Tensor[], opts:
   const y = keep(y0);
   const planned = y.requiresGrad ? plannedGrad([y], leaves) : null;
   let disposed = false;
-  const pullback = (async (v: Tensor): Promise<Tensor[]> => {
+  const fill = (gs: (Tensor | null)[]): Tensor[] => gs.map((g, i) => g ?? leaves[i].mul(0));
+  const now: PullbackNow = (v) => {
     if (disposed) throw new Error('vjp pullback: expected a live pullback, received one that was disposed');
     if (!y.requiresGrad) return leaves.map((l) => l.mul(0));
     if (v.shape.length !== y.shape.length || v.shape.some((s, i) => s !== y.shape[i])) {
       throw new Error(`vjp pullback: expected a cotangent of shape ${fmtShape(y.shape)}, received ${fmtShape(v.shape)}`);
     }
     const r = planned!([v], opts.createGraph ?? false);
-    const gs = r instanceof Promise ? await r : r;
-    return gs.map((g, i) => g ?? leaves[i].mul(0));
-  }) as Pullback;
+    return r instanceof Promise ? r.then(fill) : fill(r);
+  };
+  const pullback = (async (v: Tensor): Promise<Tensor[]> => now(v)) as Pullback;
+  nowOf.set(pullback, now);
   pullback.dispose = () => {
     if (disposed) return;
     disposed = true;

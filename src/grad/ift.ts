@@ -15,7 +15,7 @@
 import type { Tensor } from '../tensor.js';
 import { peekNextTensorId } from '../tensor.js';
 import { tidy, keep } from '../scope.js';
-import { customFunction, vjp } from '../autograd/custom.js';
+import { customFunction, pullbackNow, vjp } from '../autograd/custom.js';
 import { grad, isGradEnabled } from '../autograd/engine.js';
 import { add } from '../ops/arith.js';
 import { zerosLike } from '../creation.js';
@@ -47,8 +47,8 @@ export interface IftSettings {
   writer?: BackwardWriter;
 }
 
-/** J^T-products for the adjoint solve: maps g to J^T g (async). */
-type Jvp = (g: Tensor) => Promise<Tensor>;
+/** J^T-products for the adjoint solve: maps g to J^T g (a promise only when the pass needs one). */
+type Jvp = (g: Tensor) => Tensor | Promise<Tensor>;
 
 /**
  * Solves g = J^T g + v from g = 0 with the configured solver and returns g (a new tensor).
@@ -60,8 +60,7 @@ async function adjointSolve(where: string, jtv: Jvp, v: Tensor, s: IftSettings):
   }
   const solver = getSolver(s.bSolver);
   return tidy(async () => {
-    const func = async (g: Tensor): Promise<Tensor> => {
-      const jg = await jtv(g);
+    const plusV = (jg: Tensor): Tensor => {
       if (jg.storage.refs === 1 && !jg.requiresGrad && jg.dtype === v.dtype && jg.size === v.size) {
         // J^T g is ours alone: add v into it instead of allocating the sum.
         jg.backend.axpby(1, jg.storage, 1, v.storage, jg.storage);
@@ -70,6 +69,11 @@ async function adjointSolve(where: string, jtv: Jvp, v: Tensor, s: IftSettings):
       const r = add(jg, v);
       jg.dispose();
       return r;
+    };
+    // Synchronous when J^T g is: the solver then runs without a microtask per iteration.
+    const func = (g: Tensor): Tensor | Promise<Tensor> => {
+      const jg = jtv(g);
+      return jg instanceof Promise ? jg.then(plusV) : plusV(jg);
     };
     const res = await solver(func, zerosLike(v), s.bSolverKwargs as SolverOptions);
     if (s.writer) {
@@ -108,7 +112,12 @@ export async function iftGrad(func: (z: Tensor) => Tensor, zPred: Tensor, s: Ift
       const [yv] = ctx.saved;
       const [, pullback] = vjp((u: Tensor) => applyChecked(where, func, u), yv);
       try {
-        return [await adjointSolve(where, async (w) => (await pullback(w))[0], v, s)];
+        const first = (gs: Tensor[]): Tensor => gs[0];
+        const jtv: Jvp = (w) => {
+          const r = pullbackNow(pullback, w);
+          return r instanceof Promise ? r.then(first) : first(r);
+        };
+        return [await adjointSolve(where, jtv, v, s)];
       } finally {
         pullback.dispose();
       }
