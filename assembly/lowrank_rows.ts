@@ -76,7 +76,8 @@ import { DOT_CHUNK } from './dot';
 
 /**
  * out = s x + sum_{j<r} coef[j] rows[j] over n elements (out may alias x). The SIMD part adds
- * the rows in order j = 0, 1, ... to s x; the tail elements are summed in f64.
+ * the rows in order j = 0, 1, ... to s x (two vectors per iteration in the blocks of four rows,
+ * for two independent multiply-add chains); the tail elements are summed in f64.
  */
 @inline export function combineRows<T>(out: usize, rows: usize, coef: usize, x: usize, r: i32, n: i32, s: f64): void {
   const sz = <i32>sizeof<T>();
@@ -88,7 +89,22 @@ import { DOT_CHUNK } from './dot';
   if (r >= 4) {
     const q0 = rows, q1 = q0 + row, q2 = q1 + row, q3 = q2 + row;
     const c0 = coefSplat<T>(coef, 0), c1 = coefSplat<T>(coef, 1), c2 = coefSplat<T>(coef, 2), c3 = coefSplat<T>(coef, 3);
-    for (let i = 0; i < nv; i += L) {
+    let i = 0;
+    for (; i + 2 * L <= nv; i += 2 * L) {
+      const o = <usize>(i * sz);
+      let acc = v128.mul<T>(vs, v128.load(x + o)), acd = v128.mul<T>(vs, v128.load(x + o, 16));
+      acc = madd<T>(v128.load(q0 + o), c0, acc);
+      acd = madd<T>(v128.load(q0 + o, 16), c0, acd);
+      acc = madd<T>(v128.load(q1 + o), c1, acc);
+      acd = madd<T>(v128.load(q1 + o, 16), c1, acd);
+      acc = madd<T>(v128.load(q2 + o), c2, acc);
+      acd = madd<T>(v128.load(q2 + o, 16), c2, acd);
+      acc = madd<T>(v128.load(q3 + o), c3, acc);
+      acd = madd<T>(v128.load(q3 + o, 16), c3, acd);
+      v128.store(out + o, acc);
+      v128.store(out + o, acd, 16);
+    }
+    for (; i < nv; i += L) {
       const o = <usize>(i * sz);
       let acc = v128.mul<T>(vs, v128.load(x + o));
       acc = madd<T>(v128.load(q0 + o), c0, acc);
@@ -107,7 +123,23 @@ import { DOT_CHUNK } from './dot';
   for (; j + 4 <= r; j += 4) {
     const q0 = rows + <usize>j * row, q1 = q0 + row, q2 = q1 + row, q3 = q2 + row;
     const c0 = coefSplat<T>(coef, j), c1 = coefSplat<T>(coef, j + 1), c2 = coefSplat<T>(coef, j + 2), c3 = coefSplat<T>(coef, j + 3);
-    for (let i = 0; i < nv; i += L) {
+    let i = 0;
+    // Two vectors per iteration: two independent chains of multiply-adds.
+    for (; i + 2 * L <= nv; i += 2 * L) {
+      const o = <usize>(i * sz);
+      let acc = v128.load(out + o), acd = v128.load(out + o, 16);
+      acc = madd<T>(v128.load(q0 + o), c0, acc);
+      acd = madd<T>(v128.load(q0 + o, 16), c0, acd);
+      acc = madd<T>(v128.load(q1 + o), c1, acc);
+      acd = madd<T>(v128.load(q1 + o, 16), c1, acd);
+      acc = madd<T>(v128.load(q2 + o), c2, acc);
+      acd = madd<T>(v128.load(q2 + o, 16), c2, acd);
+      acc = madd<T>(v128.load(q3 + o), c3, acc);
+      acd = madd<T>(v128.load(q3 + o, 16), c3, acd);
+      v128.store(out + o, acc);
+      v128.store(out + o, acd, 16);
+    }
+    for (; i < nv; i += L) {
       const o = <usize>(i * sz);
       let acc = v128.load(out + o);
       acc = madd<T>(v128.load(q0 + o), c0, acc);
