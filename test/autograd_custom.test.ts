@@ -5,6 +5,7 @@ import { describe, it, expect } from 'vitest';
 import * as T from '../src/index.js';
 import type { Tensor } from '../src/index.js';
 import { f64, leaf, arr, expectClose } from './helpers/autograd_setup.js';
+import { pullbackNow } from '../src/autograd/custom.js';
 
 describe('customFunction', () => {
   const square = T.customFunction({
@@ -116,6 +117,29 @@ describe('vjp', () => {
     }
     await expect(pb(T.tensor([1, 2, 3], undefined, f64))).rejects.toThrow(/vjp pullback: expected a cotangent of shape \[2\], received \[3\]/);
     pb.dispose();
+  });
+
+  it('pullbackNow (used by the IFT adjoint solve) answers without a promise when the pass is one synchronous node, with one otherwise', async () => {
+    const W = T.tensor([[1, 2], [0.5, -1]], undefined, f64), inj = T.tensor([0.1, 0.2], undefined, f64);
+    const x = T.tensor([[0.3, -0.4]], undefined, f64);
+    const v = T.tensor([[1, -1]], undefined, f64);
+    // One fused node: synchronous, and equal to the promise-returning pullback.
+    const [, fused] = T.vjp((z) => T.linearTanh(z, W, inj), x);
+    const now = pullbackNow(fused, v);
+    expect(now instanceof Promise).toBe(false);
+    expect(arr((now as Tensor[])[0])).toEqual(arr((await fused(v))[0]));
+    // An async custom backward somewhere in the pass: a promise with the same value as the pullback.
+    const slowId = T.customFunction({
+      forward: (_ctx, t) => t.mul(1),
+      backward: async (_ctx, g) => { await new Promise((r) => setTimeout(r, 1)); return [g]; },
+    });
+    const [, slow] = T.vjp((z) => T.linearTanh(slowId(z), W, inj), x);
+    const later = pullbackNow(slow, v);
+    expect(later instanceof Promise).toBe(true);
+    expectClose(arr((await later)[0]), arr((now as Tensor[])[0]), 1e-15);
+    fused.dispose();
+    slow.dispose();
+    expect(() => pullbackNow(fused, v)).toThrow(/vjp pullback: expected a live pullback/);
   });
 });
 
