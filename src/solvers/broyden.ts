@@ -75,12 +75,18 @@ async function iterate(s: Session): Promise<void> {
     let abs: ArrayLike<number>, fNorm: ArrayLike<number>;
     if (!search && advance) {
       be.axpby(1, x.s, 1, upd.s, xNew.s);
-      const e = await s.run.eval(xNew);
+      // No microtask when func and the norm read are synchronous.
+      const ev = s.run.eval(xNew);
+      const e = ev instanceof Promise ? await ev : ev;
       advance(e.s, xNew.s, x.s, g.s, gNew.s, dx.s, dg.s, s.fusedNorms.s, B, D);
       e.release();
-      [x, xNew] = [xNew, x];
-      [g, gNew] = [gNew, g];
-      [abs, fNorm] = await s.readFusedNorms();
+      const xOld = x, gOld = g;
+      x = xNew;
+      xNew = xOld;
+      g = gNew;
+      gNew = gOld;
+      const rn = s.readFusedNorms();
+      [abs, fNorm] = rn instanceof Promise ? await rn : rn;
     } else {
       if (search) await search.step(x, g, upd, xNew, gNew, gOf);
       else {
