@@ -16,6 +16,7 @@
  */
 import { hsum, lanes, madd } from './simd';
 import { dot, DOT_CHUNK } from './dot';
+import { tempArea } from './scratch';
 
 /** dst[i] = a * p[i] + b * q[i] for n elements (axpby's arithmetic: two products, one add). */
 @inline function axpbyRow<T>(dst: usize, p: usize, q: usize, n: i32, a: T, b: T): void {
@@ -462,16 +463,10 @@ export function anderson_record_f64(X: usize, F: usize, G: usize, gram: usize, n
 /** See andersonMix (f32); flags is B i32. */
 export function anderson_mix_f32(out: usize, flags: usize, gram: usize, F: usize, X: usize, n: i32, lam: f64, tau: f64,
   B: i32, m: i32, D: i32): i32 {
-  const scratch = heap.alloc(mixScratchBytes<f32>(n, D));
-  const bad = andersonMix<f32>(out, flags, gram, F, X, n, lam, tau, B, m, D, scratch, 0, B);
-  heap.free(scratch);
-  return bad;
+  return andersonMix<f32>(out, flags, gram, F, X, n, lam, tau, B, m, D, tempArea(mixScratchBytes<f32>(n, D)), 0, B);
 }
 /** See andersonMix (f64); flags is B i32. */
 export function anderson_mix_f64(out: usize, flags: usize, gram: usize, F: usize, X: usize, n: i32, lam: f64, tau: f64,
   B: i32, m: i32, D: i32): i32 {
-  const scratch = heap.alloc(mixScratchBytes<f64>(n, D));
-  const bad = andersonMix<f64>(out, flags, gram, F, X, n, lam, tau, B, m, D, scratch, 0, B);
-  heap.free(scratch);
-  return bad;
+  return andersonMix<f64>(out, flags, gram, F, X, n, lam, tau, B, m, D, tempArea(mixScratchBytes<f64>(n, D)), 0, B);
 }

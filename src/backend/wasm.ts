@@ -240,19 +240,29 @@ export class WasmBackend implements Backend {
     B: number, m: number, D: number): number {
     if (B === 0) return 0;
     const po = this.w(out), pg = p(gram), pf = p(F), px = p(X);
-    const flags = this.heap.allocRaw(B * 4, 'andersonMix', false);
-    try {
-      if (this.parallel !== null && this.parallel.andersonMix(out.dtype, po, flags, pg, pf, px, n, lam, tau, B, m, D)) {
-        const f = this.heap.int32();
-        let bad = 0;
-        for (let b = 0; b < B; b++) if (f[(flags >> 2) + b] === 0) bad++;
-        return bad;
-      }
-      return this.k[out.dtype].andersonMix(po, flags, pg, pf, px, n, lam, tau, B, m, D);
-    } finally {
-      this.heap.freeRaw(flags);
+    const flags = this.flagsFor(B);
+    if (this.parallel !== null && this.parallel.andersonMix(out.dtype, po, flags, pg, pf, px, n, lam, tau, B, m, D)) {
+      const f = this.heap.int32();
+      let bad = 0;
+      for (let b = 0; b < B; b++) if (f[(flags >> 2) + b] === 0) bad++;
+      return bad;
     }
+    return this.k[out.dtype].andersonMix(po, flags, pg, pf, px, n, lam, tau, B, m, D);
   }
+
+  /** A grow-only block of B int32 flags for andersonMix (no allocation per solver iteration). */
+  private flagsFor(B: number): number {
+    if (B > this.flagsCount) {
+      if (this.flags !== 0) this.heap.freeRaw(this.flags);
+      this.flags = 0;
+      this.flagsCount = 0;
+      this.flags = this.heap.allocRaw(B * 4, 'andersonMix', false);
+      this.flagsCount = B;
+    }
+    return this.flags;
+  }
+  private flags = 0;
+  private flagsCount = 0;
   broydenAdvance(f: Storage, xNew: Storage, x: Storage, g: Storage, gNew: Storage, dx: Storage, dg: Storage,
     norms: Storage, B: number, D: number): void {
     if (B === 0) return;
