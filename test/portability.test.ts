@@ -1,15 +1,17 @@
 /**
- * Portability smoke tests of the BUNDLED package (build/index.js) in Node, Deno and headless
- * Chromium. Each runtime runs test/portability/smoke.mjs (tensors, ops, tidy, backward, seeded
+ * Portability smoke tests of the BUNDLED package (build/index.js) in Node, Deno, headless
+ * Chromium and workerd (Cloudflare's edge runtime, which takes the module precompiled). Each runtime runs test/portability/smoke.mjs (tensors, ops, tidy, backward, seeded
  * randn and, when the package exports `init()`, the WASM backend, and with `setThreads()` a
  * matmul on 2 threads of the worker pool) and reports JSON. Node and Deno exit on their own
  * with the pool running (its workers are unref'd); Chromium runs threads only on a cross-origin
  * isolated page (COOP same-origin + COEP require-corp).
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, utimesSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:http';
+import { createServer as createTcpServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { extname, join, resolve, sep } from 'node:path';
 import * as T from '../src/index.js';
@@ -18,6 +20,7 @@ const root = resolve(__dirname, '..');
 const bundle = join(root, 'build', 'index.js');
 const denoBin = join(root, 'node_modules', '.bin', 'deno');
 const chromiumBin = '/usr/bin/chromium';
+const workerdBin = join(root, 'node_modules', '.bin', 'workerd');
 const mainScript = join(root, 'test', 'portability', 'main.mjs');
 
 /** Newest modification time of the files the bundle is built from. */
@@ -159,6 +162,18 @@ function parseReport(stdout: string): SmokeReport {
   return JSON.parse(lines[lines.length - 1]) as SmokeReport;
 }
 
+/** A TCP port that is free right now on 127.0.0.1. */
+function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const srv = createTcpServer();
+    srv.once('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => ok(port));
+    });
+  });
+}
+
 beforeAll(() => {
   if (!existsSync(bundle) || statSync(bundle).mtimeMs < newestSource()) {
     // The bundle is missing or older than the sources: build the package as `npm ci` does.
@@ -199,6 +214,73 @@ describe('bundled package smoke runs', () => {
       checkReport(parseReport(r.stdout), 'deno', precompiled);
     });
   }
+
+  const workerdMissing = !existsSync(workerdBin);
+  if (workerdMissing) console.log(`[portability] workerd smoke test skipped: ${workerdBin} is absent (run npm ci; the workerd devDependency ships it)`);
+  describe.skipIf(workerdMissing)('workerd (Cloudflare\'s edge runtime)', () => {
+    // Skipped only when the workerd binary is genuinely absent (reason printed above).
+    let proc: ChildProcess | null = null;
+    let dir = '';
+    let base = '';
+    let output = '';
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'tsdeq-workerd-'));
+      copyFileSync(bundle, join(dir, 'index.js'));
+      copyFileSync(join(root, 'test', 'portability', 'smoke.mjs'), join(dir, 'smoke.mjs'));
+      copyFileSync(join(root, 'test', 'portability', 'workerd_worker.mjs'), join(dir, 'worker.mjs'));
+      copyFileSync(join(root, 'build', 'wasm', 'tsdeq-simd.wasm'), join(dir, 'simd.wasm'));
+      const port = await freePort();
+      // A worker whose modules are the bundle, the smoke run and the .wasm file (handed to the
+      // worker as a compiled WebAssembly.Module, the only way workerd allows).
+      writeFileSync(join(dir, 'config.capnp'), [
+        'using Workerd = import "/workerd/workerd.capnp";',
+        'const config :Workerd.Config = (',
+        '  services = [ (name = "main", worker = .smoke) ],',
+        `  sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "main") ],`,
+        ');',
+        'const smoke :Workerd.Worker = (',
+        '  modules = [',
+        '    (name = "worker.mjs", esModule = embed "worker.mjs"),',
+        '    (name = "index.js", esModule = embed "index.js"),',
+        '    (name = "smoke.mjs", esModule = embed "smoke.mjs"),',
+        '    (name = "simd.wasm", wasm = embed "simd.wasm"),',
+        '  ],',
+        '  compatibilityDate = "2024-09-23",',
+        ');',
+      ].join('\n'));
+      proc = spawn(workerdBin, ['serve', join(dir, 'config.capnp')], { stdio: ['ignore', 'pipe', 'pipe'] });
+      proc.stdout!.on('data', (d) => { output += String(d); });
+      proc.stderr!.on('data', (d) => { output += String(d); });
+      base = `http://127.0.0.1:${port}`;
+      const until = Date.now() + 60_000;
+      for (;;) {
+        try {
+          await fetch(`${base}/ready`, { method: 'HEAD' });
+          break;
+        } catch (e) {
+          if (Date.now() > until || proc.exitCode !== null) throw new Error(`workerd did not start: ${String(e)}\n${output.slice(-2000)}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    }, 90_000);
+    afterAll(() => {
+      proc?.kill();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('init() from bytes fails (workerd forbids compiling them) with an error that says to pass the module (asked first: a failed init leaves nothing behind)', async () => {
+      const r = await (await fetch(`${base}/bytes`)).json() as { ok: boolean; message: string };
+      expect(r.ok).toBe(false);
+      expect(r.message).toMatch(/^init: could not instantiate the tsdeq WASM module: .*disallowed.*import tsdeq\/wasm\/simd\.wasm \(or relaxed\.wasm\) as a module and pass it: init\(module\)$/);
+    }, 60_000);
+    it('init(WebAssembly.Module): the baseline-SIMD build on one thread, the same values as everywhere', async () => {
+      const res = await fetch(`${base}/`);
+      const body = await res.text();
+      expect(res.status, body + output.slice(-2000)).toBe(200);
+      checkReport(JSON.parse(body) as SmokeReport, 'workerd', true);
+    }, 60_000);
+
+  });
 
   const chromiumMissing = !existsSync(chromiumBin);
   if (chromiumMissing) console.log(`[portability] Chromium smoke test skipped: ${chromiumBin} is absent (apt-get install -y chromium; .ci/run does this)`);

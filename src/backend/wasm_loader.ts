@@ -91,7 +91,10 @@ export async function instantiateTsdeq(source: WasmSource, where: string, import
       ? await WebAssembly.instantiate(source, imports)
       : (await WebAssembly.instantiate(source as BufferSource, imports)).instance;
   } catch (e) {
-    throw new Error(`${where}: could not instantiate the tsdeq WASM module: ${(e as Error).message}`);
+    // Edge runtimes (Cloudflare workerd) forbid compiling WebAssembly from bytes at run time.
+    const hint = source instanceof WebAssembly.Module ? ''
+      : '; if this runtime forbids compiling WebAssembly from bytes (as Cloudflare workerd does), import tsdeq/wasm/simd.wasm (or relaxed.wasm) as a module and pass it: init(module)';
+    throw new Error(`${where}: could not instantiate the tsdeq WASM module: ${(e as Error).message}${hint}`);
   }
   const ex = instance.exports;
   for (const [name, value] of Object.entries(SHARED_CONSTANTS)) {

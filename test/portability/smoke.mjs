@@ -104,6 +104,7 @@ function jsonSafe(v) {
 
 function runtimeName() {
   if (typeof globalThis.Deno !== 'undefined') return 'deno';
+  if (globalThis.navigator?.userAgent === 'Cloudflare-Workers') return 'workerd';
   if (typeof globalThis.window !== 'undefined' && typeof globalThis.document !== 'undefined') return 'browser';
   if (typeof globalThis.process !== 'undefined' && globalThis.process.versions?.node) return 'node';
   return 'unknown';
