@@ -157,6 +157,21 @@ describe.each(VARIANTS)('prepacked B, %s build', (variant) => {
         wasm.andersonMix(gr, o, o, b, 1, 1e-4, 1, 1, 1, D);
         wasm.free(gr);
       }],
+      ['broydenAdvance', (b, o) => {
+        const t = [0, 1, 2, 3].map(() => wasm.alloc(D, 'float32')), nr = wasm.alloc(2, 'float32');
+        wasm.broydenAdvance(o, o, t[0], t[1], b, t[2], t[3], nr, 1, D);
+        for (const x of [...t, nr]) wasm.free(x);
+      }],
+      ['broydenStep (d)', (b, o) => {
+        const U = wasm.alloc(D, 'float32'), V = wasm.alloc(D, 'float32');
+        wasm.broydenStep(o, o, o, b, U, V, 0, 0, true, 1, 1, D);
+        for (const x of [U, V]) wasm.free(x);
+      }],
+      ['broydenStep (U)', (b, o) => {
+        const d = wasm.alloc(D, 'float32'), V = wasm.alloc(D, 'float32');
+        wasm.broydenStep(o, o, o, d, b, V, 0, 0, true, 1, 1, D);
+        for (const x of [d, V]) wasm.free(x);
+      }],
       ['im2col', (b, o) => wasm.im2col(o, b, { n: 1, c: 1, h: 1, w: D, kh: 1, kw: 1, sh: 1, sw: 1, ph: 0, pw: 0, dh: 1, dw: 1, oh: 1, ow: D })],
       ['col2im', (b, o) => wasm.col2im(o, b, { n: 1, c: 1, h: 1, w: D, kh: 1, kw: 1, sh: 1, sw: 1, ph: 0, pw: 0, dh: 1, dw: 1, oh: 1, ow: D })],
     ];

@@ -266,12 +266,12 @@ export class WasmBackend implements Backend {
   broydenAdvance(f: Storage, xNew: Storage, x: Storage, g: Storage, gNew: Storage, dx: Storage, dg: Storage,
     norms: Storage, B: number, D: number): void {
     if (B === 0) return;
-    this.k[f.dtype].broydenAdvance(p(gNew), p(dx), p(dg), p(norms), p(f), p(xNew), p(x), p(g), B, D);
+    this.k[f.dtype].broydenAdvance(this.w(gNew), this.w(dx), this.w(dg), this.w(norms), p(f), p(xNew), p(x), p(g), B, D);
   }
   broydenStep(dx: Storage, dg: Storage, g: Storage, d: Storage, U: Storage, V: Storage, r: number, slot: number,
     direction: boolean, B: number, mem: number, D: number): void {
     if (B === 0) return;
-    this.k[d.dtype].broydenStep(p(U), p(V), p(d), p(dx), p(dg), p(g), r, slot, direction ? 1 : 0, B, mem, D);
+    this.k[d.dtype].broydenStep(this.w(U), this.w(V), this.w(d), p(dx), p(dg), p(g), r, slot, direction ? 1 : 0, B, mem, D);
   }
 
   // ---- convolution ----
