@@ -16,18 +16,19 @@
 import { lanes } from './simd';
 import { dot } from './dot';
 import { combineRows, combineRowsWithDots, rowDots } from './lowrank_rows';
+import { tempArea } from './scratch';
 
 /**
  * After evaluating f at xNew, per sample b: gNew = f - xNew, dx = xNew - x, dg = gNew - g,
  * norms[b] = ||gNew[b]||, norms[B + b] = ||gNew[b] + xNew[b]|| (the sum rounded to T, in
- * `scratch`, D elements).
+ * `scratch`, D elements), for the samples [b0, b1) of the B.
  */
-@inline function advance<T>(gNew: usize, dx: usize, dg: usize, norms: usize, f: usize, xNew: usize, x: usize,
-  g: usize, B: i32, D: i32, scratch: usize): void {
+@inline export function advance<T>(gNew: usize, dx: usize, dg: usize, norms: usize, f: usize, xNew: usize, x: usize,
+  g: usize, B: i32, D: i32, scratch: usize, b0: i32, b1: i32): void {
   const sz = <usize>sizeof<T>();
   const L = lanes<T>();
   const row = <usize>D * sz;
-  for (let b = 0; b < B; b++) {
+  for (let b = b0; b < b1; b++) {
     const at = <usize>b * row;
     const fb = f + at, xnb = xNew + at, xb = x + at, gb = g + at;
     const gnb = gNew + at, dxb = dx + at, dgb = dg + at;
@@ -72,11 +73,11 @@ import { combineRows, combineRowsWithDots, rowDots } from './lowrank_rows';
  * den = vT . dg (rounded to T), u = finite((dx - (p + d)) / den) into U row (b, slot),
  * v = finite(vT) into V row (b, slot), where finite() zeroes NaN and infinite entries; with
  * direction = 1 also the new direction d = -p - u (v . g) (the dot rounded to T, then the
- * product), which is -B_new g while the new term filled an empty slot. Scratch: 2 max(r, 1)
- * f64 coefficients at `coef`, rows vT and p (D elements each) at `vT`, `p`.
+ * product), which is -B_new g while the new term filled an empty slot. Samples [b0, b1) of the
+ * B. Scratch: 2 max(r, 1) f64 coefficients at `coef`, rows vT and p (D elements each) at `vT`, `p`.
  */
 @inline function step<T>(U: usize, V: usize, d: usize, dx: usize, dg: usize, g: usize, r: i32, slot: i32,
-  direction: i32, B: i32, mem: i32, D: i32, coef: usize, vT: usize, p: usize): void {
+  direction: i32, mem: i32, D: i32, coef: usize, vT: usize, p: usize, b0: i32, b1: i32): void {
   const sz = <usize>sizeof<T>();
   const L = lanes<T>();
   const row = <usize>D * sz;
@@ -84,8 +85,8 @@ import { combineRows, combineRowsWithDots, rowDots } from './lowrank_rows';
   const coefY = coef + (<usize>max(r, 1) << 3);
   const inf = v128.splat<T>(<T>Infinity);
   const down = (slot & 1) == 1;
-  for (let k = 0; k < B; k++) {
-    const b = down ? B - 1 - k : k;
+  for (let k = b0; k < b1; k++) {
+    const b = down ? b1 - 1 - (k - b0) : k;
     const at = <usize>b * row;
     const db = d + at, dxb = dx + at, gb = g + at;
     const Ub = U + <usize>b * block, Vb = V + <usize>b * block;
@@ -127,36 +128,37 @@ import { combineRows, combineRowsWithDots, rowDots } from './lowrank_rows';
   }
 }
 
-@inline function runStep<T>(U: usize, V: usize, d: usize, dx: usize, dg: usize, g: usize, r: i32, slot: i32,
-  direction: i32, B: i32, mem: i32, D: i32): void {
+/** Scratch bytes of `runStep` (and of `advance`, which needs less), 16-byte alignment slack included. */
+@inline export function stepScratchBytes<T>(r: i32, D: i32): usize {
+  return (<usize>max(r, 1) << 4) + ((<usize>max(D, 1) * sizeof<T>()) << 1) + 16;
+}
+
+/** `step` for the samples [b0, b1) with its scratch at `scratch` (stepScratchBytes<T>(r, D) bytes). */
+@inline export function runStep<T>(U: usize, V: usize, d: usize, dx: usize, dg: usize, g: usize, r: i32, slot: i32,
+  direction: i32, mem: i32, D: i32, scratch: usize, b0: i32, b1: i32): void {
+  const coef = (scratch + 15) & ~(<usize>15);
   const coefBytes = <usize>max(r, 1) << 4;
   const row = <usize>max(D, 1) * sizeof<T>();
-  const scratch = heap.alloc(coefBytes + (row << 1));
-  step<T>(U, V, d, dx, dg, g, r, slot, direction, B, mem, D, scratch, scratch + coefBytes, scratch + coefBytes + row);
-  heap.free(scratch);
+  step<T>(U, V, d, dx, dg, g, r, slot, direction, mem, D, coef, coef + coefBytes, coef + coefBytes + row, b0, b1);
 }
 
 /** See advance (f32). */
 export function broyden_advance_f32(gNew: usize, dx: usize, dg: usize, norms: usize, f: usize, xNew: usize, x: usize,
   g: usize, B: i32, D: i32): void {
-  const scratch = heap.alloc(<usize>max(D, 1) << 2);
-  advance<f32>(gNew, dx, dg, norms, f, xNew, x, g, B, D, scratch);
-  heap.free(scratch);
+  advance<f32>(gNew, dx, dg, norms, f, xNew, x, g, B, D, tempArea(<usize>max(D, 1) << 2), 0, B);
 }
 /** See advance (f64). */
 export function broyden_advance_f64(gNew: usize, dx: usize, dg: usize, norms: usize, f: usize, xNew: usize, x: usize,
   g: usize, B: i32, D: i32): void {
-  const scratch = heap.alloc(<usize>max(D, 1) << 3);
-  advance<f64>(gNew, dx, dg, norms, f, xNew, x, g, B, D, scratch);
-  heap.free(scratch);
+  advance<f64>(gNew, dx, dg, norms, f, xNew, x, g, B, D, tempArea(<usize>max(D, 1) << 3), 0, B);
 }
 /** See step (f32). */
 export function broyden_step_f32(U: usize, V: usize, d: usize, dx: usize, dg: usize, g: usize, r: i32, slot: i32,
   direction: i32, B: i32, mem: i32, D: i32): void {
-  runStep<f32>(U, V, d, dx, dg, g, r, slot, direction, B, mem, D);
+  runStep<f32>(U, V, d, dx, dg, g, r, slot, direction, mem, D, tempArea(stepScratchBytes<f32>(r, D)), 0, B);
 }
 /** See step (f64). */
 export function broyden_step_f64(U: usize, V: usize, d: usize, dx: usize, dg: usize, g: usize, r: i32, slot: i32,
   direction: i32, B: i32, mem: i32, D: i32): void {
-  runStep<f64>(U, V, d, dx, dg, g, r, slot, direction, B, mem, D);
+  runStep<f64>(U, V, d, dx, dg, g, r, slot, direction, mem, D, tempArea(stepScratchBytes<f64>(r, D)), 0, B);
 }

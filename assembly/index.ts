@@ -17,7 +17,9 @@ export * from './fused';
 export { fp_step_f32, fp_step_f64, anderson_record_f32, anderson_record_f64, anderson_mix_f32, anderson_mix_f64 } from './anderson';
 export { fp_step_part_f32, fp_step_part_f64, anderson_record_part_f32, anderson_record_part_f64, anderson_mix_part_f32,
   anderson_mix_part_f64, anderson_mix_scratch_f32, anderson_mix_scratch_f64 } from './anderson_part';
-export * from './broyden';
+export { broyden_advance_f32, broyden_advance_f64, broyden_step_f32, broyden_step_f64 } from './broyden';
+export { broyden_advance_part_f32, broyden_advance_part_f64, broyden_step_part_f32, broyden_step_part_f64, broyden_scratch_f32,
+  broyden_scratch_f64 } from './broyden_part';
 export { gemm_f32, gemm_f64, gemm_prepack_f32, gemm_prepack_f64, gemm_packed_bytes_f32, gemm_packed_bytes_f64, gemm_packed_f32,
   gemm_packed_f64 } from './gemm';
 export { gemm_parts_f32, gemm_parts_f64, gemm_part_scratch_f32, gemm_part_scratch_f64, gemm_part_f32, gemm_part_f64,

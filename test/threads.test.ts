@@ -247,6 +247,38 @@ describe.each(VARIANTS)('pooled GEMM, %s-threads build: 2 threads give bit-ident
       }
     });
   }
+
+  for (const dtype of DTYPES) {
+    it(`${dtype}: broydenAdvance and broydenStep (blocks of samples) are bit-identical on 2 threads`, () => {
+      wasm.parallel!.minElements = { addTanh: 0, tanhGrad: 0, solverStep: 0 };
+      const run = (threads: number, B: number, D: number, mem: number, r: number, slot: number, direction: boolean): Float64Array[] => {
+        want = threads;
+        const st = (n: number, seed: number, scale = 1): Storage => stored(wasm, values(n, seed).map((v) => v * scale), dtype);
+        const f = st(B * D, 1), xNew = st(B * D, 2), x = st(B * D, 3), g = st(B * D, 4);
+        const gNew = st(B * D, 5), dx = st(B * D, 6), dg = st(B * D, 7), norms = st(2 * B, 8);
+        const U = st(B * mem * D, 9, 0.1), V = st(B * mem * D, 10, 0.1), d = st(B * D, 11);
+        const jobs = wasm.parallel!.pool.jobs;
+        wasm.broydenAdvance(f, xNew, x, g, gNew, dx, dg, norms, B, D);
+        wasm.broydenStep(dx, dg, gNew, d, U, V, r, slot, direction, B, mem, D);
+        expect(wasm.parallel!.pool.jobs - jobs, `pool jobs for B=${B} D=${D}`).toBe(threads > 1 && B >= 2 ? 2 : 0);
+        const out = [gNew, dx, dg, norms, U, V, d].map((t) => Float64Array.from(wasm.readSync(t)));
+        for (const t of [f, xNew, x, g, gNew, dx, dg, norms, U, V, d]) wasm.free(t);
+        return out;
+      };
+      const names = ['gNew', 'dx', 'dg', 'norms', 'U', 'V', 'd'];
+      for (const B of [1, 2, 3, 17, 64]) {
+        for (const D of [1, 3, 33, 100]) {
+          for (const [mem, r, slot, direction] of [[4, 0, 0, true], [5, 3, 3, true], [3, 3, 1, false]] as [number, number, number, boolean][]) {
+            const one = run(1, B, D, mem, r, slot, direction), two = run(2, B, D, mem, r, slot, direction);
+            one.forEach((arr, k) => arr.forEach((v, i) => {
+              if (!Object.is(v, two[k][i])) throw new Error(`${variant} ${dtype} ${names[k]} B=${B} D=${D} r=${r}: element ${i} is ${two[k][i]} on 2 threads, ${v} on 1`);
+            }));
+            expect(one[4].some((v) => v !== 0)).toBe(true);
+          }
+        }
+      }
+    });
+  }
 });
 
 describe('the pool', () => {

@@ -266,12 +266,16 @@ export class WasmBackend implements Backend {
   broydenAdvance(f: Storage, xNew: Storage, x: Storage, g: Storage, gNew: Storage, dx: Storage, dg: Storage,
     norms: Storage, B: number, D: number): void {
     if (B === 0) return;
-    this.k[f.dtype].broydenAdvance(this.w(gNew), this.w(dx), this.w(dg), this.w(norms), p(f), p(xNew), p(x), p(g), B, D);
+    const pgn = this.w(gNew), pdx = this.w(dx), pdg = this.w(dg), pn = this.w(norms);
+    if (this.parallel !== null && this.parallel.broydenAdvance(f.dtype, pgn, pdx, pdg, pn, p(f), p(xNew), p(x), p(g), B, D)) return;
+    this.k[f.dtype].broydenAdvance(pgn, pdx, pdg, pn, p(f), p(xNew), p(x), p(g), B, D);
   }
   broydenStep(dx: Storage, dg: Storage, g: Storage, d: Storage, U: Storage, V: Storage, r: number, slot: number,
     direction: boolean, B: number, mem: number, D: number): void {
     if (B === 0) return;
-    this.k[d.dtype].broydenStep(this.w(U), this.w(V), this.w(d), p(dx), p(dg), p(g), r, slot, direction ? 1 : 0, B, mem, D);
+    const pU = this.w(U), pV = this.w(V), pd = this.w(d);
+    if (this.parallel !== null && this.parallel.broydenStep(d.dtype, pU, pV, pd, p(dx), p(dg), p(g), r, slot, direction, B, mem, D)) return;
+    this.k[d.dtype].broydenStep(pU, pV, pd, p(dx), p(dg), p(g), r, slot, direction ? 1 : 0, B, mem, D);
   }
 
   // ---- convolution ----

@@ -32,7 +32,8 @@ export const MIN_PARALLEL_ELEMENTS: Readonly<{ addTanh: number; tanhGrad: number
 const KERNELS = ['gemm_part_f32', 'gemm_part_f64', 'add_tanh_part_f32', 'add_tanh_part_f64',
   'tanh_grad_part_f32', 'tanh_grad_part_f64', 'gemm_part_packed_f32', 'gemm_part_packed_f64',
   'fp_step_part_f32', 'fp_step_part_f64', 'anderson_record_part_f32', 'anderson_record_part_f64',
-  'anderson_mix_part_f32', 'anderson_mix_part_f64'] as const;
+  'anderson_mix_part_f32', 'anderson_mix_part_f64', 'broyden_advance_part_f32', 'broyden_advance_part_f64',
+  'broyden_step_part_f32', 'broyden_step_part_f64'] as const;
 const KERNEL_INDEX = (name: (typeof KERNELS)[number]): number => KERNELS.indexOf(name);
 const GEMM: Record<DType, number> = { float32: KERNEL_INDEX('gemm_part_f32'), float64: KERNEL_INDEX('gemm_part_f64') };
 const GEMM_PACKED: Record<DType, number> = {
@@ -45,10 +46,15 @@ const RECORD: Record<DType, number> = {
   float32: KERNEL_INDEX('anderson_record_part_f32'), float64: KERNEL_INDEX('anderson_record_part_f64'),
 };
 const MIX: Record<DType, number> = { float32: KERNEL_INDEX('anderson_mix_part_f32'), float64: KERNEL_INDEX('anderson_mix_part_f64') };
+const ADVANCE: Record<DType, number> = {
+  float32: KERNEL_INDEX('broyden_advance_part_f32'), float64: KERNEL_INDEX('broyden_advance_part_f64'),
+};
+const STEP: Record<DType, number> = { float32: KERNEL_INDEX('broyden_step_part_f32'), float64: KERNEL_INDEX('broyden_step_part_f64') };
 
 type PartsFn = (batch: number, m: number, n: number, k: number, transA: number, strideA: number, strideB: number, wanted: number) => number;
 type ScratchFn = (batch: number, m: number, n: number, k: number, transA: number, strideA: number, strideB: number) => number;
 type MixScratchFn = (n: number, D: number) => number;
+type BroydenScratchFn = (r: number, D: number) => number;
 
 /**
  * The pooled kernels of one shared-memory instance; `WasmBackend.matmul` asks `gemm` first.
@@ -67,6 +73,7 @@ export class ParallelKernels {
   private readonly parts: Record<DType, PartsFn>;
   private readonly scratch: Record<DType, ScratchFn>;
   private readonly mixScratch: Record<DType, MixScratchFn>;
+  private readonly broydenScratch: Record<DType, BroydenScratchFn>;
 
   /**
    * @param target the module instance (shared memory) the pool works for
@@ -78,6 +85,9 @@ export class ParallelKernels {
     this.parts = { float32: ex.gemm_parts_f32 as PartsFn, float64: ex.gemm_parts_f64 as PartsFn };
     this.scratch = { float32: ex.gemm_part_scratch_f32 as ScratchFn, float64: ex.gemm_part_scratch_f64 as ScratchFn };
     this.mixScratch = { float32: ex.anderson_mix_scratch_f32 as MixScratchFn, float64: ex.anderson_mix_scratch_f64 as MixScratchFn };
+    this.broydenScratch = {
+      float32: ex.broyden_scratch_f32 as BroydenScratchFn, float64: ex.broyden_scratch_f64 as BroydenScratchFn,
+    };
   }
 
   /** Threads a split call uses now: the wanted count once the pool runs it, else 1. */
@@ -171,6 +181,29 @@ export class ParallelKernels {
     const threads = Math.min(this.solverThreads(B, D, 4), (B + 1) >> 1);
     if (threads <= 1) return false;
     this.pool.run(MIX[dtype], threads, this.mixScratch[dtype](n, D), [out, flags, gram, F, X, n, lam, tau, B, m, D]);
+    return true;
+  }
+
+  /** broydenAdvance (see Backend.broydenAdvance) split into blocks of samples; false: one thread. */
+  broydenAdvance(dtype: DType, gNew: number, dx: number, dg: number, norms: number, f: number, xNew: number, x: number,
+    g: number, B: number, D: number): boolean {
+    const threads = this.solverThreads(B, D, 2);
+    if (threads <= 1) return false;
+    this.pool.run(ADVANCE[dtype], threads, this.broydenScratch[dtype](1, D), [gNew, dx, dg, norms, f, xNew, x, g, B, D]);
+    return true;
+  }
+
+  /**
+   * broydenStep (see Backend.broydenStep) split into blocks of samples, each part with its own
+   * scratch; its work grows with the rank r, so it splits from B D max(r, 2) elements of history
+   * read. False: run it on one thread.
+   */
+  broydenStep(dtype: DType, U: number, V: number, d: number, dx: number, dg: number, g: number, r: number, slot: number,
+    direction: boolean, B: number, mem: number, D: number): boolean {
+    const threads = this.solverThreads(B, D * Math.max(r, 2), 2);
+    if (threads <= 1) return false;
+    this.pool.run(STEP[dtype], threads, this.broydenScratch[dtype](r, D),
+      [U, V, d, dx, dg, g, r, slot, direction ? 1 : 0, B, mem, D]);
     return true;
   }
 }
