@@ -2,8 +2,9 @@
  * Section `gemm`: single-thread GFLOP/s (2 m n k flops per product) for every subject: square
  * float32 products at n = 64..1024, float64 at a few sizes, and the skinny shapes DEQ layers
  * produce (a batch of rows against a weight matrix used transposed, matrix-vector), plus each
- * tsdeq variant's speed-up over tfjs-wasm; then tsdeq's multi-threaded GEMM, 1 vs 2+ threads
- * (./gemm_threads.ts).
+ * tsdeq variant's speed-up over tfjs-wasm (every call packing its operands), the DEQ shapes again
+ * with tsdeq keeping the weight packed between calls as a solver does; then tsdeq's
+ * multi-threaded GEMM, 1 vs 2+ threads (./gemm_threads.ts).
  */
 import type { DType } from '../dtype.js';
 import type { BenchCell, BenchTable } from './registry.js';
@@ -14,8 +15,8 @@ import { DEFAULT_TIMING, timeCalls } from './timing.js';
 import { gemmThreadsTable } from './gemm_threads.js';
 
 /** GFLOP/s of every subject on one shape (null for a subject lacking the dtype), timed interleaved. */
-function gflops(subjects: Subject[], shape: GemmShape, dtype: DType): (number | null)[] {
-  const prepared = subjects.map((s) => s.gemm(shape, dtype));
+function gflops(subjects: Subject[], shape: GemmShape, dtype: DType, keepPacked = false): (number | null)[] {
+  const prepared = subjects.map((s) => s.gemm(shape, dtype, { keepPacked }));
   const flops = 2 * shape.m * shape.n * shape.k;
   try {
     const present = prepared.filter((p) => p !== null);
@@ -31,7 +32,7 @@ function shapeLabel(s: GemmShape): string {
 }
 
 async function gemmTable(title: string, dtype: DType, shapes: { label: string; shape: GemmShape }[],
-  log: (m: string) => void): Promise<BenchTable> {
+  log: (m: string) => void, keepPacked = false): Promise<BenchTable> {
   const { subjects, reference, notes } = await loadSubjects();
   const ratioOf = (s: Subject) => `${s.label} / ${reference?.label ?? 'ref'}`;
   const others = subjects.filter((s) => s !== reference);
@@ -39,7 +40,7 @@ async function gemmTable(title: string, dtype: DType, shapes: { label: string; s
   for (const { label, shape } of shapes) {
     const row: Record<string, BenchCell> = { shape: label };
     log(`gemm ${dtype} ${label}`);
-    gflops(subjects, shape, dtype).forEach((v, i) => { row[subjects[i].label] = v; });
+    gflops(subjects, shape, dtype, keepPacked).forEach((v, i) => { row[subjects[i].label] = v; });
     const ref = reference ? row[reference.label] : null;
     for (const s of others) {
       const v = row[s.label];
@@ -52,7 +53,13 @@ async function gemmTable(title: string, dtype: DType, shapes: { label: string; s
     title: `${title} (GFLOP/s, one thread${withRatios ? '; ratios are speed-ups' : ''})`,
     columns: ['shape', ...subjects.map((s) => s.label), ...(withRatios ? others.map(ratioOf) : [])],
     rows,
-    notes: dtype === 'float32' ? notes : [...notes, 'tfjs has no float64 tensors.'],
+    notes: [
+      ...notes,
+      ...(dtype === 'float32' ? [] : ['tfjs has no float64 tensors.']),
+      keepPacked
+        ? 'tsdeq keeps the weight (B) packed between calls, as in a solver (src/backend/wasm_pack_cache.ts); tfjs packs it every call.'
+        : 'Every call packs its operands (tsdeq\'s kept-packed weights are off here; see the next table).',
+    ],
   };
 }
 
@@ -81,6 +88,7 @@ registerSection({
       await gemmTable('GEMM float32, n x n @ n x n', 'float32', squares(f32), ctx.log),
       await gemmTable('GEMM float64, n x n @ n x n', 'float64', squares(f64), ctx.log),
       await gemmTable('GEMM float32, DEQ layer shapes (m x k @ k x n)', 'float32', deq, ctx.log),
+      await gemmTable('GEMM float32, DEQ layer shapes, the weight kept packed', 'float32', deq, ctx.log, true),
       await gemmThreadsTable(ctx.quick, ctx.log),
     ];
   },

@@ -33,7 +33,12 @@ export interface Subject {
   /** Column label in the tables. */
   label: string;
   /** The product op(A) @ op(B) of `shape`; null when the subject lacks the dtype. */
-  gemm(shape: GemmShape, dtype: DType): Prepared | null;
+  /**
+   * A product of `shape` to time. `keepPacked`: a tsdeq wasm subject keeps B packed between
+   * calls, as for a weight used again and again (src/backend/wasm_pack_cache.ts); by default
+   * every call packs its operands, like the other libraries.
+   */
+  gemm(shape: GemmShape, dtype: DType, opts?: { keepPacked?: boolean }): Prepared | null;
   /** Elementwise op over `size` float32 elements ('add': out = a + b, 'tanh': out = tanh(x)). */
   elementwise(op: 'add' | 'tanh', size: number): Prepared;
 }

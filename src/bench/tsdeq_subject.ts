@@ -1,5 +1,6 @@
 /** A tsdeq backend as a benchmark subject: its kernels on its own storages, no tensor layer. */
 import type { Backend } from '../backend/backend.js';
+import type { PackCache } from '../backend/wasm_pack_cache.js';
 import type { Prepared, Subject } from './subjects.js';
 import { benchData } from './subjects.js';
 
@@ -15,13 +16,20 @@ export function backendSubject(label: string, backend: Backend): Subject {
   };
   return {
     label,
-    gemm(shape, dtype) {
+    gemm(shape, dtype, opts) {
       const { m, n, k, transA, transB } = shape;
       const a = input(m * k, dtype, 1), b = input(k * n, dtype, 2), c = backend.alloc(m * n, dtype);
       const spec = { batch: 1, m, n, k, transA, transB, strideA: 0, strideB: 0 };
+      // The wasm backend keeps a B it sees twice packed; unless asked to, time the plain product.
+      const cache = (backend as { packCache?: PackCache }).packCache;
+      const budget = cache?.maxBytes ?? 0;
+      if (cache && !opts?.keepPacked) cache.maxBytes = 0;
       return {
         run: () => backend.matmul(a, b, c, spec),
-        dispose: () => [a, b, c].forEach((s) => backend.free(s)),
+        dispose: () => {
+          [a, b, c].forEach((s) => backend.free(s));
+          if (cache) cache.maxBytes = budget;
+        },
       };
     },
     elementwise(op, size): Prepared {
