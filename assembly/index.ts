@@ -14,7 +14,8 @@ export * from './reduce';
 export * from './linalg';
 export * from './lowrank';
 export * from './fused';
-export { fp_step_f32, fp_step_f64, anderson_record_f32, anderson_record_f64, anderson_mix_f32, anderson_mix_f64 } from './anderson';
+export { fp_step_f32, fp_step_f64, anderson_record_f32, anderson_record_f64 } from './anderson';
+export { anderson_mix_f32, anderson_mix_f64 } from './anderson_mix';
 export { fp_step_part_f32, fp_step_part_f64, anderson_record_part_f32, anderson_record_part_f64, anderson_mix_part_f32,
   anderson_mix_part_f64, anderson_mix_scratch_f32, anderson_mix_scratch_f64 } from './anderson_part';
 export { broyden_advance_f32, broyden_advance_f64, broyden_step_f32, broyden_step_f64 } from './broyden';
