@@ -1,6 +1,6 @@
 /**
- * The fused solver steps of ./anderson.ts and ./anderson_mix.ts split into parts for the thread pool (src/threads/):
- * part `p` of `np` handles a contiguous block of samples. Samples are independent and each is
+ * The fused solver steps of ./anderson.ts and ./anderson_mix.ts split into parts for the thread
+ * pool (src/threads/): part `p` of `np` handles a contiguous block of samples. Samples are independent and each is
  * computed by exactly the code of the one-thread kernel, so results are bit-identical whatever
  * the number of parts. The Anderson mix solves samples in pairs, so its blocks start at even
  * samples, and it uses the part's `scratch` (the allocator belongs to the main thread).
