@@ -6,8 +6,9 @@
  * the one-thread GEMM, so every element goes through exactly the same floating-point
  * operations: results are asserted BIT-IDENTICAL (not just close) between 1 and 2 threads, for
  * both builds (baseline and relaxed SIMD), float32 and float64, awkward sizes, transposes and
- * batches. Every other kernel runs on one thread, so a whole DEQ training step (anderson
- * forward, IFT backward) gives bit-identical losses and gradients too.
+ * batches. The fused kernels split by rows or samples the same way (test/threads_fused.test.ts),
+ * so a whole DEQ training step (anderson forward, IFT backward) gives bit-identical losses and
+ * gradients too.
  */
 import os from 'node:os';
 import { spawnSync } from 'node:child_process';
@@ -162,41 +163,6 @@ describe.each(VARIANTS)('pooled GEMM, %s-threads build: 2 threads give bit-ident
     });
   }
 
-  for (const dtype of DTYPES) {
-    it(`${dtype}: addTanh (blocks of rows) and tanhGrad (blocks of elements) are bit-identical on 2 threads`, () => {
-      wasm.parallel!.minElements = { addTanh: 0, tanhGrad: 0, solverStep: 2 ** 15 };
-      const runFused = (threads: number, rows: number, cols: number, uRowStride: number, inPlace: boolean): Float64Array[] => {
-        want = threads;
-        const n = rows * cols;
-        const x = stored(wasm, values(n, rows + 7 * cols).map((v) => 3 * v), dtype);
-        const u = stored(wasm, values(Math.max(1, uRowStride === 0 ? cols : n), cols), dtype);
-        const out = inPlace ? x : stored(wasm, new Float64Array(n).fill(12345.5), dtype);
-        const jobs = wasm.parallel!.pool.jobs;
-        wasm.addTanh(x, u, out, rows, cols, uRowStride);
-        const y = Float64Array.from(wasm.readSync(out));
-        const g = stored(wasm, values(n, 99), dtype), dy = stored(wasm, new Float64Array(n).fill(-7), dtype);
-        wasm.tanhGrad(g, out, dy);
-        const splits = (rows >= 2 ? 1 : 0) + 1;
-        expect(wasm.parallel!.pool.jobs - jobs, `pool jobs for rows=${rows} cols=${cols}`).toBe(threads > 1 ? splits : 0);
-        const r = [y, Float64Array.from(wasm.readSync(dy))];
-        for (const st of new Set([x, u, out, g, dy])) wasm.free(st);
-        return r;
-      };
-      for (const rows of [1, 3, 17, 100]) {
-        for (const cols of [1, 3, 17, 33, 257]) {
-          for (const [uRowStride, inPlace] of [[0, false], [cols, false], [cols, true]] as [number, boolean][]) {
-            const one = runFused(1, rows, cols, uRowStride, inPlace), two = runFused(2, rows, cols, uRowStride, inPlace);
-            for (let k = 0; k < 2; k++) {
-              one[k].forEach((v, i) => {
-                if (!Object.is(v, two[k][i])) throw new Error(`${variant} ${dtype} ${k ? 'tanhGrad' : 'addTanh'} rows=${rows} cols=${cols} uRowStride=${uRowStride}: element ${i} is ${two[k][i]} on 2 threads, ${v} on 1`);
-              });
-            }
-            expect(Math.abs(one[0][0] - Math.tanh(values(rows * cols, rows + 7 * cols)[0] * 3 + values(Math.max(1, uRowStride === 0 ? cols : rows * cols), cols)[0]))).toBeLessThan(dtype === 'float32' ? 1e-6 : 1e-14);
-          }
-        }
-      }
-    });
-  }
 
   it('agrees with the js backend (the split is also correct, not only self-consistent)', () => {
     const c = makeCase(1, 100, 257, 33, false, true, 0, 0, 99);
@@ -206,79 +172,6 @@ describe.each(VARIANTS)('pooled GEMM, %s-threads build: 2 threads give bit-ident
     const want = js.readSync(out);
     for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThan(1e-13);
   });
-
-  for (const dtype of DTYPES) {
-    it(`${dtype}: fixedPointStep, andersonRecord and andersonMix (blocks of samples) are bit-identical on 2 threads`, () => {
-      wasm.parallel!.minElements = { addTanh: 0, tanhGrad: 0, solverStep: 0 };
-      const run = (threads: number, B: number, D: number, m: number, n: number, slot: number, tau: number): { out: Float64Array[]; bad: number } => {
-        want = threads;
-        const x = stored(wasm, values(B * D, B + D), dtype), f = stored(wasm, values(B * D, 3 * B + D), dtype);
-        const X = stored(wasm, values(B * m * D, 5), dtype), F = stored(wasm, values(B * m * D, 6), dtype);
-        const G = stored(wasm, values(B * m * D, 7), dtype);
-        // A Gram matrix that is SPD for most samples; sample 1 gets a non-finite entry (singular path).
-        const gm = new Float64Array(B * m * m);
-        for (let b = 0; b < B; b++) for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) gm[(b * m + i) * m + j] = i === j ? 2 + b % 3 : 0.1 * Math.cos(i + j + b);
-        if (B > 1) gm[m * m] = NaN;
-        const gram = stored(wasm, gm, dtype);
-        const norms = stored(wasm, new Float64Array(2 * B), dtype), out = stored(wasm, new Float64Array(B * D).fill(12345.5), dtype);
-        const fp = stored(wasm, new Float64Array(B * D), dtype), fpNorms = stored(wasm, new Float64Array(2 * B), dtype);
-        const jobs = wasm.parallel!.pool.jobs;
-        wasm.fixedPointStep(f, x, tau, fp, fpNorms, B, D);
-        const bad = wasm.andersonMix(gram, F, X, out, n, 1e-4, tau, B, m, D);
-        wasm.andersonRecord(x, f, X, F, G, gram, norms, slot, B, m, D);
-        const expected = threads > 1 ? (B >= 2 ? 2 : 0) + (B >= 4 ? 1 : 0) : 0; // the mix splits whole pairs
-        expect(wasm.parallel!.pool.jobs - jobs, `pool jobs for B=${B} D=${D}`).toBe(expected);
-        const r = [fp, fpNorms, out, X, F, G, gram, norms].map((st) => Float64Array.from(wasm.readSync(st)));
-        for (const st of [x, f, X, F, G, gram, norms, out, fp, fpNorms]) wasm.free(st);
-        return { out: r, bad };
-      };
-      const names = ['fixedPointStep out', 'fixedPointStep norms', 'andersonMix out', 'X', 'F', 'G', 'gram', 'record norms'];
-      for (const B of [1, 2, 3, 17, 64]) {
-        for (const D of [1, 3, 33, 100]) {
-          for (const [m, n, slot, tau] of [[6, 6, 2, 1], [5, 3, 4, 0.6], [1, 1, 0, 1]] as [number, number, number, number][]) {
-            const one = run(1, B, D, m, n, slot, tau), two = run(2, B, D, m, n, slot, tau);
-            expect(two.bad, `singular samples B=${B}`).toBe(one.bad);
-            one.out.forEach((arr, k) => arr.forEach((v, i) => {
-              if (!Object.is(v, two.out[k][i])) throw new Error(`${variant} ${dtype} ${names[k]} B=${B} D=${D} m=${m}: element ${i} is ${two.out[k][i]} on 2 threads, ${v} on 1`);
-            }));
-            if (B > 1) expect(one.bad).toBeGreaterThanOrEqual(1);
-          }
-        }
-      }
-    });
-  }
-
-  for (const dtype of DTYPES) {
-    it(`${dtype}: broydenAdvance and broydenStep (blocks of samples) are bit-identical on 2 threads`, () => {
-      wasm.parallel!.minElements = { addTanh: 0, tanhGrad: 0, solverStep: 0 };
-      const run = (threads: number, B: number, D: number, mem: number, r: number, slot: number, direction: boolean): Float64Array[] => {
-        want = threads;
-        const st = (n: number, seed: number, scale = 1): Storage => stored(wasm, values(n, seed).map((v) => v * scale), dtype);
-        const f = st(B * D, 1), xNew = st(B * D, 2), x = st(B * D, 3), g = st(B * D, 4);
-        const gNew = st(B * D, 5), dx = st(B * D, 6), dg = st(B * D, 7), norms = st(2 * B, 8);
-        const U = st(B * mem * D, 9, 0.1), V = st(B * mem * D, 10, 0.1), d = st(B * D, 11);
-        const jobs = wasm.parallel!.pool.jobs;
-        wasm.broydenAdvance(f, xNew, x, g, gNew, dx, dg, norms, B, D);
-        wasm.broydenStep(dx, dg, gNew, d, U, V, r, slot, direction, B, mem, D);
-        expect(wasm.parallel!.pool.jobs - jobs, `pool jobs for B=${B} D=${D}`).toBe(threads > 1 && B >= 2 ? 2 : 0);
-        const out = [gNew, dx, dg, norms, U, V, d].map((t) => Float64Array.from(wasm.readSync(t)));
-        for (const t of [f, xNew, x, g, gNew, dx, dg, norms, U, V, d]) wasm.free(t);
-        return out;
-      };
-      const names = ['gNew', 'dx', 'dg', 'norms', 'U', 'V', 'd'];
-      for (const B of [1, 2, 3, 17, 64]) {
-        for (const D of [1, 3, 33, 100]) {
-          for (const [mem, r, slot, direction] of [[4, 0, 0, true], [5, 3, 3, true], [3, 3, 1, false]] as [number, number, number, boolean][]) {
-            const one = run(1, B, D, mem, r, slot, direction), two = run(2, B, D, mem, r, slot, direction);
-            one.forEach((arr, k) => arr.forEach((v, i) => {
-              if (!Object.is(v, two[k][i])) throw new Error(`${variant} ${dtype} ${names[k]} B=${B} D=${D} r=${r}: element ${i} is ${two[k][i]} on 2 threads, ${v} on 1`);
-            }));
-            expect(one[4].some((v) => v !== 0)).toBe(true);
-          }
-        }
-      }
-    });
-  }
 });
 
 describe('the pool', () => {
