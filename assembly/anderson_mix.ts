@@ -1,7 +1,7 @@
 /**
  * Anderson mixing, the second fused Anderson step (the first, the history update, is in
  * ./anderson.ts, whose header states the shared conventions): per sample, the weights of the
- * bordered least-squares system by an L D L^T solve on f64x2 lanes (two samples per vector),
+ * bordered least-squares system by an L D L^T solve on f64x2 lanes (four samples at a time),
  * then the combination of the history rows. Agrees with the composed path (pivoted bordered
  * solve, batched GEMV) to rounding.
  */
@@ -34,64 +34,97 @@ import { tempArea } from './scratch';
 }
 
 /**
- * Anderson weights of two samples at once, one per f64x2 lane: with H = G G^T + lam I (SPD for
- * lam > 0), the bordered system [[0, 1^T], [1, H]] [nu; alpha] = [1; 0] is solved as
+ * Anderson weights of four samples at once, two per f64x2 vector and two vectors per element
+ * (so the dependency chains of two L D L^T factorisations overlap): with H = G G^T + lam I (SPD
+ * for lam > 0), the bordered system [[0, 1^T], [1, H]] [nu; alpha] = [1; 0] is solved as
  * alpha = H^-1 1 / (1^T H^-1 1) through an L D L^T factorisation (no square roots, one division
- * per column). `H` holds both n x n matrices lane-interleaved (element (i, j) of the pair at
- * H + (i n + j) 16 bytes; the lower triangle is read and overwritten with L); `t` is scratch of
- * 3 n pairs; the weights go to `a` (n pairs). Returns bit k set when the system in lane k
- * failed (a pivot that is not positive and finite: H not numerically positive definite, or a
- * non-finite result): the caller then redoes the step with the pivoted solve and its ridge
- * fallback.
+ * per column). Element (i, j) of samples (0, 1) is at H + (i n + j) 32 bytes, of samples (2, 3)
+ * 16 bytes further; the lower triangle is read and overwritten with L. `t` is scratch of 3 n
+ * elements, the weights go to `a` (n elements), both laid out like H's. Each lane runs exactly
+ * the operations of a one-sample solve, whatever its neighbours. Returns bit k set when the
+ * system of sample k failed (a pivot that is not positive and finite: H not numerically
+ * positive definite, or a non-finite result): the caller then redoes the step with the pivoted
+ * solve and its ridge fallback.
  */
-@inline function weightsPair(H: usize, a: usize, t: usize, n: i32): i32 {
-  const rowBytes = <usize>n << 4;
-  const w = t, piv = t + (<usize>n << 4), inv = piv + (<usize>n << 4);
-  let ok = i64x2.splat(-1);
+@inline function weightsQuad(H: usize, a: usize, t: usize, n: i32): i32 {
+  const rowBytes = <usize>n << 5;
+  const w = t, piv = t + (<usize>n << 5), inv = piv + (<usize>n << 5);
+  const zero = f64x2.splat(0), one = f64x2.splat(1);
+  let okA = i64x2.splat(-1), okB = okA;
   for (let j = 0; j < n; j++) {
     const Hj = H + <usize>j * rowBytes;
-    let d = v128.load(Hj + (<usize>j << 4));
+    const jj = Hj + (<usize>j << 5);
+    let dA = v128.load(jj), dB = v128.load(jj, 16);
     for (let k = 0; k < j; k++) {
-      const l = v128.load(Hj + (<usize>k << 4));
-      const wk = f64x2.mul(l, v128.load(piv + (<usize>k << 4)));
-      v128.store(w + (<usize>k << 4), wk);
-      d = f64x2.sub(d, f64x2.mul(l, wk));
+      const e = Hj + (<usize>k << 5), pk = piv + (<usize>k << 5), wk = w + (<usize>k << 5);
+      const lA = v128.load(e), lB = v128.load(e, 16);
+      const wA = f64x2.mul(lA, v128.load(pk)), wB = f64x2.mul(lB, v128.load(pk, 16));
+      v128.store(wk, wA);
+      v128.store(wk, wB, 16);
+      dA = f64x2.sub(dA, f64x2.mul(lA, wA));
+      dB = f64x2.sub(dB, f64x2.mul(lB, wB));
     }
-    ok = v128.and(ok, v128.and(f64x2.gt(d, f64x2.splat(0)), finiteMask(d)));
-    const r = f64x2.div(f64x2.splat(1), d);
-    v128.store(piv + (<usize>j << 4), d);
-    v128.store(inv + (<usize>j << 4), r);
+    okA = v128.and(okA, v128.and(f64x2.gt(dA, zero), finiteMask(dA)));
+    okB = v128.and(okB, v128.and(f64x2.gt(dB, zero), finiteMask(dB)));
+    const rA = f64x2.div(one, dA), rB = f64x2.div(one, dB);
+    const pj = piv + (<usize>j << 5), ij = inv + (<usize>j << 5);
+    v128.store(pj, dA);
+    v128.store(pj, dB, 16);
+    v128.store(ij, rA);
+    v128.store(ij, rB, 16);
     for (let i = j + 1; i < n; i++) {
       const Hi = H + <usize>i * rowBytes;
-      let v = v128.load(Hi + (<usize>j << 4));
-      for (let k = 0; k < j; k++) v = f64x2.sub(v, f64x2.mul(v128.load(Hi + (<usize>k << 4)), v128.load(w + (<usize>k << 4))));
-      v128.store(Hi + (<usize>j << 4), f64x2.mul(v, r));
+      const e = Hi + (<usize>j << 5);
+      let vA = v128.load(e), vB = v128.load(e, 16);
+      for (let k = 0; k < j; k++) {
+        const l = Hi + (<usize>k << 5), wk = w + (<usize>k << 5);
+        vA = f64x2.sub(vA, f64x2.mul(v128.load(l), v128.load(wk)));
+        vB = f64x2.sub(vB, f64x2.mul(v128.load(l, 16), v128.load(wk, 16)));
+      }
+      v128.store(e, f64x2.mul(vA, rA));
+      v128.store(e, f64x2.mul(vB, rB), 16);
     }
   }
   // L y = 1 (unit lower triangle), then L^T a = y / D, then a /= sum(a).
   for (let i = 0; i < n; i++) {
     const Hi = H + <usize>i * rowBytes;
-    let v = f64x2.splat(1);
-    for (let k = 0; k < i; k++) v = f64x2.sub(v, f64x2.mul(v128.load(Hi + (<usize>k << 4)), v128.load(a + (<usize>k << 4))));
-    v128.store(a + (<usize>i << 4), v);
-  }
-  let sum = f64x2.splat(0);
-  for (let i = n - 1; i >= 0; i--) {
-    let v = f64x2.mul(v128.load(a + (<usize>i << 4)), v128.load(inv + (<usize>i << 4)));
-    for (let k = i + 1; k < n; k++) {
-      v = f64x2.sub(v, f64x2.mul(v128.load(H + <usize>k * rowBytes + (<usize>i << 4)), v128.load(a + (<usize>k << 4))));
+    let vA = one, vB = one;
+    for (let k = 0; k < i; k++) {
+      const l = Hi + (<usize>k << 5), ak = a + (<usize>k << 5);
+      vA = f64x2.sub(vA, f64x2.mul(v128.load(l), v128.load(ak)));
+      vB = f64x2.sub(vB, f64x2.mul(v128.load(l, 16), v128.load(ak, 16)));
     }
-    v128.store(a + (<usize>i << 4), v);
-    sum = f64x2.add(sum, v);
+    const ai = a + (<usize>i << 5);
+    v128.store(ai, vA);
+    v128.store(ai, vB, 16);
   }
-  const s = f64x2.div(f64x2.splat(1), sum);
-  ok = v128.and(ok, finiteMask(s));
+  let sA = zero, sB = zero;
+  for (let i = n - 1; i >= 0; i--) {
+    const ai = a + (<usize>i << 5), ii = inv + (<usize>i << 5);
+    let vA = f64x2.mul(v128.load(ai), v128.load(ii)), vB = f64x2.mul(v128.load(ai, 16), v128.load(ii, 16));
+    for (let k = i + 1; k < n; k++) {
+      const l = H + <usize>k * rowBytes + (<usize>i << 5), ak = a + (<usize>k << 5);
+      vA = f64x2.sub(vA, f64x2.mul(v128.load(l), v128.load(ak)));
+      vB = f64x2.sub(vB, f64x2.mul(v128.load(l, 16), v128.load(ak, 16)));
+    }
+    v128.store(ai, vA);
+    v128.store(ai, vB, 16);
+    sA = f64x2.add(sA, vA);
+    sB = f64x2.add(sB, vB);
+  }
+  const cA = f64x2.div(one, sA), cB = f64x2.div(one, sB);
+  okA = v128.and(okA, finiteMask(cA));
+  okB = v128.and(okB, finiteMask(cB));
   for (let i = 0; i < n; i++) {
-    const v = f64x2.mul(v128.load(a + (<usize>i << 4)), s);
-    v128.store(a + (<usize>i << 4), v);
-    ok = v128.and(ok, finiteMask(v));
+    const ai = a + (<usize>i << 5);
+    const vA = f64x2.mul(v128.load(ai), cA), vB = f64x2.mul(v128.load(ai, 16), cB);
+    v128.store(ai, vA);
+    v128.store(ai, vB, 16);
+    okA = v128.and(okA, finiteMask(vA));
+    okB = v128.and(okB, finiteMask(vB));
   }
-  return (i64x2.extract_lane(ok, 0) != 0 ? 0 : 1) | (i64x2.extract_lane(ok, 1) != 0 ? 0 : 2);
+  return (i64x2.extract_lane(okA, 0) != 0 ? 0 : 1) | (i64x2.extract_lane(okA, 1) != 0 ? 0 : 2)
+    | (i64x2.extract_lane(okB, 0) != 0 ? 0 : 4) | (i64x2.extract_lane(okB, 1) != 0 ? 0 : 8);
 }
 
 /**
@@ -139,35 +172,37 @@ import { tempArea } from './scratch';
  * Anderson mixing over the first n history slots, per sample b: the weights alpha solve the
  * bordered system [[0, 1^T], [1, H]] [nu; alpha] = [1; 0] with H = gram[b][:n, :n] + lam I
  * (entries rounded to T as the composed path stores them), computed as H^-1 1 / (1^T H^-1 1)
- * by L D L^T, two samples per f64x2 (see weightsPair; the same solution as the pivoted solve up
- * to rounding); with
+ * by L D L^T, four samples at a time (see weightsQuad; the same solution as the pivoted solve
+ * up to rounding); with
  * alpha rounded to T, out[b] = sum_j alpha_j F[b, j] when tau == 1, else
  * tau (sum_j alpha_j F[b, j]) + (1 - tau) (sum_j alpha_j X[b, j]) (as axpby).
  * Samples whose H is not numerically positive definite (lam = 0 with a rank-deficient
  * history, non-finite entries) leave out[b] untouched and flags[b] = 0 (else 1); returns how
- * many. Samples [first, end) of the B (first even: samples are solved in pairs).
+ * many. Samples [first, end) of the B.
  * `scratch` (any alignment) holds mixScratchBytes<T>(n, D) bytes.
  */
 @inline export function andersonMix<T>(out: usize, flags: usize, gram: usize, F: usize, X: usize, n: i32, lam: f64,
   tau: f64, B: i32, m: i32, D: i32, scratch: usize, first: i32, end: i32): i32 {
   const sz = <usize>sizeof<T>();
   const H = (scratch + 15) & ~(<usize>15);
-  const a = H + (<usize>(n * n) << 4), t = a + (<usize>n << 4);
-  const alpha = t + (<usize>(3 * n) << 4);
+  const a = H + (<usize>(n * n) << 5), t = a + (<usize>n << 5);
+  const alpha = t + (<usize>(3 * n) << 5);
   const mixF = alpha + <usize>n * sz, mixX = mixF + <usize>D * sz;
   const row = <usize>D * sz;
   let bad = 0;
-  for (let b0 = first; b0 < end; b0 += 2) {
-    const pair = min(2, end - b0);
-    // A lone last sample is paired with a copy of itself.
-    ridgePairInto<T>(H, gram + <usize>(b0 * m * m) * sz, gram + <usize>((b0 + pair - 1) * m * m) * sz, n, m, lam);
-    const failed = weightsPair(H, a, t, n);
-    for (let k = 0; k < pair; k++) {
+  for (let b0 = first; b0 < end; b0 += 4) {
+    const quad = min(4, end - b0);
+    // Missing samples of a last incomplete group repeat its last sample.
+    const g = gram + <usize>(b0 * m * m) * sz, gs = <usize>(m * m) * sz;
+    ridgeQuadInto<T>(H, g, g + <usize>min(1, quad - 1) * gs, g + <usize>min(2, quad - 1) * gs,
+      g + <usize>min(3, quad - 1) * gs, n, m, lam);
+    const failed = weightsQuad(H, a, t, n);
+    for (let k = 0; k < quad; k++) {
       const b = b0 + k;
       const ok = (failed & (1 << k)) == 0;
       store<i32>(flags + (<usize>b << 2), ok ? 1 : 0);
       if (!ok) { bad++; continue; }
-      for (let j = 0; j < n; j++) store<T>(alpha + <usize>j * sz, <T>load<f64>(a + (<usize>j << 4) + (<usize>k << 3)));
+      for (let j = 0; j < n; j++) store<T>(alpha + <usize>j * sz, <T>load<f64>(a + (<usize>j << 5) + (<usize>k << 3)));
       const hist = <usize>(b * m) * row;
       const ob = out + <usize>b * row;
       if (tau == 1) {
@@ -183,27 +218,33 @@ import { tempArea } from './scratch';
 }
 
 /**
- * H = gram[:n, :n] + lam I of two samples into the lane-interleaved pair H (f64, n x n; the
- * lower triangle is enough), entries rounded to T as the composed path stores them (P + C in T).
+ * H = gram[:n, :n] + lam I of four samples into the interleaved H of `weightsQuad` (f64, n x n;
+ * the lower triangle is enough), entries rounded to T as the composed path stores them (P + C
+ * in T).
  */
-@inline function ridgePairInto<T>(H: usize, g0: usize, g1: usize, n: i32, m: i32, lam: f64): void {
+@inline function ridgeQuadInto<T>(H: usize, g0: usize, g1: usize, g2: usize, g3: usize, n: i32, m: i32, lam: f64): void {
   const sz = <usize>sizeof<T>();
   const lamT = <T>lam;
   for (let i = 0; i < n; i++) {
-    const r0 = g0 + <usize>(i * m) * sz, r1 = g1 + <usize>(i * m) * sz, dst = H + (<usize>(i * n) << 4);
+    const o = <usize>(i * m) * sz, dst = H + (<usize>(i * n) << 5);
     for (let j = 0; j <= i; j++) {
-      let u = load<T>(r0 + <usize>j * sz), v = load<T>(r1 + <usize>j * sz);
+      const e = o + <usize>j * sz;
+      let u0 = load<T>(g0 + e), u1 = load<T>(g1 + e), u2 = load<T>(g2 + e), u3 = load<T>(g3 + e);
       if (i == j) {
-        u += lamT;
-        v += lamT;
+        u0 += lamT;
+        u1 += lamT;
+        u2 += lamT;
+        u3 += lamT;
       }
-      v128.store(dst + (<usize>j << 4), f64x2.replace_lane(f64x2.splat(<f64>u), 1, <f64>v));
+      const d = dst + (<usize>j << 5);
+      v128.store(d, f64x2.replace_lane(f64x2.splat(<f64>u0), 1, <f64>u1));
+      v128.store(d, f64x2.replace_lane(f64x2.splat(<f64>u2), 1, <f64>u3), 16);
     }
   }
 }
 
 @inline export function mixScratchBytes<T>(n: i32, D: i32): usize {
-  return (<usize>(n * n + 4 * n) << 4) + <usize>(2 * D + n) * sizeof<T>() + 16;
+  return (<usize>(n * n + 4 * n) << 5) + <usize>(2 * D + n) * sizeof<T>() + 16;
 }
 
 /** See andersonMix (f32); flags is B i32. */

@@ -1,10 +1,11 @@
 /**
  * The fused solver steps of ./anderson.ts and ./anderson_mix.ts split into parts for the thread
- * pool (src/threads/): part `p` of `np` handles a contiguous block of samples. Samples are independent and each is
- * computed by exactly the code of the one-thread kernel, so results are bit-identical whatever
- * the number of parts. The Anderson mix solves samples in pairs, so its blocks start at even
- * samples, and it uses the part's `scratch` (the allocator belongs to the main thread).
- * Signature `(part, parts, scratch, ...the kernel's arguments)`.
+ * pool (src/threads/): part `p` of `np` handles a contiguous block of samples. Samples are
+ * independent and each is computed by exactly the code of the one-thread kernel (the mix solves
+ * four samples per call in separate vector lanes, so how samples are grouped does not matter):
+ * results are bit-identical whatever the number of parts. The mix uses the part's `scratch`
+ * (the allocator belongs to the main thread). Signature `(part, parts, scratch, ...the kernel's
+ * arguments)`.
  */
 import { andersonRecord, fpStep } from './anderson';
 import { andersonMix, mixScratchBytes } from './anderson_mix';
@@ -41,25 +42,20 @@ export function anderson_record_part_f64(p: i32, np: i32, scratch: usize, X: usi
   andersonRecord<f64>(X, F, G, gram, norms, x, f, slot, B, m, D, cut(p, np, B), cut(p + 1, np, B));
 }
 
-/** Samples of part p: whole pairs [2 cut(p), 2 cut(p + 1)) of the ceil(B / 2) pairs. */
-@inline function pairStart(p: i32, np: i32, B: i32): i32 {
-  return min(B, 2 * cut(p, np, (B + 1) >> 1));
-}
-
 /**
- * Pairs of samples [p P / np, (p + 1) P / np) (P = ceil(B / 2)) of anderson_mix_f32, writing
- * flags (1 solved, 0 singular) for those samples; `scratch` holds at least
+ * Samples [p B / np, (p + 1) B / np) of anderson_mix_f32, writing flags (1 solved, 0 singular)
+ * for those samples; `scratch` holds at least
  * anderson_mix_scratch_f32(n, D) bytes.
  * @example anderson_mix_part_f32(0, 2, scratch, out, flags, gram, F, X, 6, 1e-4, 1.0, 64, 6, 1024)
  */
 export function anderson_mix_part_f32(p: i32, np: i32, scratch: usize, out: usize, flags: usize, gram: usize, F: usize,
   X: usize, n: i32, lam: f64, tau: f64, B: i32, m: i32, D: i32): void {
-  andersonMix<f32>(out, flags, gram, F, X, n, lam, tau, B, m, D, scratch, pairStart(p, np, B), pairStart(p + 1, np, B));
+  andersonMix<f32>(out, flags, gram, F, X, n, lam, tau, B, m, D, scratch, cut(p, np, B), cut(p + 1, np, B));
 }
 /** As `anderson_mix_part_f32`, for f64. */
 export function anderson_mix_part_f64(p: i32, np: i32, scratch: usize, out: usize, flags: usize, gram: usize, F: usize,
   X: usize, n: i32, lam: f64, tau: f64, B: i32, m: i32, D: i32): void {
-  andersonMix<f64>(out, flags, gram, F, X, n, lam, tau, B, m, D, scratch, pairStart(p, np, B), pairStart(p + 1, np, B));
+  andersonMix<f64>(out, flags, gram, F, X, n, lam, tau, B, m, D, scratch, cut(p, np, B), cut(p + 1, np, B));
 }
 
 /**

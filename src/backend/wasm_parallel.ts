@@ -173,12 +173,12 @@ export class ParallelKernels {
   }
 
   /**
-   * andersonMix (see Backend.andersonMix) split into blocks of sample pairs, each part with its
+   * andersonMix (see Backend.andersonMix) split into blocks of samples, each part with its
    * own scratch; the per-sample flags are written to `flags`. False: run it on one thread.
    */
   andersonMix(dtype: DType, out: number, flags: number, gram: number, F: number, X: number, n: number, lam: number,
     tau: number, B: number, m: number, D: number): boolean {
-    const threads = Math.min(this.solverThreads(B, D, 4), (B + 1) >> 1);
+    const threads = this.solverThreads(B, D, 4);
     if (threads <= 1) return false;
     this.pool.run(MIX[dtype], threads, this.mixScratch[dtype](n, D), [out, flags, gram, F, X, n, lam, tau, B, m, D]);
     return true;
