@@ -6,6 +6,7 @@
 import type { Backend, ConvSpec, MatmulSpec, ReduceOp, Storage, UnaryOp, BinaryOp } from './backend.js';
 import { arrayCtor, bytesPer, type DType, type TypedArray } from '../dtype.js';
 import { erf } from './math.js';
+import { broydenScratch, composedBroydenStep, freeBroydenScratch } from './broyden_composed.js';
 
 export interface JsStorage extends Storage {
   data: TypedArray;
@@ -371,33 +372,9 @@ export class JsBackend implements Backend {
   }
   broydenStep(dx: Storage, dg: Storage, g: Storage, dir: Storage, U: Storage, V: Storage, r: number, slot: number,
     direction: boolean, B: number, mem: number, D: number): void {
-    const dt = dx.dtype;
-    const vT = this.alloc(B * D, dt), p = this.alloc(B * D, dt);
-    const t = this.alloc(B * D, dt), u = this.alloc(B * D, dt), den = this.alloc(B, dt);
-    const mask = this.alloc(B * D, dt), inf = this.alloc(1, dt), zero = this.alloc(1, dt);
-    this.fill(inf, Infinity);
-    // out = src where |src| < inf, else 0 (NaN and infinities become 0).
-    const finite = (src: Storage, out: Storage): void => {
-      this.unary('abs', src, mask);
-      this.binary('lt', mask, inf, mask, [B * D], [1], [0]);
-      this.where(mask, src, zero, out, [B * D], [1], [1], [0]);
-    };
-    const toSlot = (src: Storage, dst: Storage): void => this.copy(src, 0, [D, 1], dst, slot * D, [mem * D, 1], [B, D]);
-    this.lowRankMatvecPair(U, V, dx, g, vT, p, B, r, mem, D, -1);
-    this.axpby(1, p, 1, dir, t);
-    this.axpby(1, dx, -1, t, u);
-    this.batchedDot(vT, dg, den, B, D);
-    this.binary('div', u, den, t, [B, D], [D, 1], [1, 0]);
-    finite(t, u);
-    toSlot(u, U);
-    finite(vT, t);
-    toSlot(t, V);
-    if (direction) {
-      this.batchedDot(t, g, den, B, D);
-      this.binary('mul', u, den, t, [B, D], [D, 1], [1, 0]);
-      this.axpby(-1, p, -1, t, dir);
-    }
-    for (const s of [vT, p, t, u, den, mask, inf, zero]) this.free(s);
+    const scratch = broydenScratch(this, (n) => this.alloc(n, dx.dtype), B, D);
+    composedBroydenStep(this, scratch, dx, dg, g, dir, U, V, r, slot, direction, B, mem, D);
+    freeBroydenScratch(this, scratch);
   }
 
   im2col(x: Storage, cols: Storage, sp: ConvSpec): void {

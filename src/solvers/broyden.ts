@@ -17,8 +17,9 @@
  * Reference: C. G. Broyden, "A class of methods for solving nonlinear simultaneous equations",
  * Math. Comp. 19(92), 1965.
  */
-import type { Backend, Storage } from '../backend/backend.js';
+import type { Backend } from '../backend/backend.js';
 import { Session } from './session.js';
+import { broydenScratch, composedBroydenStep } from '../backend/broyden_composed.js';
 import { armijo } from './line_search.js';
 import { copyAll, readVectors, type Buf } from './workspace.js';
 import type { Solver, SolverFunc, SolverOptions, SolverResult, SolverState } from './types.js';
@@ -123,47 +124,15 @@ async function iterate(s: Session): Promise<void> {
 }
 
 /**
- * Backend.broydenStep composed from primitives, for backends without it (scratch from the
- * session): the two low-rank products, then the update.
+ * Backend.broydenStep composed from primitives (src/backend/broyden_composed.ts), for backends
+ * without it; its scratch comes from the session, allocated once per solve.
  */
 function composedStep(s: Session): NonNullable<Backend['broydenStep']> {
   const be = s.L.backend;
   const { B, D } = s.L;
-  const vT = s.buf(), p = s.buf(), t = s.buf(), u = s.buf(), mask = s.buf(), absBuf = s.buf();
-  const den = s.ws.buf(B), zero = s.ws.buf(1), inf = s.ws.buf(1);
-  be.fill(inf.s, Infinity);
-  /**
-   * out = src with non-finite entries replaced by 0. TorchDEQ zeroes NaN only; an infinite entry
-   * (v^T dg underflowing to 0 once a sample sits at its fixed point to round-off) would turn
-   * every later product of that sample into NaN, so infinities are zeroed too.
-   */
-  const zeroNonFinite = (src: Buf, out: Buf): void => {
-    be.unary('abs', src.s, absBuf.s);
-    be.binary('lt', absBuf.s, inf.s, mask.s, [B * D], [1], [0]);
-    be.where(mask.s, src.s, zero.s, out.s, [B * D], [1], [1], [0]);
-  };
-  return (dx, dg, g, d, U, V, r, slot, direction, _B, mem) => {
-    const toSlot = (src: Buf, dst: Storage): void => be.copy(src.s, 0, [D, 1], dst, slot * D, [mem * D, 1], [B, D]);
-    // v^T = dx^T (-I + U V^T) and p = (-I + U V^T) g, fused into one pass when the backend can.
-    if (be.lowRankMatvecPair) be.lowRankMatvecPair(U, V, dx, g, vT.s, p.s, B, r, mem, D, -1);
-    else {
-      be.lowRankMatvec(V, U, dx, vT.s, B, r, mem, D, -1);
-      be.lowRankMatvec(U, V, g, p.s, B, r, mem, D, -1);
-    }
-    be.axpby(1, p.s, 1, d, t.s); // t = B_old dg
-    be.axpby(1, dx, -1, t.s, u.s);
-    be.batchedDot(vT.s, dg, den.s, B, D);
-    be.binary('div', u.s, den.s, t.s, [B, D], [D, 1], [1, 0]);
-    zeroNonFinite(t, u);
-    toSlot(u, U);
-    zeroNonFinite(vT, t);
-    toSlot(t, V);
-    if (direction) {
-      be.batchedDot(t.s, g, den.s, B, D);
-      be.binary('mul', u.s, den.s, vT.s, [B, D], [D, 1], [1, 0]);
-      be.axpby(-1, p.s, -1, vT.s, d); // d = -B_new g
-    }
-  };
+  const scratch = broydenScratch(be, (n) => s.ws.buf(n).s, B, D);
+  return (dx, dg, g, d, U, V, r, slot, direction, _B, mem) =>
+    composedBroydenStep(be, scratch, dx, dg, g, d, U, V, r, slot, direction, B, mem, D);
 }
 
 /**
