@@ -8,15 +8,15 @@
  * pack: each writer is exercised on a packed B and the next product must see the new values.
  */
 import v8 from 'node:v8';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Backend, MatmulSpec, Storage } from '../src/backend/backend.js';
 import { findBackend } from '../src/backend/registry.js';
 import type { WasmBackend, WasmVariant } from '../src/backend/wasm.js';
 import { createWasmBackend, embeddedBytes } from '../src/backend/wasm_loader.js';
-import { createSharedWasmBackend } from '../src/backend/wasm_shared.js';
 import { MIN_PACK_ELEMENTS, PACK_CACHE_BYTES } from '../src/backend/wasm_pack_cache.js';
 import type { DType } from '../src/dtype.js';
 import { values, stored } from './helpers/kernel_inputs.js';
+import { usePooledBackend } from './helpers/pooled_backend.js';
 
 v8.setFlagsFromString('--experimental-wasm-relaxed-simd'); // Node 20: relaxed SIMD is behind a flag
 
@@ -222,16 +222,11 @@ describe.each(VARIANTS)('prepacked B, %s build', (variant) => {
 });
 
 describe.each(VARIANTS)('prepacked B on the thread pool, %s-threads build', (variant) => {
+  const pool = usePooledBackend(variant);
   let wasm: WasmBackend;
-  let want = 2;
-  beforeAll(async () => {
-    wasm = await createSharedWasmBackend(await embeddedBytes(variant, true), () => want);
-    expect(await wasm.parallel!.pool.resize(2)).toBe(2);
+  beforeAll(() => {
+    wasm = pool.wasm;
     wasm.parallel!.minFlops = 0;
-    wasm.parallel!.pool.backoff.enabled = false;
-  });
-  afterAll(async () => {
-    await wasm.parallel!.pool.resize(1);
   });
 
   for (const dtype of DTYPES) {
@@ -242,9 +237,9 @@ describe.each(VARIANTS)('prepacked B on the thread pool, %s-threads build', (var
         const s = spec(m, n, k, tA, tB);
         const A = values(m * k, seed++), B = values(n * k, seed++);
         const a = stored(wasm, A, dtype), b = stored(wasm, B, dtype);
-        want = 1;
+        pool.want = 1;
         const one = product(wasm, a, b, s, dtype);
-        want = 2;
+        pool.want = 2;
         product(wasm, a, b, s, dtype); // packs
         const jobs = wasm.parallel!.pool.jobs;
         const two = product(wasm, a, b, s, dtype);

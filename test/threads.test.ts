@@ -27,6 +27,7 @@ import type { DType } from '../src/dtype.js';
 import { Backoff } from '../src/threads/backoff.js';
 import * as T from '../src/index.js';
 import { values, stored } from './helpers/kernel_inputs.js';
+import { usePooledBackend } from './helpers/pooled_backend.js';
 
 // Node 20 has relaxed SIMD behind a V8 flag (process-wide; vitest runs each file in its own process).
 v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
@@ -99,24 +100,16 @@ describe('shared-memory builds of the module', () => {
 const VARIANTS: WasmVariant[] = ['simd', 'relaxed'];
 
 describe.each(VARIANTS)('pooled GEMM, %s-threads build: 2 threads give bit-identical results to 1', (variant) => {
+  const pool = usePooledBackend(variant);
   let wasm: WasmBackend;
-  let want = 2;
-
-  beforeAll(async () => {
-    wasm = await createSharedWasmBackend(await embeddedBytes(variant, true), () => want);
-    expect(wasm.variant).toBe(variant);
-    expect(await wasm.parallel!.pool.resize(2)).toBe(2);
+  beforeAll(() => {
+    wasm = pool.wasm;
     wasm.parallel!.minFlops = 0; // split even the tiniest products
-    wasm.parallel!.pool.backoff.enabled = false; // and never back off to one thread (jobs are counted)
-  });
-  afterAll(async () => {
-    await wasm.parallel!.pool.resize(1);
-    expect(wasm.parallel!.pool.threads).toBe(1);
   });
 
   /** Runs `c` with `threads` threads; checks that the pool ran it iff it splits. */
   function run(c: Case, dtype: DType, threads: number): Float64Array {
-    want = threads;
+    pool.want = threads;
     const a = stored(wasm, c.A, dtype), b = stored(wasm, c.B, dtype);
     const out = stored(wasm, new Float64Array(c.spec.batch * c.spec.m * c.spec.n).fill(12345.5), dtype);
     const jobs = wasm.parallel!.pool.jobs;

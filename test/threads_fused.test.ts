@@ -7,40 +7,34 @@
  * pool itself are covered by test/threads.test.ts.
  */
 import v8 from 'node:v8';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Storage } from '../src/backend/backend.js';
 import type { WasmBackend, WasmVariant } from '../src/backend/wasm.js';
-import { embeddedBytes } from '../src/backend/wasm_loader.js';
-import { createSharedWasmBackend } from '../src/backend/wasm_shared.js';
 import type { DType } from '../src/dtype.js';
 import { values, stored } from './helpers/kernel_inputs.js';
+import { usePooledBackend } from './helpers/pooled_backend.js';
 
 // Node 20 has relaxed SIMD behind a V8 flag (process-wide; vitest runs each file in its own process).
 v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
 
 const DTYPES: DType[] = ['float32', 'float64'];
+
+/** `v` rounded to `dtype`, as a storage of that dtype holds it. */
+function stored32or64(v: Float64Array, dtype: DType): Float64Array {
+  return dtype === 'float32' ? Float64Array.from(Float32Array.from(v)) : v;
+}
 const VARIANTS: WasmVariant[] = ['simd', 'relaxed'];
 
 describe.each(VARIANTS)('fused kernels on the pool, %s-threads build: 2 threads give bit-identical results to 1', (variant) => {
+  const pool = usePooledBackend(variant);
   let wasm: WasmBackend;
-  let want = 2;
-
-  beforeAll(async () => {
-    wasm = await createSharedWasmBackend(await embeddedBytes(variant, true), () => want);
-    expect(wasm.variant).toBe(variant);
-    expect(await wasm.parallel!.pool.resize(2)).toBe(2);
-    wasm.parallel!.pool.backoff.enabled = false; // never back off to one thread (jobs are counted)
-  });
-  afterAll(async () => {
-    await wasm.parallel!.pool.resize(1);
-    expect(wasm.parallel!.pool.threads).toBe(1);
-  });
+  beforeAll(() => { wasm = pool.wasm; });
 
   for (const dtype of DTYPES) {
     it(`${dtype}: addTanh (blocks of rows) and tanhGrad (blocks of elements) are bit-identical on 2 threads`, () => {
       wasm.parallel!.minElements = { addTanh: 0, tanhGrad: 0, solverStep: 2 ** 15 };
       const runFused = (threads: number, rows: number, cols: number, uRowStride: number, inPlace: boolean): Float64Array[] => {
-        want = threads;
+        pool.want = threads;
         const n = rows * cols;
         const x = stored(wasm, values(n, rows + 7 * cols).map((v) => 3 * v), dtype);
         const u = stored(wasm, values(Math.max(1, uRowStride === 0 ? cols : n), cols), dtype);
@@ -77,7 +71,7 @@ describe.each(VARIANTS)('fused kernels on the pool, %s-threads build: 2 threads 
     it(`${dtype}: fixedPointStep, andersonRecord and andersonMix (blocks of samples) are bit-identical on 2 threads`, () => {
       wasm.parallel!.minElements = { addTanh: 0, tanhGrad: 0, solverStep: 0 };
       const run = (threads: number, B: number, D: number, m: number, n: number, slot: number, tau: number): { out: Float64Array[]; bad: number } => {
-        want = threads;
+        pool.want = threads;
         const x = stored(wasm, values(B * D, B + D), dtype), f = stored(wasm, values(B * D, 3 * B + D), dtype);
         const X = stored(wasm, values(B * m * D, 5), dtype), F = stored(wasm, values(B * m * D, 6), dtype);
         const G = stored(wasm, values(B * m * D, 7), dtype);
@@ -118,7 +112,7 @@ describe.each(VARIANTS)('fused kernels on the pool, %s-threads build: 2 threads 
     it(`${dtype}: broydenAdvance and broydenStep (blocks of samples) are bit-identical on 2 threads`, () => {
       wasm.parallel!.minElements = { addTanh: 0, tanhGrad: 0, solverStep: 0 };
       const run = (threads: number, B: number, D: number, mem: number, r: number, slot: number, direction: boolean): Float64Array[] => {
-        want = threads;
+        pool.want = threads;
         const st = (n: number, seed: number, scale = 1): Storage => stored(wasm, values(n, seed).map((v) => v * scale), dtype);
         const f = st(B * D, 1), xNew = st(B * D, 2), x = st(B * D, 3), g = st(B * D, 4);
         const gNew = st(B * D, 5), dx = st(B * D, 6), dg = st(B * D, 7), norms = st(2 * B, 8);
@@ -139,7 +133,12 @@ describe.each(VARIANTS)('fused kernels on the pool, %s-threads build: 2 threads 
             one.forEach((arr, k) => arr.forEach((v, i) => {
               if (!Object.is(v, two[k][i])) throw new Error(`${variant} ${dtype} ${names[k]} B=${B} D=${D} r=${r}: element ${i} is ${two[k][i]} on 2 threads, ${v} on 1`);
             }));
-            expect(one[4].some((v) => v !== 0)).toBe(true);
+            // The step wrote the new term into row `slot` of every sample (it was the initial values before).
+            const before = Float64Array.from(stored32or64(values(B * mem * D, 9).map((v) => v * 0.1), dtype));
+            for (let b = 0; b < B; b++) {
+              const at = (b * mem + slot) * D;
+              expect(one[4].slice(at, at + D).some((v, i) => v !== before[at + i]), `U row (${b}, ${slot}) written`).toBe(true);
+            }
           }
         }
       }
