@@ -17,6 +17,7 @@ import './gemm.js';
 import './elementwise.js';
 import './grad_memory.js';
 import './solvers.js';
+import './solver_kernels.js';
 import './deq_step.js';
 import './ceiling.js';
 import { getSection, listSections, type BenchContext, type BenchSection, type BenchTable } from './registry.js';
