@@ -135,11 +135,6 @@ export class PackCache {
     this.release(list);
   }
 
-  /** Releases every pack. */
-  clear(): void {
-    for (const s of [...this.tracked]) this.drop(s);
-  }
-
   private release(list: PackEntry[]): void {
     for (const e of list) {
       if (e.ptr !== 0) {
