@@ -104,15 +104,8 @@ export class ParallelKernels {
    * on one thread (nothing was written).
    */
   gemm(dtype: DType, a: number, b: number, c: number, s: MatmulSpec): boolean {
-    if (2 * s.batch * s.m * s.n * s.k < this.minFlops || this.wanted() <= 1) return false;
-    const threads = this.threads();
-    if (threads <= 1) return false;
-    const tA = s.transA ? 1 : 0;
-    const parts = this.parts[dtype](s.batch, s.m, s.n, s.k, tA, s.strideA, s.strideB, threads);
-    if (parts <= 1) return false;
-    const bytes = this.scratch[dtype](s.batch, s.m, s.n, s.k, tA, s.strideA, s.strideB);
-    this.pool.run(GEMM[dtype], parts, bytes, [a, b, c, s.batch, s.m, s.n, s.k, tA, s.transB ? 1 : 0, s.strideA, s.strideB]);
-    return true;
+    return this.splitGemm(GEMM[dtype], dtype, s, s.strideB,
+      [a, b, c, s.batch, s.m, s.n, s.k, s.transA ? 1 : 0, s.transB ? 1 : 0, s.strideA, s.strideB]);
   }
 
   /**
@@ -120,14 +113,18 @@ export class ParallelKernels {
    * strideB is 0), the parts sharing the packed panels; false: run it on one thread.
    */
   gemmPacked(dtype: DType, a: number, packedB: number, c: number, s: MatmulSpec): boolean {
+    return this.splitGemm(GEMM_PACKED[dtype], dtype, s, 0, [a, packedB, c, s.batch, s.m, s.n, s.k, s.transA ? 1 : 0, s.strideA]);
+  }
+
+  /** The split decision and the pool run shared by both GEMM entries (`args` after the scratch). */
+  private splitGemm(kernel: number, dtype: DType, s: MatmulSpec, strideB: number, args: number[]): boolean {
     if (2 * s.batch * s.m * s.n * s.k < this.minFlops || this.wanted() <= 1) return false;
     const threads = this.threads();
     if (threads <= 1) return false;
     const tA = s.transA ? 1 : 0;
-    const parts = this.parts[dtype](s.batch, s.m, s.n, s.k, tA, s.strideA, 0, threads);
+    const parts = this.parts[dtype](s.batch, s.m, s.n, s.k, tA, s.strideA, strideB, threads);
     if (parts <= 1) return false;
-    const bytes = this.scratch[dtype](s.batch, s.m, s.n, s.k, tA, s.strideA, 0);
-    this.pool.run(GEMM_PACKED[dtype], parts, bytes, [a, packedB, c, s.batch, s.m, s.n, s.k, tA, s.strideA]);
+    this.pool.run(kernel, parts, this.scratch[dtype](s.batch, s.m, s.n, s.k, tA, s.strideA, strideB), args);
     return true;
   }
 
