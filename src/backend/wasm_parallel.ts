@@ -104,7 +104,8 @@ export class ParallelKernels {
    * on one thread (nothing was written).
    */
   gemm(dtype: DType, a: number, b: number, c: number, s: MatmulSpec): boolean {
-    return this.splitGemm(GEMM[dtype], dtype, s, s.strideB,
+    const threads = this.gemmThreads(s);
+    return threads > 1 && this.splitGemm(GEMM[dtype], dtype, s, s.strideB, threads,
       [a, b, c, s.batch, s.m, s.n, s.k, s.transA ? 1 : 0, s.transB ? 1 : 0, s.strideA, s.strideB]);
   }
 
@@ -113,14 +114,19 @@ export class ParallelKernels {
    * strideB is 0), the parts sharing the packed panels; false: run it on one thread.
    */
   gemmPacked(dtype: DType, a: number, packedB: number, c: number, s: MatmulSpec): boolean {
-    return this.splitGemm(GEMM_PACKED[dtype], dtype, s, 0, [a, packedB, c, s.batch, s.m, s.n, s.k, s.transA ? 1 : 0, s.strideA]);
+    const threads = this.gemmThreads(s);
+    return threads > 1 && this.splitGemm(GEMM_PACKED[dtype], dtype, s, 0, threads,
+      [a, packedB, c, s.batch, s.m, s.n, s.k, s.transA ? 1 : 0, s.strideA]);
   }
 
-  /** The split decision and the pool run shared by both GEMM entries (`args` after the scratch). */
-  private splitGemm(kernel: number, dtype: DType, s: MatmulSpec, strideB: number, args: number[]): boolean {
-    if (2 * s.batch * s.m * s.n * s.k < this.minFlops || this.wanted() <= 1) return false;
-    const threads = this.threads();
-    if (threads <= 1) return false;
+  /** Threads a product of this size may use now (1: keep it on the calling thread). */
+  private gemmThreads(s: MatmulSpec): number {
+    if (2 * s.batch * s.m * s.n * s.k < this.minFlops || this.wanted() <= 1) return 1;
+    return this.threads();
+  }
+
+  /** Splits the product into parts and runs them (`args` after the scratch); false: one part. */
+  private splitGemm(kernel: number, dtype: DType, s: MatmulSpec, strideB: number, threads: number, args: number[]): boolean {
     const tA = s.transA ? 1 : 0;
     const parts = this.parts[dtype](s.batch, s.m, s.n, s.k, tA, s.strideA, strideB, threads);
     if (parts <= 1) return false;
