@@ -9,10 +9,7 @@
  */
 import { andersonRecord, fpStep } from './anderson';
 import { andersonMix, mixScratchBytes } from './anderson_mix';
-
-@inline function cut(p: i32, np: i32, n: i32): i32 {
-  return <i32>(<i64>p * n / np);
-}
+import { cut } from './fused_part';
 
 /**
  * Samples [p B / np, (p + 1) B / np) of fp_step_f32.

@@ -6,10 +6,7 @@
  * ...the kernel's arguments)`; scratch: broyden_scratch_f32/f64 bytes per thread.
  */
 import { advance, runStep, stepScratchBytes } from './broyden';
-
-@inline function cut(p: i32, np: i32, n: i32): i32 {
-  return <i32>(<i64>p * n / np);
-}
+import { cut } from './fused_part';
 
 /**
  * Samples [p B / np, (p + 1) B / np) of broyden_advance_f32.

@@ -10,7 +10,8 @@ import { add_tanh_f32, add_tanh_f64, tanh_grad_f32, tanh_grad_f64 } from './fuse
 /** Element blocks of tanh_grad start at multiples of this many elements (whole cache lines). */
 const BLOCK: i32 = 16;
 
-@inline function cut(p: i32, np: i32, n: i32): i32 {
+/** Where part `p` of `np` starts in `n` items (parts differ in size by at most one item). */
+@inline export function cut(p: i32, np: i32, n: i32): i32 {
   return <i32>(<i64>p * n / np);
 }
 
