@@ -206,26 +206,25 @@ export function prepackedBytes<T>(n: i32, k: i32): i32 {
 }
 
 /**
- * One GEMM: c (m, n) = op(a) @ op(b). `reuseA` / `reuseB` say the scratch already holds that
- * operand packed by the previous call (same matrix, and it fits in one block); `packedB`, when
- * not 0, is all of B packed by `prepackB` (then `b` and `bufB` are not read).
+ * c[i0:i1, j0:j1] of one product c (m, n) = op(a) @ op(b) (k >= 1), packing into bufA / bufB:
+ * the whole product on one thread, or one part's block of it (./gemm_part.ts). `reuseA` /
+ * `reuseB` say the scratch already holds that operand packed by the previous call (same matrix,
+ * and it fits in one block); `packedB`, when not 0, is all of B packed by `prepackB` (then `b`
+ * and `bufB` are not read).
  */
-function gemmOne<T>(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, transA: bool, transB: bool,
-                    bufA: usize, bufB: usize, tile: usize, reuseA: bool, reuseB: bool, packedB: usize): void {
+export function gemmBlock<T>(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, transA: bool, transB: bool,
+                             i0: i32, i1: i32, j0: i32, j1: i32, bufA: usize, bufB: usize, tile: usize,
+                             reuseA: bool, reuseB: bool, packedB: usize): void {
   const sz = <usize>sizeof<T>();
-  if (k <= 0) {
-    memory.fill(c, 0, <usize>m * <usize>n * sz);
-    return;
-  }
-  for (let jc = 0; jc < n; jc += NC) {
-    const nc = min(NC, n - jc);
+  for (let jc = j0; jc < j1; jc += NC) {
+    const nc = min(NC, j1 - jc);
     for (let pc = 0; pc < k; pc += KC) {
       const kc = min(KC, k - pc);
       let pb = bufB;
       if (packedB != 0) pb = packedAt<T>(packedB, n, pc, kc, jc);
       else if (!reuseB) packB<T>(b, transB, n, k, pc, kc, jc, nc, bufB);
-      for (let ic = 0; ic < m; ic += MC) {
-        const mc = min(MC, m - ic);
+      for (let ic = i0; ic < i1; ic += MC) {
+        const mc = min(MC, i1 - ic);
         if (!reuseA) packA<T>(a, transA, m, k, ic, mc, pc, kc, bufA);
         macro<T>(mc, nc, kc, bufA, pb, c + (<usize>ic * <usize>n + <usize>jc) * sz, n, pc > 0, tile);
       }
@@ -268,8 +267,13 @@ function gemm<T>(a: usize, b: usize, c: usize, batch: i32, m: i32, n: i32, k: i3
   for (let bt = 0; bt < batch; bt++) {
     const reuseA = bt > 0 && strideA == 0 && oneBlockA;
     const reuseB = bt > 0 && strideB == 0 && oneBlockB;
-    gemmOne<T>(a + <usize>bt * <usize>strideA * sz, b + <usize>bt * <usize>strideB * sz, c + <usize>bt * cStride,
-      m, n, k, transA != 0, transB != 0, bufA, bufB, tile, reuseA, reuseB, packedB);
+    const cb = c + <usize>bt * cStride;
+    if (k <= 0) {
+      memory.fill(cb, 0, cStride);
+      continue;
+    }
+    gemmBlock<T>(a + <usize>bt * <usize>strideA * sz, b + <usize>bt * <usize>strideB * sz, cb,
+      m, n, k, transA != 0, transB != 0, 0, m, 0, n, bufA, bufB, tile, reuseA, reuseB, packedB);
   }
 }
 

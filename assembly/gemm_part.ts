@@ -16,8 +16,8 @@
  * Matrix-vector shapes (m == 1 or n == 1 after folding), k == 0 and empty products are not
  * split (`gemm_parts_*` returns 1): they run through the one-thread GEMM.
  */
-import { KC, MC, MR, NC, nr, packA, packB } from './gemm_pack';
-import { macro, packedAt } from './gemm';
+import { KC, MC, MR, NC, nr } from './gemm_pack';
+import { gemmBlock } from './gemm';
 
 @inline function roundUp(x: i32, unit: i32): i32 {
   return (x + unit - 1) / unit * unit;
@@ -42,31 +42,6 @@ function parts<T>(batch: i32, m: i32, n: i32, k: i32, transA: i32, strideA: i32,
   if (m == 1 || n == 1) return 1;
   if (batch >= wanted) return wanted;
   return min(wanted, units<T>(m, n));
-}
-
-/**
- * c[i0:i1, j0:j1] of one product, packing into bufA / bufB (the loops of ./gemm.ts's gemmOne
- * restricted to a block of C). `reuseA` / `reuseB`: the buffer already holds that operand.
- * `packedB`, when not 0: all of B packed by ./gemm.ts's `prepackB` (shared read-only by parts).
- */
-function gemmBlock<T>(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, transA: bool, transB: bool,
-                      i0: i32, i1: i32, j0: i32, j1: i32, bufA: usize, bufB: usize, tile: usize,
-                      reuseA: bool, reuseB: bool, packedB: usize): void {
-  const sz = <usize>sizeof<T>();
-  for (let jc = j0; jc < j1; jc += NC) {
-    const nc = min(NC, j1 - jc);
-    for (let pc = 0; pc < k; pc += KC) {
-      const kc = min(KC, k - pc);
-      let pb = bufB;
-      if (packedB != 0) pb = packedAt<T>(packedB, n, pc, kc, jc);
-      else if (!reuseB) packB<T>(b, transB, n, k, pc, kc, jc, nc, bufB);
-      for (let ic = i0; ic < i1; ic += MC) {
-        const mc = min(MC, i1 - ic);
-        if (!reuseA) packA<T>(a, transA, m, k, ic, mc, pc, kc, bufA);
-        macro<T>(mc, nc, kc, bufA, pb, c + (<usize>ic * <usize>n + <usize>jc) * sz, n, pc > 0, tile);
-      }
-    }
-  }
 }
 
 /** Scratch bytes one part needs (an upper bound for every part of this product). */
