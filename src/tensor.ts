@@ -50,6 +50,12 @@ export class Tensor {
   node: Node | null = null;
   /** Internal: the leaf that receives this handle's gradient (itself unless it is an alias). */
   target: Tensor = this;
+  /**
+   * How many times this tensor's values were changed in place (optimizer steps, `loadStateDict`,
+   * the in-place `nn.init` fillers, `module.to`). Tensors are otherwise immutable, so a cache
+   * computed from a tensor (a weight-normalised weight) is current while the versions match.
+   */
+  version = 0;
   private disposedFlag = false;
   /** What the GC backstop frees if this handle is dropped undisposed (null: not registered). */
   private held: Held | null = null;
@@ -163,6 +169,30 @@ export class Tensor {
     this.assertLive('view');
     this.storage.refs++;
     return new Tensor(this.storage, shape, this.backend);
+  }
+
+  /**
+   * Internal: swaps this handle's storage for `storage` (one ref, owned from now on) on
+   * `backend`, in place: the handle keeps its identity (what `module.to` needs so optimizers
+   * keep pointing at the parameters). The old storage reference is released.
+   */
+  relocate(storage: Storage, backend: Backend): void {
+    this.assertLive('relocate');
+    if (storage.size !== this.size) {
+      throw new Error(`relocate: expected a storage of ${this.size} elements for shape ${fmtShape(this.shape)}, received ${storage.size}`);
+    }
+    const oldBackend = this.backend, oldStorage = this.storage;
+    const wasHeld = this.held !== null;
+    if (wasHeld) {
+      finalizer?.unregister(this);
+      this.held = null;
+    }
+    this.storage = storage;
+    (this as { backend: Backend }).backend = backend;
+    (this as { dtype: DType }).dtype = storage.dtype;
+    this.version++;
+    if (wasHeld) this.backstop();
+    releaseStorage(oldBackend, oldStorage);
   }
 
   /** Sets requiresGrad on a leaf and returns this. */

@@ -10,6 +10,7 @@ import * as R from './ops/reduce.js';
 import * as S from './ops/shape.js';
 import * as L from './ops/linalg.js';
 import * as C from './ops/cast.js';
+import * as T from './ops/transfer.js';
 import * as I from './ops/index_ops.js';
 import * as SM from './ops/softmax.js';
 import * as D from './ops/dropout.js';
@@ -51,6 +52,15 @@ declare module './tensor.js' {
     broadcastTo(shape: readonly number[]): Tensor;
     cast(dtype: DType): Tensor;
     clone(): Tensor;
+    /**
+     * This tensor on another backend and/or dtype, like torch's `Tensor.to`: `t.to('wasm')`,
+     * `t.to('float64')`, `t.to('js', 'float64')`, `t.to({ backend, dtype })`. Returns `t`
+     * itself when nothing changes; otherwise a differentiable copy (its backward moves the
+     * gradient back). Synchronous; from a backend read only asynchronously (webgpu) use `toAsync`.
+     */
+    to(target: T.ToTarget, dtype?: DType): Tensor;
+    /** Like `to`, for every backend (reads GPU data with `await`). */
+    toAsync(target: T.ToTarget, dtype?: DType): Promise<Tensor>;
     slice(begin: number | readonly number[], size?: number | readonly number[]): Tensor;
     pad(padding: readonly number[] | readonly (readonly number[])[], opts?: I.PadOptions): Tensor;
     softmax(axis?: number): Tensor;
@@ -95,6 +105,8 @@ P.transpose = function (a, b) { return S.transpose(this, a, b); };
 P.broadcastTo = function (s) { return S.broadcastTo(this, s); };
 P.cast = function (d) { return C.cast(this, d); };
 P.clone = function () { return C.clone(this); };
+P.to = function (t, d) { return T.to(this, t, d); };
+P.toAsync = function (t, d) { return T.toAsync(this, t, d); };
 P.slice = function (b, s) { return I.slice(this, b, s); };
 P.pad = function (p, o) { return I.pad(this, p, o); };
 P.softmax = function (a) { return SM.softmax(this, a); };

@@ -133,7 +133,10 @@ describe('Module: names, state dict, modes', () => {
     const y32 = net.forward(T.tensor([[0.1, 0.2]]));
     const old = net.tensor('alpha');
     net.to('float64');
-    expect(old.isDisposed).toBe(true);
+    // In place, as torch's module.to: the same tensor objects, now float64.
+    expect(old.isDisposed).toBe(false);
+    expect(net.tensor('alpha')).toBe(old);
+    expect(old.dtype).toBe('float64');
     expect(net.parameters().every((p) => p.dtype === 'float64' && p.requiresGrad)).toBe(true);
     expect(net.buffers().every((b) => b.dtype === 'float64')).toBe(true);
     const y64 = net.forward(T.tensor([[0.1, 0.2]], undefined, f64));

@@ -57,6 +57,12 @@ export interface ConvSpec {
 
 export interface Backend {
   readonly name: string;
+  /**
+   * Optional: true for a backend whose `readSync` cannot work (GPU backends read with
+   * `readAsync` only). Tensors move off it with `await t.toAsync(...)`; `t.to(...)` and other
+   * synchronous reads throw and point there. Moving onto it stays synchronous (`write`).
+   */
+  readonly asyncOnly?: boolean;
 
   // ---- memory ----
   /** Allocates `size` zero-filled elements. */

@@ -10,10 +10,13 @@
  * without the layer knowing about them.
  */
 import { Tensor, fmtShape } from '../tensor.js';
-import { keep } from '../scope.js';
-import { checkKeys, noGrad } from '../autograd/engine.js';
+import { keep, tidy } from '../scope.js';
+import { checkKeys, isGradEnabled, noGrad } from '../autograd/engine.js';
 import { cast } from '../ops/cast.js';
-import { checkDType, type DType } from '../dtype.js';
+import { readForMove, resolvePlacement, storageFrom, to as moveTo, toAsync as moveToAsync, type Placement, type ToTarget } from '../ops/transfer.js';
+import type { Backend, Storage } from '../backend/backend.js';
+import { getBackend } from '../backend/registry.js';
+import type { DType, TypedArray } from '../dtype.js';
 
 /** Any module, whatever its forward signature. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -67,6 +70,24 @@ export function copyInto(dst: Tensor, src: Tensor): void {
     // Across backends the source is read on the host (CPU backends; move GPU tensors first).
     dst.backend.write(dst.storage, src.dataSync());
   }
+  dst.version++;
+}
+
+/** A computed tensor attribute: how to compute it, what it reads, and the reads' state last time. */
+interface Derived {
+  compute: () => Tensor;
+  deps: readonly string[];
+  stamp: unknown[] | null;
+}
+
+/** Internal: `t`'s values in a new storage placed at `p` (cast on the same backend, else via the host). */
+function moveStorageSync(where: string, t: Tensor, p: Placement): Storage {
+  if (p.backend === t.backend) {
+    const s = t.backend.alloc(t.size, p.dtype);
+    t.backend.cast(t.storage, s);
+    return s;
+  }
+  return storageFrom(p.backend, p.dtype, readForMove(where, t));
 }
 
 /**
@@ -86,6 +107,7 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
   readonly #nonPersistent = new Set<string>();
   readonly #children = new Map<string, AnyModule | null>();
   readonly #attributes = new Map<string, Tensor>();
+  readonly #derived = new Map<string, Derived>();
 
   /** The computation. Call it directly: `layer.forward(x)`. */
   abstract forward(...args: Args): Out;
@@ -204,10 +226,63 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
     if (value !== null && !(value instanceof Tensor)) {
       throw new Error(`${where}: expected a Tensor or null for '${name}', received ${typeof value}`);
     }
+    this.#derived.delete(name);
+    this.#setAttribute(name, value === null ? null : value.assertLive(`${where} ('${name}')`));
+  }
+
+  #setAttribute(name: string, value: Tensor | null): void {
     const old = this.#attributes.get(name);
     if (value === null) this.#attributes.delete(name);
-    else this.#attributes.set(name, keep(value.assertLive(`${where} ('${name}')`).alias()));
+    else this.#attributes.set(name, keep(value.alias()));
     old?.dispose();
+  }
+
+  /**
+   * Sets a computed tensor attribute that stays current: `compute()` runs now and again on the
+   * first read (`tensor(name)`) after any tensor named in `dependsOn` changed (an optimizer step,
+   * `loadStateDict`, `to`, re-registration), or when grad mode is on but the stored value was
+   * computed without a graph. Weight and spectral norm use it, so the normalised weight is
+   * never stale. Within one step (no change) every read returns the same tensor, graph included.
+   * @example m.setComputedTensor('weight', () => v.mul(g.div(norm(v))), ['weight_v', 'weight_g']);
+   */
+  setComputedTensor(name: string, compute: () => Tensor, dependsOn: readonly string[]): void {
+    const where = `${this.typeName}.setComputedTensor`;
+    this.#checkName(where, name, 'attribute');
+    if (typeof compute !== 'function') throw new Error(`${where}: expected compute to be a function, received ${typeof compute}`);
+    if (!Array.isArray(dependsOn) || dependsOn.some((d) => typeof d !== 'string' || !(this.#params.has(d) || this.#buffers.has(d)))) {
+      throw new Error(`${where}: expected dependsOn to list parameter or buffer names of ${this.typeName}, received ${JSON.stringify(dependsOn)}`);
+    }
+    const d: Derived = { compute, deps: [...dependsOn], stamp: null };
+    this.#refresh(name, d);
+    this.#derived.set(name, d);
+  }
+
+  /** The dependencies' identities and versions, and whether a graph would be recorded now. */
+  #stampOf(d: Derived): unknown[] {
+    const stamp: unknown[] = [];
+    let grads = false;
+    for (const n of d.deps) {
+      const t = this.#params.get(n) ?? this.#buffers.get(n) ?? null;
+      stamp.push(t, t?.version, t?.storage);
+      if (t?.requiresGrad) grads = true;
+    }
+    stamp.push(grads && isGradEnabled());
+    return stamp;
+  }
+
+  #refresh(name: string, d: Derived): void {
+    const stamp = this.#stampOf(d);
+    tidy(() => this.#setAttribute(name, d.compute()));
+    d.stamp = stamp;
+  }
+
+  #isStale(d: Derived): boolean {
+    if (d.stamp === null) return true;
+    const now = this.#stampOf(d);
+    // A value computed with a graph serves reads without one too (as torch's cached weight does).
+    const last = now.length - 1;
+    for (let i = 0; i < last; i++) if (now[i] !== d.stamp[i]) return true;
+    return now[last] === true && d.stamp[last] !== true;
   }
 
   /** Whether `name` is a parameter, buffer or tensor attribute of this module (even if null). */
@@ -221,6 +296,8 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
    * @example const b = this.optionalTensor('bias');
    */
   optionalTensor(name: string): Tensor | null {
+    const d = this.#derived.get(name);
+    if (d !== undefined && this.#isStale(d)) this.#refresh(name, d);
     if (this.#attributes.has(name)) return this.#attributes.get(name)!;
     if (this.#params.has(name)) return this.#params.get(name)!;
     if (this.#buffers.has(name)) return this.#buffers.get(name)!;
@@ -420,24 +497,109 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
   }
 
   /**
-   * Converts every parameter and buffer to `dtype`. The converted tensors are new objects:
-   * create optimizers after calling `to`. Returns this.
+   * Moves every parameter and buffer (and their gradients) to another backend and/or dtype, in
+   * place, like torch's `module.to`: `model.to('wasm')`, `model.to('float64')`,
+   * `model.to('js', 'float64')`. Parameters keep their identity (same Tensor objects, new
+   * storage), so optimizers created before keep working (their state follows at the next
+   * step). Computed tensors (weight-normalised weights) are recomputed on the next read; other
+   * tensor attributes are moved without their graph. Nothing changes if any move fails.
+   * Synchronous; from a backend read only asynchronously (webgpu) use `toAsync`. Returns this.
    * @example const model = new Linear(3, 2).to('float64');
    */
-  to(dtype: DType): this {
-    checkDType(dtype, `${this.typeName}.to`);
+  to(target: ToTarget, dtype?: DType): this {
+    const where = `${this.typeName}.to`;
+    const plan = this.#movePlan(where, target, dtype);
+    const attrs = this.#moveAttributes(plan, (a) => moveTo(a, target, dtype));
+    this.#applyMoves(plan, plan.map(([t, p]) => () => moveStorageSync(where, t, p)), attrs);
+    return this;
+  }
+
+  /**
+   * Like `to`, for every backend, reading asynchronously where the source needs it (webgpu).
+   * @example await model.toAsync('js'); await save(model, path);
+   */
+  async toAsync(target: ToTarget, dtype?: DType): Promise<this> {
+    const where = `${this.typeName}.toAsync`;
+    const plan = this.#movePlan(where, target, dtype);
+    const values: (TypedArray | null)[] = [];
+    for (const [t, p] of plan) {
+      values.push(p.backend === t.backend || !t.backend.asyncOnly ? null : await t.backend.readAsync(t.storage));
+    }
+    const attrs = new Map<Tensor, Tensor>();
+    try {
+      for (const [a, moved] of this.#moveAttributes(plan, (a) => a)) attrs.set(a, keep(await noGrad(() => moveToAsync(moved, target, dtype))));
+    } catch (e) {
+      for (const [a, c] of attrs) if (c !== a) c.dispose();
+      throw e;
+    }
+    this.#applyMoves(plan, plan.map(([t, p], i) => () => {
+      t.assertLive(where);
+      const v = values[i];
+      return v === null ? moveStorageSync(where, t, p) : storageFrom(p.backend, p.dtype, v);
+    }), attrs);
+    return this;
+  }
+
+  /** Every distinct tensor to move (parameters, buffers, their gradients) with its placement. */
+  #movePlan(where: string, target: unknown, dtype: unknown): [Tensor, Placement][] {
+    const seen = new Set<Tensor>();
+    const plan: [Tensor, Placement][] = [];
+    const add = (t: Tensor | null | undefined): void => {
+      if (!t || seen.has(t)) return;
+      seen.add(t);
+      t.assertLive(where);
+      const p = resolvePlacement(where, t, target, dtype);
+      if (p.backend !== t.backend || p.dtype !== t.dtype) plan.push([t, p]);
+    };
     for (const m of this.modules()) {
-      for (const map of [m.#params, m.#buffers]) {
-        for (const [n, t] of map) {
-          if (!t || t.dtype === dtype) continue;
-          const c = keep(noGrad(() => cast(t, dtype)));
-          c.requiresGrad = t.requiresGrad;
-          map.set(n, c);
-          release(t);
+      for (const map of [m.#params, m.#buffers]) for (const t of map.values()) { add(t); add(t?.grad); }
+    }
+    // Validate the target even when there is nothing to move.
+    if (plan.length === 0) resolvePlacement(where, { backend: getBackend(), dtype: 'float32' }, target, dtype);
+    return plan;
+  }
+
+  /**
+   * The plain (not computed) tensor attributes mapped to their moved copies (detached; kept).
+   * Computed ones are recomputed from the moved parameters on their next read instead.
+   */
+  #moveAttributes(plan: [Tensor, Placement][], move: (a: Tensor) => Tensor): Map<Tensor, Tensor> {
+    const out = new Map<Tensor, Tensor>();
+    if (plan.length === 0) return out;
+    try {
+      for (const m of this.modules()) {
+        for (const [n, a] of m.#attributes) {
+          if (m.#derived.has(n) || out.has(a)) continue;
+          const c = noGrad(() => move(a));
+          out.set(a, c === a ? a : keep(c));
         }
       }
+    } catch (e) {
+      for (const [a, c] of out) if (c !== a) c.dispose();
+      throw e;
     }
-    return this;
+    return out;
+  }
+
+  /** Makes every new storage first (freeing them and `attrs` on error), then relocates all at once. */
+  #applyMoves(plan: [Tensor, Placement][], make: (() => Storage)[], attrs: Map<Tensor, Tensor>): void {
+    const made: [Backend, Storage][] = [];
+    try {
+      plan.forEach(([, p], i) => made.push([p.backend, make[i]()]));
+    } catch (e) {
+      for (const [b, s] of made) b.free(s);
+      for (const [a, c] of attrs) if (c !== a) c.dispose();
+      throw e;
+    }
+    plan.forEach(([t], i) => t.relocate(made[i][1], made[i][0]));
+    for (const m of this.modules()) {
+      for (const [n, a] of m.#attributes) {
+        const c = attrs.get(a);
+        if (c === undefined || c === a) continue;
+        m.#attributes.set(n, c);
+        a.dispose();
+      }
+    }
   }
 
   /**
@@ -452,6 +614,7 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
       }
       for (const t of m.#attributes.values()) t.dispose();
       m.#attributes.clear();
+      m.#derived.clear();
     }
   }
 

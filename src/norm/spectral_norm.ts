@@ -137,11 +137,17 @@ export class SpectralNorm implements AppliedNorm {
     return scaledWeight(module, name, w, sigma, this.options);
   }
 
-  /** Optionally power-iterates, then recomputes every normalised weight (with a graph to w_orig and g). */
+  /**
+   * Optionally power-iterates, then recomputes every normalised weight (with a graph to w_orig
+   * and g). The weight is a computed tensor of the module: its first read after w_orig, g, u or
+   * v change (an optimizer step, `loadStateDict`, `to`) recomputes it from the current u, v
+   * (no power iteration; that is `resetNorm`'s), as a reloaded copy of the model computes it.
+   */
   update(module: AnyModule, doPowerIteration: boolean): void {
     this.names.forEach((name, i) => {
       if (doPowerIteration) this.powerIterate(module, name, this.dims[i]);
-      tidy(() => module.setTensorAttribute(name, this.computeWeight(module, name, this.dims[i])));
+      const deps = [`${name}_orig`, `${name}_u`, `${name}_v`, ...(this.options.learnScale ? [`${name}_g`] : [])];
+      module.setComputedTensor(name, () => this.computeWeight(module, name, this.dims[i]), deps);
     });
   }
 

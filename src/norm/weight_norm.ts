@@ -77,10 +77,15 @@ export class WeightNorm implements AppliedNorm {
     return scaledWeight(module, name, v, normExceptDim(v, dim), this.options);
   }
 
-  /** Recomputes every normalised weight from the current g and v (with a graph to them). */
+  /**
+   * Recomputes every normalised weight from the current g and v (with a graph to them). The
+   * weight is a computed tensor of the module: it is also recomputed on its first read after g
+   * or v change (an optimizer step, `loadStateDict`, `to`), so it is never stale.
+   */
   reset(module: AnyModule): void {
     this.names.forEach((name, i) => {
-      tidy(() => module.setTensorAttribute(name, this.computeWeight(module, name, this.dims[i])));
+      const deps = this.options.learnScale ? [`${name}_v`, `${name}_g`] : [`${name}_v`];
+      module.setComputedTensor(name, () => this.computeWeight(module, name, this.dims[i]), deps);
     });
   }
 

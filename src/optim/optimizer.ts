@@ -12,6 +12,7 @@
 import { checkKeys, noGrad } from '../autograd/engine.js';
 import { keep, tidy } from '../scope.js';
 import { Tensor, fmtShape } from '../tensor.js';
+import { to } from '../ops/transfer.js';
 
 /** A parameter group: its parameters and its hyperparameters. */
 export type ParamGroup<H> = H & { params: Tensor[] };
@@ -114,6 +115,10 @@ export abstract class Optimizer<H extends object> {
       s = { step: 0, tensors: new Map() };
       this.#state.set(p, s);
     }
+    // The parameter was moved (module.to): its state follows it, as torch's load_state_dict casts it.
+    for (const [k, t] of s.tensors) {
+      if (t.backend !== p.backend || t.dtype !== p.dtype) this.setState(s, k, to(t, { backend: p.backend, dtype: p.dtype }));
+    }
     return s;
   }
 
@@ -165,6 +170,7 @@ export abstract class Optimizer<H extends object> {
 /** Internal: in-place p <- a * p + b * d on the parameter's own storage. @example applyInPlace(p, 1, -lr, grad) */
 export function applyInPlace(p: Tensor, a: number, b: number, d: Tensor): void {
   p.backend.axpby(a, p.storage, b, d.storage, p.storage);
+  p.version++;
 }
 
 /** Internal: throws unless v is a finite number >= min (and < max when given). @example checkRange('SGD', 'lr', 0.1, 0) */
