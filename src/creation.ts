@@ -4,7 +4,7 @@
  */
 import type { Backend } from './backend/backend.js';
 import { sizeOf } from './backend/backend.js';
-import { getBackend } from './backend/registry.js';
+import { getBackend, resolveBackend } from './backend/registry.js';
 import { checkDType, type DType } from './dtype.js';
 import { Tensor, fmtShape } from './tensor.js';
 import { rngFor } from './random.js';
@@ -12,8 +12,8 @@ import { rngFor } from './random.js';
 export interface CreateOptions {
   dtype?: DType;
   requiresGrad?: boolean;
-  /** Backend to create on (default: the current one). */
-  backend?: Backend;
+  /** Backend to create on, as an object or a registered name such as 'webgpu' (default: the current one). */
+  backend?: Backend | string;
 }
 
 const CREATE_KEYS = ['dtype', 'requiresGrad', 'backend'];
@@ -32,10 +32,11 @@ function checkOpts(where: string, opts: unknown, extra: string[] = [], numeric: 
   if (o.requiresGrad !== undefined && typeof o.requiresGrad !== 'boolean') {
     throw new Error(`${where}: expected option 'requiresGrad' to be a boolean, received ${describe(o.requiresGrad)}`);
   }
-  const b = o.backend as Backend | undefined;
-  if (b !== undefined && (b === null || typeof b !== 'object' || typeof b.alloc !== 'function')) {
-    throw new Error(`${where}: expected option 'backend' to be a Backend object (see getBackend()), received ${describe(b)}`);
+  const b = o.backend as Backend | string | undefined;
+  if (b !== undefined && typeof b !== 'string' && (b === null || typeof b !== 'object' || typeof b.alloc !== 'function')) {
+    throw new Error(`${where}: expected option 'backend' to be a Backend object (see getBackend()) or a backend name, received ${describe(b)}`);
   }
+  if (typeof b === 'string') resolveBackend(where, b);
   for (const k of numeric) {
     if (o[k] !== undefined && (typeof o[k] !== 'number' || !Number.isFinite(o[k]))) {
       throw new Error(`${where}: expected option '${k}' to be a finite number, received ${describe(o[k])}`);
@@ -63,9 +64,16 @@ export function checkShape(where: string, shape: unknown): number[] {
 
 function make(where: string, values: ArrayLike<number> | null, shape: number[], opts: CreateOptions): Tensor {
   const dtype = checkDType(opts.dtype ?? 'float32', where);
-  const backend = opts.backend ?? getBackend();
+  const backend = opts.backend === undefined ? getBackend() : resolveBackend(where, opts.backend);
   const s = backend.alloc(sizeOf(shape), dtype);
-  if (values) backend.write(s, values);
+  if (values) {
+    try {
+      backend.write(s, values);
+    } catch (e) {
+      backend.free(s);
+      throw e;
+    }
+  }
   const t = new Tensor(s, shape, backend);
   if (opts.requiresGrad) t.requiresGrad = true;
   return t;

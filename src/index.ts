@@ -13,6 +13,8 @@ export { init, type InitOptions, type InitInfo } from './init.js';
 export { setThreads, getThreads, shutdownThreads } from './threads/settings.js';
 export type { Backend, Storage, MatmulSpec, ConvSpec, UnaryOp, BinaryOp, ReduceOp } from './backend/backend.js';
 export type { WasmBackend, WasmVariant } from './backend/wasm.js';
+export type { WebGpuBackend, WebGpuAdapterInfo } from './backend/webgpu/backend.js';
+export type { GpuSource, WebGpuInitInfo } from './backend/webgpu/setup.js';
 export type { PackCache } from './backend/wasm_pack_cache.js';
 export { noGrad, enableGrad, grad, backward, isGradEnabled, type BackwardOptions, type GradOptions } from './autograd/engine.js';
 export { customFunction, vjp, type CustomContext, type CustomFunctionSpec, type Pullback } from './autograd/custom.js';

@@ -12,6 +12,7 @@ import { checkKeys } from './autograd/engine.js';
 import { createSharedWasmBackend } from './backend/wasm_shared.js';
 import { threadSupport } from './threads/platform.js';
 import { attachThreads, wantedThreads } from './threads/settings.js';
+import { startWebGpu, type GpuSource, type WebGpuInitInfo } from './backend/webgpu/start.js';
 
 /**
  * Options for `init`: module sources per variant (default: the bundled bytes) and a variant choice.
@@ -28,6 +29,14 @@ export interface InitOptions {
    * 'relaxed' requires relaxed-SIMD support and throws without it.
    */
   variant?: 'auto' | WasmVariant;
+  /**
+   * Where the `webgpu` backend runs: a `GPU` (`navigator.gpu`, or in Node `create([])` from the
+   * npm `webgpu` package), a `GPUAdapter`, or a `GPUDevice` of the application's own. Without
+   * it, `init()` uses `navigator.gpu` where it exists. The wasm backend stays the default; put
+   * tensors on the GPU with `{ backend: 'webgpu' }` or `t.to('webgpu')`. Passing `gpu` again
+   * (e.g. after the device was lost) starts a new device.
+   */
+  gpu?: GpuSource;
 }
 
 /**
@@ -39,11 +48,13 @@ export interface InitInfo {
   variant: WasmVariant | 'none';
   /** A human-readable account of the choice (why js, which variant). */
   message: string;
+  /** The WebGPU side: the adapter found (vendor, architecture, description, fallback), or why none was. */
+  webgpu: WebGpuInitInfo;
 }
 
-const OPTION_KEYS = ['simd', 'relaxed', 'variant'] as const;
+const OPTION_KEYS = ['simd', 'relaxed', 'variant', 'gpu'] as const;
 const VARIANTS = ['auto', 'simd', 'relaxed'];
-let ready: Promise<InitInfo> | null = null;
+let ready: Promise<Omit<InitInfo, 'webgpu'>> | null = null;
 
 function normalise(source: unknown): { options: InitOptions; single: WasmSource | null } {
   if (source === undefined) return { options: {}, single: null };
@@ -82,7 +93,7 @@ async function bundled(variant: WasmVariant): Promise<{ backend: WasmBackend; on
   return { backend: await createWasmBackend(await embeddedBytes(variant), 'init'), oneThreadReason: reason };
 }
 
-async function load(options: InitOptions, single: WasmSource | null): Promise<InitInfo> {
+async function load(options: InitOptions, single: WasmSource | null): Promise<Omit<InitInfo, 'webgpu'>> {
   const features = detectFeatures();
   const wanted = options.variant ?? 'auto';
   if (!features.simd) {
@@ -131,19 +142,25 @@ export function init(source?: WasmSource | InitOptions): Promise<InitInfo> {
   } catch (e) {
     return Promise.reject(e);
   }
+  const { gpu, ...wasmOptions } = parsed.options;
+  const hasGpu = source !== undefined && parsed.single === null && 'gpu' in (source as object);
+  const onlyGpu = hasGpu && Object.keys(wasmOptions).length === 0;
+  let cpu: Promise<Omit<InitInfo, 'webgpu'>>;
   if (ready !== null) {
-    if (source !== undefined) {
-      return Promise.reject(new Error('init: the backend is already initialised; a module or options can only be passed to the first call (existing tensors are bound to the first module)'));
+    if (source !== undefined && !onlyGpu) {
+      return Promise.reject(new Error('init: the backend is already initialised; a module or options can only be passed to the first call (existing tensors are bound to the first module); only { gpu } may be passed again'));
     }
-    return ready.then((info) => {
+    cpu = ready.then((info) => {
       setBackend(info.backend);
       return info;
     });
+  } else {
+    const attempt = load(wasmOptions, parsed.single);
+    ready = attempt;
+    attempt.catch(() => {
+      if (ready === attempt) ready = null; // a failed attempt may be retried
+    });
+    cpu = attempt;
   }
-  const attempt = load(parsed.options, parsed.single);
-  ready = attempt;
-  attempt.catch(() => {
-    if (ready === attempt) ready = null; // a failed attempt may be retried
-  });
-  return attempt;
+  return cpu.then(async (info) => ({ ...info, webgpu: await startWebGpu(hasGpu ? gpu : undefined, hasGpu) }));
 }

@@ -116,9 +116,17 @@ export class Tensor {
     return this;
   }
 
-  /** Synchronous copy of the data as a flat typed array (CPU backends only). */
+  /** Synchronous copy of the data as a flat typed array (CPU backends only; on webgpu use `await t.data()`). */
   dataSync(): TypedArray {
     this.assertLive('dataSync');
+    return this.readSyncFor('dataSync');
+  }
+
+  /** The synchronous read behind dataSync/toArray/item, with an error naming `where` on GPU backends. */
+  private readSyncFor(where: string): TypedArray {
+    if (this.backend.asyncOnly) {
+      throw new Error(`${where}: tensors on the '${this.backend.name}' backend are read asynchronously; use \`await t.data()\` (or move the tensor with \`await t.toAsync('wasm')\`)`);
+    }
     return this.backend.readSync(this.storage);
   }
 
@@ -131,7 +139,7 @@ export class Tensor {
   /** Nested JS arrays (a number for a scalar). Synchronous: CPU backends only. */
   toArray(): NestedArray {
     this.assertLive('toArray');
-    return nest(this.dataSync(), this.shape);
+    return nest(this.readSyncFor('toArray'), this.shape);
   }
 
   /** The single value of a one-element tensor. */
@@ -140,7 +148,7 @@ export class Tensor {
     if (this.size !== 1) {
       throw new Error(`item: expected a tensor with exactly 1 element, received shape ${fmtShape(this.shape)}`);
     }
-    return this.dataSync()[0];
+    return this.readSyncFor('item')[0];
   }
 
   /** A new tensor sharing this storage, cut from the graph (requiresGrad false). */

@@ -127,9 +127,10 @@ export interface Backend {
   /**
    * Solves A[b] x[b] = rhs[b] for A (B, n, n) and rhs (B, n) with partial pivoting.
    * Returns false for each batch entry whose matrix is singular (pivot below 1e-300 or
-   * non-finite); those entries of out are NaN. Inputs are not modified.
+   * non-finite); those entries of out are NaN. Inputs are not modified. GPU backends resolve
+   * the flags asynchronously (the solve itself is recorded like any other kernel).
    */
-  solve(a: Storage, rhs: Storage, out: Storage, B: number, n: number): boolean[];
+  solve(a: Storage, rhs: Storage, out: Storage, B: number, n: number): boolean[] | Promise<boolean[]>;
   /**
    * Low-rank update product: out[b] = s * x[b] + sum_j U[b,j] (V[b,j] · x[b]), for U, V of
    * shape (B, r, D) (only the first `r` of `rmax` rows used; rows are D contiguous

@@ -1,6 +1,7 @@
 /**
  * Backend registry: `registerBackend`, `setBackend`, `getBackend`, `listBackends`.
- * The `js` backend is always present; `wasm` is registered by `init()`.
+ * The `js` backend is always present; `wasm` is registered by `init()`, `webgpu` by
+ * `init({ gpu })` (or `init()` where `navigator.gpu` exists).
  */
 import type { Backend } from './backend.js';
 import { JsBackend } from './js.js';
@@ -57,8 +58,21 @@ export function findBackend(name: string): Backend | undefined {
   return backends.get(name);
 }
 
+/**
+ * Internal: the backend a `backend` option names (a registered name or a Backend object),
+ * with an error naming `where` for unknown names or names not ready yet.
+ */
+export function resolveBackend(where: string, b: Backend | string): Backend {
+  if (typeof b !== 'string') return b;
+  const found = backends.get(b);
+  if (found) return found;
+  const hint = pending.get(b);
+  if (hint) throw new Error(`${where}: backend '${b}' is not ready: ${hint}`);
+  throw new Error(`${where}: unknown backend '${b}'; expected one of ${JSON.stringify([...backends.keys(), ...pending.keys()])}`);
+}
+
 const js = new JsBackend();
 registerBackend('js', js);
 declareBackend('wasm', 'call `await init()` first');
-declareBackend('webgpu', 'the webgpu backend is not available in this version');
+declareBackend('webgpu', 'call `await init({ gpu })` with a WebGPU GPU, adapter or device (navigator.gpu in browsers; in Node, create([]) from the npm webgpu package)');
 current = js;

@@ -81,7 +81,10 @@ async function iterate(s: Session): Promise<void> {
   const xCur = s.buf(), gCur = s.buf(), mixX = s.buf();
   const gram = s.ws.buf(B * m * m), row = s.ws.buf(B * m), alpha = s.ws.buf(B * m);
   // Backends with the fused Anderson steps need the bordered systems only for singular samples.
-  const fused = be.andersonRecord !== undefined && be.andersonMix !== undefined;
+  // A backend may fuse the record alone (a GPU: its mix would have to read back how many
+  // samples were singular); the composed mix reads the same history and Gram matrices.
+  const fused = be.andersonRecord !== undefined;
+  const fusedMix = fused && be.andersonMix !== undefined;
   let sys: Bordered[] | null = null;
   const systems = (): Bordered[] => (sys ??= borderedSystems(s, m, o.maxIter, o.lam));
   const rowSpec = { batch: B, m: 1, n: m, k: D, transA: false, transB: true, strideA: D, strideB: m * D };
@@ -123,12 +126,13 @@ async function iterate(s: Session): Promise<void> {
   for (let k = 2; k < o.maxIter; k++) {
     const n = Math.min(k, m);
     // A fused mix that meets a singular system is redone composed (with its fallback ridges).
-    if (!fused || be.andersonMix!(gram.s, F.s, X.s, xCur.s, n, o.lam, o.tau, B, m, D) > 0) {
+    if (!fusedMix || be.andersonMix!(gram.s, F.s, X.s, xCur.s, n, o.lam, o.tau, B, m, D) > 0) {
       const { P, C, H, y, sol } = systems()[n];
       const w = n + 1;
       be.copy(gram.s, 0, [m * m, m, 1], P.s, w + 1, [w * w, w, 1], [B, n, n]);
       be.axpby(1, P.s, 1, C.s, H.s);
-      const ok = be.solve(H.s, y.s, sol.s, B, w);
+      const solved = be.solve(H.s, y.s, sol.s, B, w);
+      const ok = solved instanceof Promise ? await solved : solved;
       if (ok.includes(false)) await recoverSingular(s, ok, gram.s, sol.s, n, (k - 1) % m);
       be.copy(sol.s, 1, [w, 1], alpha.s, 0, [m, 1], [B, n]);
       mix(F, xCur);
@@ -176,7 +180,8 @@ async function recoverSingular(s: Session, ok: boolean[], gram: Storage, sol: St
           for (let j = 0; j < n; j++) h[(i + 1) * w + j + 1] = g[(b * m + i) * m + j] + (i === j ? lam + rel * scale : 0);
         }
         be.write(H, h);
-        if (be.solve(H, y, out, 1, w)[0]) { solved = await be.readAsync(out); break; }
+        const done = be.solve(H, y, out, 1, w);
+        if ((done instanceof Promise ? await done : done)[0]) { solved = await be.readAsync(out); break; }
       }
       if (!solved) {
         const oneHot = new Float64Array(w);

@@ -1,0 +1,61 @@
+/**
+ * Compute pipelines cached by structure. A kernel's WGSL depends only on its structure (which
+ * op, the rank of a strided index, ...); sizes, strides and scalars travel in uniforms, so one
+ * pipeline serves every size. Pipelines compile asynchronously (`createComputePipelineAsync`)
+ * and a key being compiled is shared by every caller until it is ready (deduplicated in flight).
+ */
+
+/** A kernel structure: its cache key and the WGSL it compiles to (made only on a cache miss). */
+export interface KernelDef {
+  readonly key: string;
+  readonly code: () => string;
+}
+
+/** One cache entry: the pipeline once compiled, and the promise of it meanwhile. */
+export interface PipelineEntry {
+  pipeline: GPUComputePipeline | null;
+  ready: Promise<GPUComputePipeline>;
+  key: string;
+}
+
+export class PipelineCache {
+  private readonly entries = new Map<string, PipelineEntry>();
+
+  constructor(private readonly device: GPUDevice) {}
+
+  /** The entry for `def`, starting its compilation on first use. */
+  get(def: KernelDef): PipelineEntry {
+    let e = this.entries.get(def.key);
+    if (e) return e;
+    const device = this.device;
+    const code = def.code();
+    const entry: PipelineEntry = { pipeline: null, key: def.key, ready: null as unknown as Promise<GPUComputePipeline> };
+    entry.ready = (async () => {
+      device.pushErrorScope('validation');
+      const module = device.createShaderModule({ code, label: def.key });
+      const moduleError = await device.popErrorScope();
+      try {
+        if (moduleError) throw new Error(moduleError.message);
+        const p = await device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: def.key });
+        entry.pipeline = p;
+        return p;
+      } catch (err) {
+        this.entries.delete(def.key); // a later call may retry (e.g. on a new device)
+        let detail = '';
+        try {
+          const info = await module.getCompilationInfo();
+          detail = info.messages.filter((m) => m.type === 'error').map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('; ');
+        } catch { /* no compilation info */ }
+        throw new Error(`webgpu backend: the kernel '${def.key}' failed to compile: ${(err as Error).message}${detail ? ` (${detail})` : ''}`);
+      }
+    })();
+    entry.ready.catch(() => undefined); // reported to whoever waits on the submit
+    this.entries.set(def.key, entry);
+    return entry;
+  }
+
+  /** Number of cached (or compiling) pipelines. */
+  get size(): number {
+    return this.entries.size;
+  }
+}
