@@ -16,6 +16,8 @@ v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
 
 type Lib = typeof import('../src/index.js');
 const wasmFile = (v: 'simd' | 'relaxed'): Uint8Array => readFileSync(new URL(`../build/wasm/tsdeq-${v}.wasm`, import.meta.url));
+/** What init reports on the WebGPU side in Node without a gpu option (no navigator.gpu). */
+const NO_GPU = { available: false, reason: expect.stringMatching(/navigator\.gpu is undefined/) };
 
 async function fresh(): Promise<Lib> {
   vi.resetModules();
@@ -36,7 +38,7 @@ describe('init()', () => {
     const T = await fresh();
     const info = await T.init();
     const expected = detectFeatures().relaxed ? 'relaxed' : 'simd';
-    expect(info).toEqual({ backend: 'wasm', variant: expected, message: expect.stringMatching(/^wasm backend ready/) });
+    expect(info).toEqual({ backend: 'wasm', variant: expected, message: expect.stringMatching(/^wasm backend ready/), webgpu: NO_GPU });
     expect(T.getBackend().name).toBe('wasm');
     expect(T.listBackends()).toContain('wasm');
     expect(smoke(T)).toEqual([1, Math.E, Math.exp(2)]);
@@ -102,14 +104,14 @@ describe('init()', () => {
     const noRelaxed = (b: BufferSource): boolean => !isProbe(b, RELAXED_PROBE) && validate(b);
     vi.spyOn(WebAssembly, 'validate').mockImplementation(noRelaxed);
     const T = await fresh();
-    expect(await T.init()).toEqual({ backend: 'wasm', variant: 'simd', message: 'wasm backend ready: baseline SIMD (relaxed SIMD unsupported by this engine)' });
+    expect(await T.init()).toEqual({ backend: 'wasm', variant: 'simd', message: 'wasm backend ready: baseline SIMD (relaxed SIMD unsupported by this engine)', webgpu: NO_GPU });
     const T2 = await fresh();
     await expect(T2.init({ variant: 'relaxed' })).rejects.toThrow(/init: variant 'relaxed' requested, but this engine does not support relaxed SIMD/);
 
     vi.spyOn(WebAssembly, 'validate').mockImplementation((b) => !isProbe(b, SIMD_PROBE) && !isProbe(b, RELAXED_PROBE) && validate(b));
     const T3 = await fresh();
     const info = await T3.init();
-    expect(info).toEqual({ backend: 'js', variant: 'none', message: 'WebAssembly SIMD is not supported by this engine; using the js backend' });
+    expect(info).toEqual({ backend: 'js', variant: 'none', message: 'WebAssembly SIMD is not supported by this engine; using the js backend', webgpu: NO_GPU });
     expect(T3.getBackend().name).toBe('js');
     expect(() => T3.setBackend('wasm')).toThrow(/backend 'wasm' is not ready/);
     expect(smoke(T3)).toEqual([1, Math.E, Math.exp(2)]);
