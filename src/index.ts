@@ -26,6 +26,8 @@ export { reshape, flatten, squeeze, unsqueeze, permute, transpose, broadcastTo }
 export { matmul, linear } from './ops/linalg.js';
 export { addTanh, linearTanh, tanhBackward, scaledAdd } from './ops/fused.js';
 export { cast, clone } from './ops/cast.js';
+export { to, toAsync, type ToTarget } from './ops/transfer.js';
+export { split, chunk } from './ops/split.js';
 export { slice, sliceAxis, concat, stack, pad, type PadOptions } from './ops/index_ops.js';
 export { softmax, logSoftmax } from './ops/softmax.js';
 export { crossEntropy, mseLoss, type Reduction, type LossOptions, type CrossEntropyOptions } from './ops/loss.js';

@@ -11,6 +11,7 @@ import * as S from './ops/shape.js';
 import * as L from './ops/linalg.js';
 import * as C from './ops/cast.js';
 import * as T from './ops/transfer.js';
+import * as SP from './ops/split.js';
 import * as I from './ops/index_ops.js';
 import * as SM from './ops/softmax.js';
 import * as D from './ops/dropout.js';
@@ -62,6 +63,10 @@ declare module './tensor.js' {
     /** Like `to`, for every backend (reads GPU data with `await`). */
     toAsync(target: T.ToTarget, dtype?: DType): Promise<Tensor>;
     slice(begin: number | readonly number[], size?: number | readonly number[]): Tensor;
+    /** Pieces along `dim` of the given size or sizes (torch's `split`). */
+    split(splitSizeOrSections: number | readonly number[], dim?: number): Tensor[];
+    /** `chunks` pieces along `dim` (torch's `chunk`). */
+    chunk(chunks: number, dim?: number): Tensor[];
     pad(padding: readonly number[] | readonly (readonly number[])[], opts?: I.PadOptions): Tensor;
     softmax(axis?: number): Tensor;
     logSoftmax(axis?: number): Tensor;
@@ -108,6 +113,8 @@ P.clone = function () { return C.clone(this); };
 P.to = function (t, d) { return T.to(this, t, d); };
 P.toAsync = function (t, d) { return T.toAsync(this, t, d); };
 P.slice = function (b, s) { return I.slice(this, b, s); };
+P.split = function (s, d) { return SP.split(this, s, d); };
+P.chunk = function (c, d) { return SP.chunk(this, c, d); };
 P.pad = function (p, o) { return I.pad(this, p, o); };
 P.softmax = function (a) { return SM.softmax(this, a); };
 P.logSoftmax = function (a) { return SM.logSoftmax(this, a); };

@@ -209,10 +209,14 @@ describe('backwardFactory: options and errors', () => {
     expect(() => backwardFactory('ift' as never)).toThrow(/backwardFactory: expected an options object, received string/);
   });
 
-  it('accepts and ignores extra keys (a DEQ core passes its whole option set)', async () => {
-    const produce = backwardFactory({ gradType: 1, fMaxIter: 30, core: 'sliced', nStates: 1 });
-    const [y] = await produce(undefined, f, z);
-    expect(y.shape).toEqual([2, 3]);
+  it('rejects unknown keys, with a hint for TorchDEQ names (torchdeq.backward_factory ignores extras)', () => {
+    expect(() => backwardFactory({ grad_type: 5, sup_gap: 2 } as never)).toThrow(
+      /backwardFactory: unknown options 'grad_type', 'sup_gap'; valid options are 'gradType', .*; did you mean 'gradType' for 'grad_type', 'supGap' for 'sup_gap'\?/);
+    expect(() => backwardFactory({ gradType: 1, fMaxIter: 30 } as never)).toThrow(/unknown option 'fMaxIter'/);
+    expect(() => backwardFactory({ hook_ift: true } as never)).toThrow(/did you mean 'hookIft'\?/);
+    expect(() => backwardFactory({ bsolver: 'anderson' } as never)).toThrow(/did you mean 'bSolver'\?/);
+    expect(() => backwardFactory({ taux: 0.5 } as never)).toThrow(/did you mean 'tau'\?/);
+    expect(() => backwardFactory({ zzzzzz: 1 } as never)).toThrow(/unknown option 'zzzzzz'; valid options are [^?]*$/);
   });
 
   it('checks the call: func, zPred, functor options, func output shape', async () => {

@@ -466,6 +466,36 @@ export function checkKeys(where: string, opts: object | undefined, valid: readon
   }
   const bad = Object.keys(opts).filter((k) => !valid.includes(k));
   if (bad.length) {
-    throw new Error(`${where}: unknown option${bad.length > 1 ? 's' : ''} ${bad.map((k) => `'${k}'`).join(', ')}; valid options are ${valid.map((k) => `'${k}'`).join(', ')}`);
+    throw new Error(`${where}: unknown option${bad.length > 1 ? 's' : ''} ${bad.map((k) => `'${k}'`).join(', ')}; valid options are ${valid.map((k) => `'${k}'`).join(', ')}${didYouMean(bad, valid)}`);
   }
+}
+
+/**
+ * Internal: "; did you mean 'gradType'?" for unknown keys that are a valid key in another case
+ * style (grad_type, GradType) or a small typo away (edit distance <= 2); '' when none is.
+ * @example didYouMean(['grad_type'], ['gradType', 'tau']) // "; did you mean 'gradType'?"
+ */
+export function didYouMean(bad: readonly string[], valid: readonly string[]): string {
+  const norm = (k: string): string => k.replace(/[_-]/g, '').toLowerCase();
+  const hints: string[] = [];
+  for (const b of bad) {
+    let best: string | undefined, bestD = 3;
+    for (const v of valid) {
+      const d = norm(v) === norm(b) ? 0 : editDistance(b, v);
+      if (d < bestD) { best = v; bestD = d; }
+    }
+    if (best !== undefined && !hints.includes(best)) hints.push(bad.length > 1 ? `'${best}' for '${b}'` : `'${best}'`);
+  }
+  return hints.length ? `; did you mean ${hints.join(', ')}?` : '';
+}
+
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2) return 3;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
 }

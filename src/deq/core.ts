@@ -12,9 +12,10 @@
  */
 import type { Tensor } from '../tensor.js';
 import { zeros } from '../creation.js';
-import { noGrad, enableGrad } from '../autograd/engine.js';
+import { Module } from '../nn/module.js';
+import { noGrad, enableGrad, didYouMean } from '../autograd/engine.js';
 import { getSolver, type SolverOptions, type SolverResult } from '../solvers/index.js';
-import { backwardFactory, type GradFunctor } from '../grad/index.js';
+import { backwardFactory, type BackwardWriter, type GradFunctor } from '../grad/index.js';
 import { powerMethod } from '../loss/index.js';
 import { resolveDEQOptions, evalMaxIter, type DEQOptions, type ResolvedDEQOptions } from './options.js';
 import { packer, type StatePacker } from './pack.js';
@@ -26,26 +27,36 @@ export interface DEQResult<Z> {
 }
 
 export interface DEQForwardOptions {
-  /** Per-call solver options overriding the defaults (`fMaxIter` here overrides the iteration count). */
+  /**
+   * Per-call solver options overriding the defaults (`fMaxIter` here overrides the iteration
+   * count; 0 skips the solve, as deq-zoo's deq-inr does after its first step).
+   */
   solverKwargs?: Partial<SolverOptions> & { fMaxIter?: number };
   /** In eval mode, estimate the spectral radius at z* with 100 power iterations. */
   sradiusMode?: boolean;
-  /** Called with the stats of every IFT backward solve. */
-  backwardWriter?: (stats: unknown) => void;
+  /** Called with the stats of every IFT backward solve (it owns those tensors). */
+  backwardWriter?: BackwardWriter;
 }
 
 const FORWARD_KEYS = ['solverKwargs', 'sradiusMode', 'backwardWriter'];
 
 type ZLike = Tensor | Tensor[];
 
-export abstract class DEQBase {
+/**
+ * The base of DEQ cores. A DEQ core is an `nn.Module` (as TorchDEQ's `DEQBase` is a
+ * `torch.nn.Module`) without tensors of its own: register it in a model
+ * (`this.registerModule('deq', getDeq(...))`) and `model.train()` / `model.eval()` reach it.
+ * Training mode samples states with gradient functors; eval mode runs one solve of
+ * `evalFMaxIter` steps under `noGrad` (no graph kept) and returns `[z*]`.
+ */
+export abstract class DEQBase extends Module<[func: (z: any) => any, zInit: any, opts?: DEQForwardOptions], Promise<DEQResult<any>>> {
   readonly options: ResolvedDEQOptions;
   /** Sampling plan for training: segment lengths (sliced) or cumulative steps (indexing). */
   readonly samplePlan: number[];
   protected readonly produceGrad: GradFunctor[];
-  training = true;
 
   constructor(opts: DEQOptions = {}) {
+    super();
     this.options = resolveDEQOptions(opts);
     getSolver(this.options.fSolver); // fail early on unknown names
     getSolver(this.options.bSolver);
@@ -69,18 +80,7 @@ export abstract class DEQBase {
 
   /** Training-mode solve(s) and gradient functors; returns the functors' outputs and the last stats. */
   protected abstract trainForward(func: (z: Tensor) => Tensor, z0: Tensor, plan: number[],
-    solverKwargs: Partial<SolverOptions>, writer: DEQForwardOptions['backwardWriter']): Promise<{ zOut: Tensor[]; stats: SolverResult['stats'] }>;
-
-  /** Switches to training mode (sampled states with gradients). Returns this. */
-  train(mode = true): this {
-    this.training = mode;
-    return this;
-  }
-
-  /** Switches to eval mode (one solve of evalFMaxIter steps, no gradient functors). Returns this. */
-  eval(): this {
-    return this.train(false);
-  }
+    solverKwargs: Partial<SolverOptions>, writer: BackwardWriter | undefined): Promise<{ zOut: Tensor[]; stats: SolverResult['stats'] }>;
 
   /**
    * Solves z = func(z) from `zInit` and attaches gradients.
@@ -91,7 +91,7 @@ export abstract class DEQBase {
   async forward<Z extends ZLike>(func: (z: Z) => Z, zInit: Z, opts: DEQForwardOptions = {}): Promise<DEQResult<Z>> {
     for (const k of Object.keys(opts)) {
       if (!FORWARD_KEYS.includes(k)) {
-        throw new Error(`deq.forward: unknown option '${k}'; valid options are ${FORWARD_KEYS.map((v) => `'${v}'`).join(', ')}`);
+        throw new Error(`deq.forward: unknown option '${k}'; valid options are ${FORWARD_KEYS.map((v) => `'${v}'`).join(', ')}${didYouMean([k], FORWARD_KEYS)}`);
       }
     }
     if (typeof func !== 'function') throw new Error(`deq.forward: expected func to be a function, received ${typeof func}`);
@@ -99,8 +99,14 @@ export abstract class DEQBase {
     const f = (z: Tensor): Tensor => pk.pack(func(pk.unpack(z) as Z));
     const z0 = pk.pack(zInit);
     const { fMaxIter, ...solverKwargs } = { ...(opts.solverKwargs ?? {}) };
-    if (fMaxIter !== undefined && !(Number.isInteger(fMaxIter) && fMaxIter > 0)) {
-      throw new Error(`deq.forward: solverKwargs.fMaxIter expected a positive integer, received ${JSON.stringify(fMaxIter)}`);
+    if (fMaxIter !== undefined && !(Number.isInteger(fMaxIter) && fMaxIter >= 0)) {
+      throw new Error(`deq.forward: solverKwargs.fMaxIter expected a non-negative integer (0 skips the solve), received ${JSON.stringify(fMaxIter)}`);
+    }
+    if (opts.backwardWriter !== undefined && typeof opts.backwardWriter !== 'function') {
+      throw new Error(`deq.forward: option 'backwardWriter' expected a function (stats) => void, received ${typeof opts.backwardWriter}`);
+    }
+    if (opts.sradiusMode !== undefined && typeof opts.sradiusMode !== 'boolean') {
+      throw new Error(`deq.forward: option 'sradiusMode' expected a boolean, received ${JSON.stringify(opts.sradiusMode)}`);
     }
     if ('maxIter' in solverKwargs) {
       throw new Error("deq.forward: solverKwargs.maxIter is set by the DEQ core; pass solverKwargs.fMaxIter to override the iteration count");
@@ -134,7 +140,8 @@ export abstract class DEQBase {
     const o = this.options;
     const solver = getSolver(o.fSolver);
     const opts: Partial<SolverOptions> = { tol: o.fTol, stopMode: o.fStopMode, ...solverKwargs, maxIter };
-    if (indexing) opts.indexing = indexing;
+    // Steps below 1 (a plan for fMaxIter 0) are never reached; their states are the start state.
+    if (indexing) opts.indexing = indexing.filter((i) => i >= 1);
     return noGrad(() => solver((z: Tensor) => noGrad(() => f(z)), z0.detach(), opts));
   }
 }
@@ -152,7 +159,7 @@ export class DEQSliced extends DEQBase {
   }
 
   protected async trainForward(f: (z: Tensor) => Tensor, z0: Tensor, plan: number[],
-    solverKwargs: Partial<SolverOptions>, writer: DEQForwardOptions['backwardWriter']) {
+    solverKwargs: Partial<SolverOptions>, writer: BackwardWriter | undefined) {
     const zOut: Tensor[] = [];
     let z = z0;
     let stats: SolverResult['stats'] | undefined;
@@ -184,7 +191,7 @@ export class DEQIndexing extends DEQBase {
   }
 
   protected async trainForward(f: (z: Tensor) => Tensor, z0: Tensor, plan: number[],
-    solverKwargs: Partial<SolverOptions>, writer: DEQForwardOptions['backwardWriter']) {
+    solverKwargs: Partial<SolverOptions>, writer: BackwardWriter | undefined) {
     const res = await this.solve(f, z0, plan[plan.length - 1], solverKwargs, plan);
     // Difference from TorchDEQ (its issue #7): when the solve stops early, steps it never
     // reached are served by its best estimate, so every functor (IFT on the last) still runs

@@ -3,6 +3,8 @@
  * in one place. Unknown keys throw (TorchDEQ silently ignores them: its issues #10 and #12).
  */
 
+import { didYouMean } from '../autograd/engine.js';
+
 export type StopMode = 'abs' | 'rel';
 
 export interface DEQOptions {
@@ -12,7 +14,7 @@ export interface DEQOptions {
   fSolver?: string;
   /** Backward (IFT adjoint) solver name (default 'fixed_point_iter'). */
   bSolver?: string;
-  /** Forward solver iterations in training (default 40). */
+  /** Forward solver iterations in training (default 40; 0 skips the solve: the result is the initial state, as TorchDEQ). */
   fMaxIter?: number;
   /** Backward solver iterations (default 40). */
   bMaxIter?: number;
@@ -86,11 +88,12 @@ export function resolveDEQOptions(opts: DEQOptions = {}): ResolvedDEQOptions {
   if (typeof opts !== 'object' || opts === null) fail('options', 'an object', opts);
   const bad = Object.keys(opts).filter((k) => !(DEQ_KEYS as string[]).includes(k));
   if (bad.length) {
-    throw new Error(`getDeq: unknown option${bad.length > 1 ? 's' : ''} ${bad.map((k) => `'${k}'`).join(', ')}; valid options are ${DEQ_KEYS.map((k) => `'${k}'`).join(', ')}`);
+    throw new Error(`getDeq: unknown option${bad.length > 1 ? 's' : ''} ${bad.map((k) => `'${k}'`).join(', ')}; valid options are ${DEQ_KEYS.map((k) => `'${k}'`).join(', ')}${didYouMean(bad, DEQ_KEYS)}`);
   }
   const o = { ...DEQ_DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) } as ResolvedDEQOptions & { grad: number | number[] };
   for (const k of ['core', 'fSolver', 'bSolver'] as const) if (typeof o[k] !== 'string') fail(k, 'a string', o[k]);
-  for (const k of ['fMaxIter', 'bMaxIter', 'nStates'] as const) if (!posInt(o[k])) fail(k, 'a positive integer', o[k]);
+  for (const k of ['bMaxIter', 'nStates'] as const) if (!posInt(o[k])) fail(k, 'a positive integer', o[k]);
+  if (!nonNegInt(o.fMaxIter)) fail('fMaxIter', 'a non-negative integer (0 skips the solve)', o.fMaxIter);
   if (!nonNegInt(o.evalFMaxIter)) fail('evalFMaxIter', 'a non-negative integer', o.evalFMaxIter);
   for (const k of ['fTol', 'bTol', 'evalFactor', 'tau'] as const) {
     if (typeof o[k] !== 'number' || !(o[k] >= 0) || !Number.isFinite(o[k])) fail(k, 'a finite non-negative number', o[k]);

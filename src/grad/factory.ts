@@ -8,7 +8,8 @@
  * (AAAI 2022) for the one-step gradient (k = 1, tau = 1).
  */
 import type { Tensor } from '../tensor.js';
-import { getSolver } from '../solvers/index.js';
+import { getSolver, type Solver } from '../solvers/index.js';
+import { checkKeys } from '../autograd/engine.js';
 import { phantomGrad, type PhantomSettings } from './phantom.js';
 import { iftGrad, hookIftGrad, type BackwardWriter, type IftSettings, type SolverKwargs } from './ift.js';
 
@@ -39,8 +40,8 @@ export interface BackwardFactoryOptions {
   gradType?: 'ift' | number;
   /** IFT only: take J at zPred reusing the forward graph (default false: J at f(zPred)). */
   hookIft?: boolean;
-  /** IFT only: registered solver name for the adjoint system (default 'fixed_point_iter'). */
-  bSolver?: string;
+  /** IFT only: the solver for the adjoint system, a registered name or a solver function (default 'fixed_point_iter'). */
+  bSolver?: string | Solver;
   /** IFT only: options passed unchanged to the backward solver, e.g. `{ maxIter, tol, stopMode, m, restart }` (default {}). */
   bSolverKwargs?: SolverKwargs;
   /** Phantom only: return every supGap-th state when > 0 (default -1). */
@@ -49,8 +50,6 @@ export interface BackwardFactoryOptions {
   supLoc?: readonly number[];
   /** Phantom only: damping of the unrolled steps (default 1). */
   tau?: number;
-  /** Any other key is accepted and ignored, as TorchDEQ documents (a DEQ core may pass its whole option set). */
-  [extra: string]: unknown;
 }
 
 /**
@@ -60,7 +59,7 @@ export interface BackwardFactoryOptions {
 export const BACKWARD_FACTORY_DEFAULTS = Object.freeze({
   gradType: 'ift' as 'ift' | number,
   hookIft: false,
-  bSolver: 'fixed_point_iter',
+  bSolver: 'fixed_point_iter' as string | Solver,
   bSolverKwargs: Object.freeze({}) as SolverKwargs,
   supGap: -1,
   supLoc: Object.freeze([]) as readonly number[],
@@ -110,7 +109,9 @@ function checkCall(func: unknown, zPred: unknown): void {
  *   from zPred with the graph recorded; `supGap > 0` returns every supGap-th state, a
  *   non-empty `supLoc` the listed states then the final one, otherwise the final state.
  *
- * `zPred` is always treated as detached. Extra option keys are ignored (see the type).
+ * `zPred` is always treated as detached. Unknown option keys throw, with a hint for
+ * TorchDEQ's snake_case names (`torchdeq.backward_factory` takes those, and ignores extras as
+ * TorchDEQ documents).
  * @example
  * const produce = backwardFactory({ gradType: 'ift', bSolver: 'anderson', bSolverKwargs: { maxIter: 50, tol: 1e-8 } });
  * const [z] = await produce(undefined, (z) => tanh(linear(z, W).add(inj)), zStar);
@@ -120,6 +121,7 @@ export function backwardFactory(options: BackwardFactoryOptions = {}): GradFunct
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new Error(`backwardFactory: expected an options object, received ${options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options}`);
   }
+  checkKeys('backwardFactory', options, Object.keys(BACKWARD_FACTORY_DEFAULTS));
   const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
   const o = { ...BACKWARD_FACTORY_DEFAULTS, ...defined } as typeof BACKWARD_FACTORY_DEFAULTS;
   if (o.gradType !== 'ift' && !isPosInt(o.gradType)) {
@@ -129,13 +131,13 @@ export function backwardFactory(options: BackwardFactoryOptions = {}): GradFunct
   if (typeof o.tau !== 'number' || !Number.isFinite(o.tau) || o.tau < 0) fail('tau', 'a finite number >= 0', o.tau);
   if (!Number.isInteger(o.supGap)) fail('supGap', 'an integer (<= 0 to disable)', o.supGap);
   if (!Array.isArray(o.supLoc) || !o.supLoc.every(isPosInt)) fail('supLoc', 'an array of positive integers', o.supLoc);
-  if (typeof o.bSolver !== 'string') fail('bSolver', 'a registered solver name (string)', o.bSolver);
+  if (typeof o.bSolver !== 'string' && typeof o.bSolver !== 'function') fail('bSolver', 'a registered solver name or a solver function', o.bSolver);
   if (typeof o.bSolverKwargs !== 'object' || o.bSolverKwargs === null || Array.isArray(o.bSolverKwargs)) {
     fail('bSolverKwargs', 'an object of solver options', o.bSolverKwargs);
   }
 
   if (o.gradType === 'ift') {
-    getSolver(o.bSolver); // unknown names fail here, listing the registered ones
+    if (typeof o.bSolver === 'string') getSolver(o.bSolver); // unknown names fail here, listing the registered ones
     const variant = o.hookIft ? hookIftGrad : iftGrad;
     const bSolverKwargs = { ...o.bSolverKwargs };
     return async (_trainer, func, zPred, opts) => {

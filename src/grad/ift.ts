@@ -19,7 +19,7 @@ import { customFunction, pullbackNow, vjp } from '../autograd/custom.js';
 import { grad, isGradEnabled } from '../autograd/engine.js';
 import { add } from '../ops/arith.js';
 import { zerosLike } from '../creation.js';
-import { getSolver, type SolverOptions, type SolverResult } from '../solvers/index.js';
+import { getSolver, type Solver, type SolverOptions, type SolverResult } from '../solvers/index.js';
 import { applyChecked } from './phantom.js';
 
 /**
@@ -39,8 +39,8 @@ export type BackwardWriter = (stats: SolverResult['stats']) => void;
  * @example const s: IftSettings = { bSolver: 'anderson', bSolverKwargs: { maxIter: 40, tol: 1e-6 } };
  */
 export interface IftSettings {
-  /** Registered solver name for the adjoint fixed point. */
-  bSolver: string;
+  /** Registered solver name (or a solver function) for the adjoint fixed point. */
+  bSolver: string | Solver;
   /** Options passed unchanged to the solver (`maxIter`, `tol`, `stopMode`, `m`, ...). */
   bSolverKwargs: SolverKwargs;
   /** Called with the solve's stats during backward; it owns those tensors (dispose them when done). */
@@ -58,7 +58,7 @@ async function adjointSolve(where: string, jtv: Jvp, v: Tensor, s: IftSettings):
   if (isGradEnabled()) {
     throw new Error(`${where}: expected a first-order backward, received createGraph: true (the implicit gradient is not differentiable again; use a phantom gradient for double backward)`);
   }
-  const solver = getSolver(s.bSolver);
+  const solver = typeof s.bSolver === 'function' ? s.bSolver : getSolver(s.bSolver);
   return tidy(async () => {
     const plusV = (jg: Tensor): Tensor => {
       if (jg.storage.refs === 1 && !jg.requiresGrad && jg.dtype === v.dtype && jg.size === v.size) {

@@ -8,4 +8,4 @@ export { LayerNorm, GroupNorm, type LayerNormOptions, type GroupNormOptions } fr
 export { Dropout } from './dropout.js';
 export { Sequential, ModuleList } from './sequential.js';
 export { Tanh, ReLU, GELU, Sigmoid, Identity } from './activation.js';
-export * as init from './init.js';
+export * as init from './init_all.js';

@@ -4,7 +4,8 @@
  * initialiser returns a new tensor instead of filling one in place. Random draws come from the
  * deterministic `Rng` (src/random.ts): pass `seed` for a fresh generator, `generator` to share
  * one across several tensors (as torch's global generator is shared), or neither to use the
- * global generator set by `manualSeed`.
+ * global generator set by `manualSeed`. The in-place forms with torch's names and positional
+ * arguments (`uniform_(w, a, b)`, `xavier_uniform_(w, gain)`, ...) are in ./init_inplace.ts.
  */
 import type { Backend } from '../backend/backend.js';
 import { sizeOf } from '../backend/backend.js';
@@ -75,12 +76,15 @@ function finiteNumber(where: string, name: string, v: unknown, min = -Infinity):
 }
 
 /**
- * Samples from U(low, high) (default U(0, 1)).
+ * Samples from U(low, high) (default U(0, 1)); `a` / `b` are torch's names for low / high.
  * @example uniform([3, 4], { low: -0.1, high: 0.1, seed: 0 })
  */
-export function uniform(shape: readonly number[], opts: InitOptions & { low?: number; high?: number } = {}): Tensor {
-  checkKeys('init.uniform', opts, [...BASE_KEYS, 'low', 'high']);
-  const lo = finiteNumber('init.uniform', 'low', opts.low ?? 0), hi = finiteNumber('init.uniform', 'high', opts.high ?? 1);
+export function uniform(shape: readonly number[], opts: InitOptions & { low?: number; high?: number; a?: number; b?: number } = {}): Tensor {
+  checkKeys('init.uniform', opts, [...BASE_KEYS, 'low', 'high', 'a', 'b']);
+  if (opts.a !== undefined && opts.low !== undefined) throw new Error("init.uniform: expected one of 'a' (torch's name) and 'low', received both");
+  if (opts.b !== undefined && opts.high !== undefined) throw new Error("init.uniform: expected one of 'b' (torch's name) and 'high', received both");
+  const lo = finiteNumber('init.uniform', opts.a !== undefined ? 'a' : 'low', opts.a ?? opts.low ?? 0);
+  const hi = finiteNumber('init.uniform', opts.b !== undefined ? 'b' : 'high', opts.b ?? opts.high ?? 1);
   if (hi < lo) throw new Error(`init.uniform: expected low <= high, received low ${lo} and high ${hi}`);
   return draw('init.uniform', shape, opts, (r) => lo + (hi - lo) * r.uniform());
 }
