@@ -2,7 +2,8 @@
  * Lifetimes: `tidy(fn)` scopes dispose every tensor created inside them except what `fn`
  * returns or `keep()`s, and release the saved tensors of graph nodes that nothing kept can
  * reach. `tidy` also works around an `async` function (a training step); scopes form one
- * stack, so async tidies must be awaited one after another, not interleaved.
+ * stack, so async tidies must be awaited one after another, not interleaved. Library code
+ * never holds a scope across an await (`tidyCall`), so library calls may interleave freely.
  */
 import type { Tensor } from './tensor.js';
 import type { Node } from './autograd/node.js';
@@ -75,12 +76,32 @@ class ScopeStack {
       this.abandon(scope);
       throw new Error('tidy: expected scopes to end in the reverse order they began, received an async tidy (or async backward) ending while a later one is still running; await them one after another instead of interleaving them');
     }
+    this.close(scope, result, this.stack[this.stack.length - 1]);
+  }
+  /**
+   * Takes `scope` off the stack without ending it (the synchronous part of an internal call
+   * returned a promise): nothing created later is tracked by it. Returns the scope it was
+   * opened in, for `finish`.
+   */
+  detach(scope: Scope): Scope | undefined {
+    const i = this.stack.lastIndexOf(scope);
+    if (i < 0) return undefined;
+    this.stack.splice(i, 1);
+    return this.stack[i - 1];
+  }
+  /**
+   * Ends a detached scope: disposes what it tracked except `result`'s tensors (and kept ones),
+   * which go to `parent` if that scope is still open, else to the GC backstop.
+   */
+  finish(scope: Scope, result: unknown, parent: Scope | undefined): void {
+    this.close(scope, result, parent !== undefined && this.stack.includes(parent) ? parent : undefined);
+  }
+  private close(scope: Scope, result: unknown, parent: Scope | undefined): void {
     const survivors = this.survivors;
     survivors.clear();
     collectTensors(result, survivors);
     const kept = scope.kept;
     if (kept) for (const t of kept) survivors.add(t);
-    const parent = this.stack[this.stack.length - 1];
     const list = scope.tensors;
     for (let i = 0; i < list.length; i++) {
       const t = list[i];
@@ -183,11 +204,61 @@ function isTensor(v: unknown): v is Tensor {
 }
 
 /**
+ * The async tidy whose body returned its promise in the current synchronous turn (null once a
+ * microtask ran): an async tidy that begins while it is set cannot be nested in that body (the
+ * body's code after its first await has not run yet), so it was started concurrently.
+ */
+let pendingThisTurn: object | null = null;
+
+const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor as unknown;
+
+/**
  * Runs `fn` and disposes every tensor it created except those it returns (in arrays or plain
- * objects too) and those passed to `keep()`. Works with async functions.
+ * objects too) and those passed to `keep()`. Works with async functions: an async tidy owns
+ * every tensor created until it settles, so async tidies run one after another (or nested,
+ * awaited inside each other); one started while another is still pending rejects (see the
+ * README's "Memory and lifetimes").
  * @example const y = tidy(() => x.mul(2).add(1)); // the intermediate x*2 is freed
  */
 export function tidy<T>(fn: () => T): T {
+  if (typeof fn !== 'function') {
+    throw new Error(`tidy: expected fn to be a function, received ${fn === null ? 'null' : typeof fn}`);
+  }
+  if (pendingThisTurn !== null && fn instanceof (AsyncFunction as typeof Function)) {
+    // Started beside a pending async tidy (Promise.all of two steps): not run at all.
+    return Promise.reject(new Error('tidy: expected async tidies to run one after another, received an async tidy started while another one is still pending (for example two training steps in Promise.all); an async tidy owns every tensor created until it settles, so await each one before starting the next')) as T;
+  }
+  const scope = scopes.begin();
+  let result: T;
+  const token = {};
+  // Queued before fn runs, so it clears the flag before fn's own continuations run.
+  queueMicrotask(() => { if (pendingThisTurn === token) pendingThisTurn = null; });
+  try {
+    result = fn();
+  } catch (e) {
+    scopes.end(scope, undefined);
+    throw e;
+  }
+  if (result instanceof Promise) {
+    pendingThisTurn = token;
+    return result.then(
+      (r) => { scopes.end(scope, r); return r; },
+      (e) => { scopes.end(scope, undefined); throw e; },
+    ) as T;
+  }
+  scopes.end(scope, result);
+  return result;
+}
+
+/**
+ * Internal: a scope around `fn`'s synchronous part. A synchronous `fn` is tidied like `tidy`.
+ * When `fn` returns a promise (a user's async func or backward), the scope leaves the stack at
+ * once, so no concurrent code's tensors land in it, and ends when the promise settles: what
+ * `fn` created before its first await is freed then, except what it resolves to. What it
+ * creates after an await belongs to the scope open at that time (library code never holds a
+ * scope across an await).
+ */
+export function tidyCall<T>(fn: () => T): T {
   const scope = scopes.begin();
   let result: T;
   try {
@@ -197,9 +268,10 @@ export function tidy<T>(fn: () => T): T {
     throw e;
   }
   if (result instanceof Promise) {
+    const parent = scopes.detach(scope);
     return result.then(
-      (r) => { scopes.end(scope, r); return r; },
-      (e) => { scopes.end(scope, undefined); throw e; },
+      (r) => { scopes.finish(scope, r, parent); return r; },
+      (e) => { scopes.finish(scope, undefined, parent); throw e; },
     ) as T;
   }
   scopes.end(scope, result);

@@ -201,7 +201,8 @@ describe('interleaved async tidies', () => {
       await new Promise((r) => setTimeout(r, 1));
       return 1;
     });
-    const b = T.tidy(async () => { await gate; return T.ones([2]); }); // begins on top of a
+    await Promise.resolve(); // a later turn: b could be nested in a's body, so it begins on top of a
+    const b = T.tidy(async () => { await gate; return T.ones([2]); });
     await expect(a).rejects.toThrow(/^tidy: expected scopes to end in the reverse order they began.*await them one after another/);
     expect(madeByA!.isDisposed).toBe(false); // abandoned to the GC backstop, not freed under anyone
     expect(scopes.depth()).toBe(1); // only b is still open
@@ -214,6 +215,31 @@ describe('interleaved async tidies', () => {
     expect(snapshot()).toEqual(before);
     madeByA!.dispose();
     fromB.dispose();
+    expect(snapshot()).toEqual(base);
+  });
+});
+
+describe('concurrent async tidies', () => {
+  it('one started beside a pending one (Promise.all) rejects at once without running; the other completes', async () => {
+    const base = snapshot();
+    let ranB = false;
+    const results = await Promise.allSettled([
+      T.tidy(async () => { const t = T.ones([3]); await new Promise((r) => setTimeout(r, 2)); return t.sum().item(); }),
+      T.tidy(async () => { ranB = true; return T.ones([2]).sum().item(); }),
+    ]);
+    expect(results[0]).toEqual({ status: 'fulfilled', value: 3 });
+    expect(results[1].status).toBe('rejected');
+    expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(/^Error: tidy: expected async tidies to run one after another, received an async tidy started while another one is still pending.*await each one/);
+    expect(ranB).toBe(false);
+    expect(T.isGradEnabled()).toBe(true);
+    expect(scopes.depth()).toBe(0);
+    expect(snapshot()).toEqual(base);
+    // Sequential async tidies still work, nested ones too.
+    const v = await T.tidy(async () => {
+      const inner = await T.tidy(async () => { await Promise.resolve(); return T.ones([2]).mul(2); });
+      return inner.sum().item();
+    });
+    expect(v).toBe(4);
     expect(snapshot()).toEqual(base);
   });
 });

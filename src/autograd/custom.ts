@@ -6,7 +6,7 @@
 import type { Tensor } from '../tensor.js';
 import { fmtShape, peekNextTensorId } from '../tensor.js';
 import { keep } from '../scope.js';
-import { record, noGrad, enableGrad, plannedGrad, checkKeys } from './engine.js';
+import { record, withMode, plannedGrad, checkKeys, releaseFrom } from './engine.js';
 import type { Node } from './node.js';
 
 export interface CustomContext {
@@ -47,7 +47,7 @@ export function customFunction<A extends Tensor[]>(spec: CustomFunctionSpec<A>):
     inputs.forEach((t, i) => t.assertLive(`${name} (input ${i})`));
     const toSave: Tensor[] = [];
     const ctx: CustomContext = { save: (...ts: Tensor[]) => { toSave.push(...ts); } };
-    const y = noGrad(() => spec.forward(ctx, ...inputs));
+    const y = withMode(false, () => spec.forward(ctx, ...inputs));
     if (!y || typeof y !== 'object' || !('storage' in y)) {
       throw new Error(`${name}: expected forward to return a Tensor, received ${y === null ? 'null' : typeof y}`);
     }
@@ -93,6 +93,21 @@ export function pullbackNow(pullback: Pullback, v: Tensor): Tensor[] | Promise<T
  * @example const [y, pb] = vjp((z) => tanh(z), x); const [gx] = await pb(onesLike(y));
  */
 export function vjp(fn: (...xs: Tensor[]) => Tensor, x: Tensor | Tensor[], opts: VjpOptions = {}): [Tensor, Pullback] {
+  const r = vjpOf(fn, x, opts);
+  if (r instanceof Promise) {
+    // The pullback is still built (and freed) so nothing leaks; the caller gets a clear error.
+    r.then(([y, pb]) => { y.dispose(); pb.dispose(); }, () => {});
+    throw new Error('vjp: expected fn to return a Tensor, received a Promise (an async fn); vjp is synchronous');
+  }
+  return r;
+}
+
+/**
+ * Internal: `vjp` that also takes an async `fn` (then the result is a promise). `fn`'s
+ * synchronous part records with grad mode on; what it does after an await runs in the mode
+ * current then (normally on).
+ */
+export function vjpOf(fn: (...xs: Tensor[]) => Tensor | Promise<Tensor>, x: Tensor | Tensor[], opts: VjpOptions = {}): [Tensor, Pullback] | Promise<[Tensor, Pullback]> {
   checkKeys('vjp', opts, ['createGraph']);
   const xs = Array.isArray(x) ? x : [x];
   const leaves = xs.map((t, i) => {
@@ -102,11 +117,28 @@ export function vjp(fn: (...xs: Tensor[]) => Tensor, x: Tensor | Tensor[], opts:
     return l;
   });
   const firstEpoch = peekNextTensorId();
-  const y0 = enableGrad(() => fn(...leaves));
-  if (!y0 || typeof y0 !== 'object' || !('storage' in y0)) {
-    throw new Error(`vjp: expected fn to return a Tensor, received ${typeof y0}`);
+  let y0: unknown;
+  try {
+    y0 = withMode(true, () => fn(...leaves));
+  } catch (e) {
+    for (const l of leaves) l.dispose();
+    throw e;
   }
-  const y = keep(y0);
+  if (y0 instanceof Promise) {
+    return y0.then((v: unknown) => makePullback(v, leaves, firstEpoch, opts), (e: unknown) => {
+      for (const l of leaves) l.dispose();
+      throw e;
+    });
+  }
+  return makePullback(y0, leaves, firstEpoch, opts);
+}
+
+function makePullback(y0: unknown, leaves: Tensor[], firstEpoch: number, opts: VjpOptions): [Tensor, Pullback] {
+  if (!y0 || typeof y0 !== 'object' || !('storage' in y0)) {
+    for (const l of leaves) l.dispose();
+    throw new Error(`vjp: expected fn to return a Tensor, received ${y0 === null ? 'null' : typeof y0}`);
+  }
+  const y = keep(y0 as Tensor);
   const planned = y.requiresGrad ? plannedGrad([y], leaves) : null;
   let disposed = false;
   const fill = (gs: (Tensor | null)[]): Tensor[] => gs.map((g, i) => g ?? leaves[i].mul(0));
@@ -134,13 +166,5 @@ export function vjp(fn: (...xs: Tensor[]) => Tensor, x: Tensor | Tensor[], opts:
 
 /** Releases every node reachable from `root` that was created at or after `minEpoch`. */
 export function releaseGraph(root: Node | null, minEpoch = 0): void {
-  const stack = root ? [root] : [];
-  const seen = new Set<Node>();
-  while (stack.length) {
-    const n = stack.pop()!;
-    if (seen.has(n) || n.epoch < minEpoch) continue;
-    seen.add(n);
-    for (const p of n.parents()) stack.push(p);
-    n.release();
-  }
+  releaseFrom(root, minEpoch);
 }

@@ -4,36 +4,66 @@
  * run a solver (IFT) and, on WebGPU, read data back.
  */
 import { Tensor, fmtShape, peekNextTensorId } from '../tensor.js';
-import { keep, tidy } from '../scope.js';
+import { keep, tidyCall } from '../scope.js';
 import { Node, edgeOf, type BackwardFn, type Edge } from './node.js';
 import { add } from '../ops/arith.js';
 import { ones } from '../creation.js';
 
-let gradEnabled = true;
+/*
+ * Grad mode is never held by the library across an `await`: concurrent async calls (two DEQ
+ * forwards, a forward during a backward) would otherwise see each other's mode. Internal work
+ * sets it with `withMode` around synchronous sections only, from a mode captured per call.
+ * `sectionMode` is the mode of the synchronous section running now (null: none); `regions`
+ * are the async functions passed to the public `noGrad`/`enableGrad` that have not settled
+ * yet, in the order they began (they may settle in any order; the mode never sticks).
+ */
+let sectionMode: boolean | null = null;
+const regions: { mode: boolean }[] = [];
 
 /**
  * Whether ops currently record a graph (false inside `noGrad`).
  * @example noGrad(() => isGradEnabled()) // false
  */
 export function isGradEnabled(): boolean {
-  return gradEnabled;
+  if (sectionMode !== null) return sectionMode;
+  return regions.length > 0 ? regions[regions.length - 1].mode : true;
 }
 
-function withGradMode<T>(mode: boolean, fn: () => T): T {
-  const prev = gradEnabled;
-  gradEnabled = mode;
-  let r: T;
+/**
+ * Internal: runs `fn` with grad mode `mode` for its synchronous part only. When `fn` returns
+ * a promise, the previous mode is back as soon as it returns: what `fn` does after its first
+ * `await` runs in whatever mode is current then. Library code uses this (never a mode held
+ * across an await), with a mode captured when the public call began.
+ */
+export function withMode<T>(mode: boolean, fn: () => T): T {
+  const prev = sectionMode;
+  sectionMode = mode;
   try {
-    r = fn();
-  } catch (e) {
-    gradEnabled = prev;
-    throw e;
+    return fn();
+  } finally {
+    sectionMode = prev;
   }
-  if (r instanceof Promise) {
-    return r.finally(() => { gradEnabled = prev; }) as T;
+}
+
+/** The public noGrad/enableGrad: the mode holds for a returned promise until it settles. */
+function withGradMode<T>(mode: boolean, fn: () => T): T {
+  if (typeof fn !== 'function') {
+    throw new Error(`${mode ? 'enableGrad' : 'noGrad'}: expected fn to be a function, received ${fn === null ? 'null' : typeof fn}`);
   }
-  gradEnabled = prev;
-  return r;
+  const r = withMode(mode, fn);
+  if (!isPromiseLike(r)) return r;
+  const region = { mode };
+  regions.push(region);
+  const end = (): void => {
+    const i = regions.lastIndexOf(region);
+    if (i >= 0) regions.splice(i, 1);
+  };
+  return Promise.resolve(r).then((v) => { end(); return v; }, (e: unknown) => { end(); throw e; }) as T;
+}
+
+/** Whether `v` is a promise or another thenable (an async function's result). */
+export function isPromiseLike(v: unknown): v is PromiseLike<unknown> {
+  return v instanceof Promise || (v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function');
 }
 
 /**
@@ -57,7 +87,7 @@ export function enableGrad<T>(fn: () => T): T {
  * requires grad). Hot ops check it before building their `record` arguments.
  */
 export function needsGraph(a: Tensor, b?: Tensor | null, c?: Tensor | null): boolean {
-  return gradEnabled && (a.requiresGrad || (!!b && b.requiresGrad) || (!!c && c.requiresGrad));
+  return isGradEnabled() && (a.requiresGrad || (!!b && b.requiresGrad) || (!!c && c.requiresGrad));
 }
 
 /**
@@ -66,7 +96,7 @@ export function needsGraph(a: Tensor, b?: Tensor | null, c?: Tensor | null): boo
  */
 export function record(name: string, out: Tensor, inputs: readonly Tensor[], saved: readonly Tensor[],
   fn: BackwardFn): Tensor {
-  if (!gradEnabled) return out;
+  if (!isGradEnabled()) return out;
   let any = false;
   for (const t of inputs) if (t.requiresGrad) { any = true; break; }
   if (!any) return out;
@@ -192,7 +222,7 @@ async function propagate(acc: Map<Key, Tensor>, plan: Plan, seeds: Tensor[],
       g.dispose();
       return;
     }
-    const sum = withGradMode(opts.createGraph, () => add(old, g));
+    const sum = withMode(opts.createGraph, () => add(old, g));
     old.dispose();
     g.dispose();
     acc.set(k, sum);
@@ -211,10 +241,10 @@ async function propagate(acc: Map<Key, Tensor>, plan: Plan, seeds: Tensor[],
     const edges = node.edges;
     const needs = new Array<boolean>(edges.length);
     for (let j = 0; j < edges.length; j++) needs[j] = wants(edges[j]);
-    // A scope frees the temporaries a VJP makes (an async VJP keeps it open while it runs, so,
-    // like grad mode, it must not be interleaved with unrelated tensor code).
-    let results = tidy(() => withGradMode(opts.createGraph, () => node.apply(g, needs)));
-    if (results instanceof Promise) results = await results;
+    // A scope frees the temporaries a VJP makes; grad mode and the scope cover its
+    // synchronous part only (see withMode, tidyCall), so concurrent work never sees them.
+    let results: unknown = tidyCall(() => withMode(opts.createGraph, () => node.apply(g, needs)));
+    if (results instanceof Promise) results = settleAsync(await results, firstNew, opts.createGraph);
     checkResults(node, results);
     const owned: Tensor[] = [];
     for (let j = 0; j < edges.length; j++) {
@@ -243,6 +273,53 @@ async function propagate(acc: Map<Key, Tensor>, plan: Plan, seeds: Tensor[],
       g.dispose();
     }
     if (!opts.retainGraph) node.release();
+  }
+}
+
+/**
+ * The results of an async VJP: what it computed after its first await ran in the grad mode
+ * current then, so without `createGraph` a gradient may carry a graph it should not; such a
+ * gradient is replaced by a plain handle and the graph recorded for it is released.
+ */
+function settleAsync(results: unknown, firstNew: number, createGraph: boolean): unknown {
+  if (createGraph || !Array.isArray(results)) return results;
+  const done = new Map<Tensor, Tensor>();
+  return results.map((r: unknown) => {
+    if (!(r instanceof Tensor)) return r;
+    const seen = done.get(r);
+    if (seen) return seen;
+    if (r.isDisposed || r.node === null || r.id < firstNew) return r;
+    const plain = r.detach();
+    releaseFrom(r.node, firstNew);
+    r.dispose();
+    done.set(r, plain);
+    return plain;
+  });
+}
+
+/**
+ * Releases the nodes reachable from `root` that were created at or after `minEpoch`, except
+ * those reachable from the tensors in `keepFrom` (whose graphs stay usable).
+ */
+export function releaseFrom(root: Node | null, minEpoch: number, keepFrom: readonly Tensor[] = []): void {
+  const stack = root ? [root] : [];
+  const seen = new Set<Node>();
+  if (keepFrom.length > 0) {
+    const walk: Node[] = [];
+    for (const t of keepFrom) if (t.node) walk.push(t.node);
+    while (walk.length) {
+      const n = walk.pop()!;
+      if (seen.has(n) || n.epoch < minEpoch) continue;
+      seen.add(n);
+      for (const p of n.parents()) walk.push(p);
+    }
+  }
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (seen.has(n) || n.epoch < minEpoch) continue;
+    seen.add(n);
+    for (const p of n.parents()) stack.push(p);
+    n.release();
   }
 }
 
@@ -306,7 +383,7 @@ export async function backward(output: Tensor, gradient?: Tensor, opts: Backward
     if (k.node) { g.dispose(); continue; }
     if (k.grad) {
       const old = k.grad;
-      k.grad = keep(withGradMode(createGraph, () => add(old, g)));
+      k.grad = keep(withMode(createGraph, () => add(old, g)));
       old.dispose();
       g.dispose();
     } else {
@@ -428,8 +505,8 @@ function singleNode(plan: Plan, outputs: Tensor[], keys: Key[]): SingleNode | nu
 function applySingle(sn: SingleNode, g: Tensor): (Tensor | null)[] | Promise<(Tensor | null)[]> {
   const { node, needs } = sn;
   const firstNew = peekNextTensorId();
-  const results = tidy(() => withGradMode(false, () => node.apply(g, needs)));
-  if (results instanceof Promise) return results.then((r) => handOut(sn, g, r, firstNew));
+  const results = tidyCall(() => withMode(false, () => node.apply(g, needs)));
+  if (results instanceof Promise) return results.then((r) => handOut(sn, g, settleAsync(r, firstNew, false), firstNew));
   return handOut(sn, g, results, firstNew);
 }
 

@@ -13,7 +13,8 @@
 import type { Tensor } from '../tensor.js';
 import { zeros } from '../creation.js';
 import { Module } from '../nn/module.js';
-import { noGrad, enableGrad, didYouMean } from '../autograd/engine.js';
+import { withMode, isGradEnabled, isPromiseLike, releaseFrom, didYouMean } from '../autograd/engine.js';
+import { peekNextTensorId } from '../tensor.js';
 import { getSolver, type SolverOptions, type SolverResult } from '../solvers/index.js';
 import { backwardFactory, type BackwardWriter, type GradFunctor } from '../grad/index.js';
 import { powerMethod } from '../loss/index.js';
@@ -41,6 +42,15 @@ export interface DEQForwardOptions {
 const FORWARD_KEYS = ['solverKwargs', 'sradiusMode', 'backwardWriter'];
 
 type ZLike = Tensor | Tensor[];
+
+/** The packed map z -> f(z) the solver and the gradient functors see (async when the user's func is). */
+type StateFunc = (z: Tensor) => Tensor | Promise<Tensor>;
+
+/**
+ * Runs the gradient functor `i` on a sampled state with the grad mode captured when `forward`
+ * was called (per call, never a process-wide flag held across an await).
+ */
+type FunctorCall = (i: number, f: StateFunc, zPred: Tensor) => Promise<Tensor[]>;
 
 /**
  * The base of DEQ cores. A DEQ core is an `nn.Module` (as TorchDEQ's `DEQBase` is a
@@ -79,8 +89,9 @@ export abstract class DEQBase extends Module<[func: (z: any) => any, zInit: any,
   protected abstract plan(fMaxIter: number): number[];
 
   /** Training-mode solve(s) and gradient functors; returns the functors' outputs and the last stats. */
-  protected abstract trainForward(func: (z: Tensor) => Tensor, z0: Tensor, plan: number[],
-    solverKwargs: Partial<SolverOptions>, writer: BackwardWriter | undefined): Promise<{ zOut: Tensor[]; stats: SolverResult['stats'] }>;
+  protected abstract trainForward(func: StateFunc, z0: Tensor, plan: number[],
+    solverKwargs: Partial<SolverOptions>, call: FunctorCall): Promise<{ zOut: Tensor[]; stats: SolverResult['stats'] }>;
+
 
   /**
    * Solves z = func(z) from `zInit` and attaches gradients.
@@ -88,7 +99,9 @@ export abstract class DEQBase extends Module<[func: (z: any) => any, zInit: any,
    * const deq = getDeq({ fSolver: 'anderson', fMaxIter: 30, ift: true });
    * const { zOut, info } = await deq.forward((z) => tanh(linear(z, W).add(inj)), zeros([B, d]));
    */
-  async forward<Z extends ZLike>(func: (z: Z) => Z, zInit: Z, opts: DEQForwardOptions = {}): Promise<DEQResult<Z>> {
+  async forward<Z extends ZLike>(func: (z: Z) => Z | Promise<Z>, zInit: Z, opts: DEQForwardOptions = {}): Promise<DEQResult<Z>> {
+    // The caller's grad mode, captured now: everything this call records uses it.
+    const record = isGradEnabled();
     for (const k of Object.keys(opts)) {
       if (!FORWARD_KEYS.includes(k)) {
         throw new Error(`deq.forward: unknown option '${k}'; valid options are ${FORWARD_KEYS.map((v) => `'${v}'`).join(', ')}${didYouMean([k], FORWARD_KEYS)}`);
@@ -96,7 +109,10 @@ export abstract class DEQBase extends Module<[func: (z: any) => any, zInit: any,
     }
     if (typeof func !== 'function') throw new Error(`deq.forward: expected func to be a function, received ${typeof func}`);
     const pk: StatePacker = packer('deq.forward', zInit);
-    const f = (z: Tensor): Tensor => pk.pack(func(pk.unpack(z) as Z));
+    const f: StateFunc = (z) => {
+      const r = func(pk.unpack(z) as Z);
+      return isPromiseLike(r) ? Promise.resolve(r).then((v) => pk.pack(v)) : pk.pack(r);
+    };
     const z0 = pk.pack(zInit);
     const { fMaxIter, ...solverKwargs } = { ...(opts.solverKwargs ?? {}) };
     if (fMaxIter !== undefined && !(Number.isInteger(fMaxIter) && fMaxIter >= 0)) {
@@ -113,8 +129,13 @@ export abstract class DEQBase extends Module<[func: (z: any) => any, zInit: any,
     }
     if (this.training) {
       const plan = fMaxIter !== undefined ? this.plan(fMaxIter) : this.samplePlan;
-      const { zOut, stats } = await this.trainForward(f, z0, plan, solverKwargs, opts.backwardWriter);
+      const firstEpoch = peekNextTensorId();
+      const writer = opts.backwardWriter;
+      const call: FunctorCall = (i, fn, zPred) => withMode(record, () => this.produceGrad[i](this, fn, zPred, { writer }));
+      let { zOut, stats } = await this.trainForward(f, z0, plan, solverKwargs, call);
       if (z0 !== zInit) z0.dispose();
+      // Under noGrad nothing is recorded, even by an async func's later part.
+      if (!record) zOut = zOut.map((z) => dropGraph(z, firstEpoch));
       return { zOut: zOut.map((z) => pk.unpack(z) as Z), info: { ...stats, sradius: zeros([1], { dtype: z0.dtype, backend: z0.backend }) } };
     }
     const res = await this.solve(f, z0, fMaxIter ?? evalMaxIter(this.options), solverKwargs);
@@ -122,7 +143,8 @@ export abstract class DEQBase extends Module<[func: (z: any) => any, zInit: any,
     let sradius: Tensor;
     if (opts.sradiusMode) {
       const zs = res.z.detach().requireGrad();
-      const f0 = enableGrad(() => f(zs));
+      let f0 = withMode(true, () => f(zs));
+      if (f0 instanceof Promise) f0 = await f0;
       const pm = await powerMethod(f0, zs, { nIters: 100 });
       pm.eigenvector.dispose();
       f0.dispose();
@@ -135,14 +157,20 @@ export abstract class DEQBase extends Module<[func: (z: any) => any, zInit: any,
   }
 
   /** One no-grad solve with the forward solver and this layer's tolerances. */
-  protected async solve(f: (z: Tensor) => Tensor, z0: Tensor, maxIter: number,
+  protected async solve(f: StateFunc, z0: Tensor, maxIter: number,
     solverKwargs: Partial<SolverOptions>, indexing?: number[]): Promise<SolverResult> {
     const o = this.options;
     const solver = getSolver(o.fSolver);
     const opts: Partial<SolverOptions> = { tol: o.fTol, stopMode: o.fStopMode, ...solverKwargs, maxIter };
     // Steps below 1 (a plan for fMaxIter 0) are never reached; their states are the start state.
     if (indexing) opts.indexing = indexing.filter((i) => i >= 1);
-    return noGrad(() => solver((z: Tensor) => noGrad(() => f(z)), z0.detach(), opts));
+    // Solvers call func under noGrad themselves (its synchronous part; see SolverFunc).
+    const start = z0.detach();
+    try {
+      return await solver(f, start, opts);
+    } finally {
+      start.dispose();
+    }
   }
 }
 
@@ -158,15 +186,15 @@ export class DEQSliced extends DEQBase {
     return cuts.slice(1).map((c, i) => c - cuts[i]);
   }
 
-  protected async trainForward(f: (z: Tensor) => Tensor, z0: Tensor, plan: number[],
-    solverKwargs: Partial<SolverOptions>, writer: BackwardWriter | undefined) {
+  protected async trainForward(f: StateFunc, z0: Tensor, plan: number[],
+    solverKwargs: Partial<SolverOptions>, call: FunctorCall) {
     const zOut: Tensor[] = [];
     let z = z0;
     let stats: SolverResult['stats'] | undefined;
     for (let i = 0; i < plan.length; i++) {
       const res = await this.solve(f, z, plan[i], solverKwargs);
       stats = res.stats;
-      const outs = await this.produceGrad[i](this, f, res.z.detach(), { writer });
+      const outs = await call(i, f, res.z.detach());
       zOut.push(...outs);
       z = outs[outs.length - 1];
     }
@@ -190,8 +218,8 @@ export class DEQIndexing extends DEQBase {
     return [...o.indexing, fMaxIter];
   }
 
-  protected async trainForward(f: (z: Tensor) => Tensor, z0: Tensor, plan: number[],
-    solverKwargs: Partial<SolverOptions>, writer: BackwardWriter | undefined) {
+  protected async trainForward(f: StateFunc, z0: Tensor, plan: number[],
+    solverKwargs: Partial<SolverOptions>, call: FunctorCall) {
     const res = await this.solve(f, z0, plan[plan.length - 1], solverKwargs, plan);
     // Difference from TorchDEQ (its issue #7): when the solve stops early, steps it never
     // reached are served by its best estimate, so every functor (IFT on the last) still runs
@@ -199,8 +227,17 @@ export class DEQIndexing extends DEQBase {
     const states = plan.map((_, i) => (i < res.trajectory.length && i < plan.length - 1 ? res.trajectory[i] : res.z));
     const zOut: Tensor[] = [];
     for (let i = 0; i < plan.length; i++) {
-      zOut.push(...(await this.produceGrad[i](this, f, states[i].detach(), { writer })));
+      zOut.push(...(await call(i, f, states[i].detach())));
     }
     return { zOut, stats: res.stats };
   }
+}
+
+/** A plain handle on `z` whose graph (recorded at or after `firstEpoch`) is released. */
+function dropGraph(z: Tensor, firstEpoch: number): Tensor {
+  if (z.node === null) return z;
+  const plain = z.detach();
+  releaseFrom(z.node, firstEpoch);
+  z.dispose();
+  return plain;
 }

@@ -24,11 +24,11 @@ export interface GradFunctorOptions {
 
 /**
  * A gradient functor: maps a (detached) solver estimate `zPred` of the fixed point of `func`
- * to the states that carry gradients. `trainer` is the module that owns the layer (may be
- * `undefined`); no state is stored on it.
+ * to the states that carry gradients (`func` may be async). `trainer` is the module that owns
+ * the layer (may be `undefined`); no state is stored on it.
  * @example const produce: GradFunctor = backwardFactory({ gradType: 2 }); const outs = await produce(undefined, f, zStar);
  */
-export type GradFunctor = (trainer: unknown, func: (z: Tensor) => Tensor, zPred: Tensor,
+export type GradFunctor = (trainer: unknown, func: (z: Tensor) => Tensor | Promise<Tensor>, zPred: Tensor,
   opts?: GradFunctorOptions) => Promise<Tensor[]>;
 
 /**

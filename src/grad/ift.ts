@@ -14,9 +14,9 @@
  */
 import type { Tensor } from '../tensor.js';
 import { peekNextTensorId } from '../tensor.js';
-import { tidy, keep } from '../scope.js';
-import { customFunction, pullbackNow, vjp } from '../autograd/custom.js';
-import { grad, isGradEnabled } from '../autograd/engine.js';
+import { tidyCall, keep } from '../scope.js';
+import { customFunction, pullbackNow, vjpOf, type Pullback } from '../autograd/custom.js';
+import { grad, isGradEnabled, withMode } from '../autograd/engine.js';
 import { add } from '../ops/arith.js';
 import { zerosLike } from '../creation.js';
 import { getSolver, type Solver, type SolverOptions, type SolverResult } from '../solvers/index.js';
@@ -52,37 +52,42 @@ type Jvp = (g: Tensor) => Tensor | Promise<Tensor>;
 
 /**
  * Solves g = J^T g + v from g = 0 with the configured solver and returns g (a new tensor).
- * Everything else created on the way is freed before returning.
+ * Everything else created on the way is freed before returning (explicitly: no scope is held
+ * across the solver's awaits, so concurrent work is never swept into it).
  */
 async function adjointSolve(where: string, jtv: Jvp, v: Tensor, s: IftSettings): Promise<Tensor> {
-  if (isGradEnabled()) {
-    throw new Error(`${where}: expected a first-order backward, received createGraph: true (the implicit gradient is not differentiable again; use a phantom gradient for double backward)`);
-  }
   const solver = typeof s.bSolver === 'function' ? s.bSolver : getSolver(s.bSolver);
-  return tidy(async () => {
-    const plusV = (jg: Tensor): Tensor => {
-      if (jg.storage.refs === 1 && !jg.requiresGrad && jg.dtype === v.dtype && jg.size === v.size) {
-        // J^T g is ours alone: add v into it instead of allocating the sum.
-        jg.backend.axpby(1, jg.storage, 1, v.storage, jg.storage);
-        return jg;
-      }
-      const r = add(jg, v);
-      jg.dispose();
-      return r;
-    };
-    // Synchronous when J^T g is: the solver then runs without a microtask per iteration.
-    const func = (g: Tensor): Tensor | Promise<Tensor> => {
-      const jg = jtv(g);
-      return jg instanceof Promise ? jg.then(plusV) : plusV(jg);
-    };
-    const res = await solver(func, zerosLike(v), s.bSolverKwargs as SolverOptions);
-    if (s.writer) {
-      // The writer owns the stats it receives; without one they are freed with the rest.
-      for (const t of Object.values(res.stats)) keep(t);
-      s.writer(res.stats);
+  const plusV = (jg: Tensor): Tensor => {
+    if (jg.storage.refs === 1 && !jg.requiresGrad && jg.dtype === v.dtype && jg.size === v.size) {
+      // J^T g is ours alone: add v into it instead of allocating the sum.
+      jg.backend.axpby(1, jg.storage, 1, v.storage, jg.storage);
+      return jg;
     }
-    return res.z;
-  });
+    const r = add(jg, v);
+    jg.dispose();
+    return r;
+  };
+  // Synchronous when J^T g is: the solver then runs without a microtask per iteration.
+  const func = (g: Tensor): Tensor | Promise<Tensor> => {
+    const jg = jtv(g);
+    return jg instanceof Promise ? jg.then(plusV) : plusV(jg);
+  };
+  const g0 = zerosLike(v);
+  let res: SolverResult;
+  try {
+    res = await solver(func, g0, s.bSolverKwargs as SolverOptions);
+  } finally {
+    g0.dispose();
+  }
+  for (const t of res.trajectory) if (t !== res.z) t.dispose();
+  if (s.writer) {
+    // The writer owns the stats it receives; without one they are freed here.
+    for (const t of Object.values(res.stats)) keep(t);
+    s.writer(res.stats);
+  } else {
+    for (const t of Object.values(res.stats)) t.dispose();
+  }
+  return res.z;
 }
 
 /** Drops our handles on tensors this call created (never one handed in from outside). */
@@ -90,27 +95,47 @@ function disposeOwn(firstId: number, ...ts: Tensor[]): void {
   for (const t of ts) if (t.id >= firstId) t.dispose();
 }
 
+/** Throws for a `createGraph` backward (grad mode on during the backward's synchronous part). */
+function firstOrderOnly(where: string): void {
+  if (isGradEnabled()) {
+    throw new Error(`${where}: expected a first-order backward, received createGraph: true (the implicit gradient is not differentiable again; use a phantom gradient for double backward)`);
+  }
+}
+
+/** A state map, synchronous or async. */
+type StateMap = (z: Tensor) => Tensor | Promise<Tensor>;
+
 /**
  * IFT gradient, function variant: returns `[y]` with `y = func(zPred)` (zPred detached). In
  * backward, with incoming v, it solves g = J^T g + v with J = df/dz at y (f is evaluated
  * again inside backward) and sends g through `y = func(zPred)` to every parameter and input.
+ * `func` may be async.
  * @example
  * const [y] = await iftGrad(f, zStar, { bSolver: 'fixed_point_iter', bSolverKwargs: { maxIter: 100, tol: 1e-10 } });
  * await y.mul(c).sum().backward();
  */
-export async function iftGrad(func: (z: Tensor) => Tensor, zPred: Tensor, s: IftSettings): Promise<Tensor[]> {
+export async function iftGrad(func: StateMap, zPred: Tensor, s: IftSettings): Promise<Tensor[]> {
   const where = 'iftGrad';
   zPred.assertLive(`${where} (zPred)`);
+  const record = isGradEnabled();
   const firstId = peekNextTensorId();
   const z = zPred.detach();
   // func's intermediates are freed here; the graph keeps its own handles on what backward needs.
-  const y = tidy(() => applyChecked(where, func, z));
+  let y: Tensor;
+  try {
+    const r = tidyCall(() => applyChecked(where, func, z));
+    y = r instanceof Promise ? await r : r;
+  } catch (e) {
+    z.dispose();
+    throw e;
+  }
   const node = customFunction<[Tensor]>({
     name: where,
     forward: (ctx, t) => { ctx.save(t); return t; },
-    backward: (ctx, v) => tidy(async () => {
+    backward: async (ctx, v) => {
+      firstOrderOnly(where);
       const [yv] = ctx.saved;
-      const [, pullback] = vjp((u: Tensor) => applyChecked(where, func, u), yv);
+      const pullback = await pullbackOf(where, func, yv);
       try {
         const first = (gs: Tensor[]): Tensor => gs[0];
         const jtv: Jvp = (w) => {
@@ -121,39 +146,56 @@ export async function iftGrad(func: (z: Tensor) => Tensor, zPred: Tensor, s: Ift
       } finally {
         pullback.dispose();
       }
-    }),
+    },
   });
-  const out = node(y);
+  const out = withMode(record, () => node(y));
   disposeOwn(firstId, z, y);
   return [out];
+}
+
+/** The pullback of `func` at `at` (J^T products), for a synchronous or async func. */
+async function pullbackOf(where: string, func: StateMap, at: Tensor): Promise<Pullback> {
+  const r = vjpOf((u: Tensor) => applyChecked(where, func, u), at);
+  const [y, pullback] = r instanceof Promise ? await r : r;
+  y.dispose();
+  return pullback;
 }
 
 /**
  * IFT gradient, hook variant (TorchDEQ's Omega(1)-memory `hook_ift`: one graph of f, no
  * re-evaluation in backward): returns `[y]` with `y = func(zPred)`; in backward it solves
  * g = J^T g + v with J = df/dz at zPred by reusing the graph of `y`, then sends g through that
- * graph to the parameters and inputs.
+ * graph to the parameters and inputs. `func` may be async.
  * @example
  * const [y] = await hookIftGrad(f, zStar, { bSolver: 'anderson', bSolverKwargs: { maxIter: 50 } });
  */
-export async function hookIftGrad(func: (z: Tensor) => Tensor, zPred: Tensor, s: IftSettings): Promise<Tensor[]> {
+export async function hookIftGrad(func: StateMap, zPred: Tensor, s: IftSettings): Promise<Tensor[]> {
   const where = 'hookIftGrad';
   zPred.assertLive(`${where} (zPred)`);
+  const record = isGradEnabled();
   const firstId = peekNextTensorId();
   const leaf = zPred.detach();
   leaf.requiresGrad = true;
   // z reaches `leaf` through a node that passes nothing on: the graph of f(z) can be
   // differentiated with respect to z, but no backward ever writes `leaf.grad`.
-  const z = customFunction<[Tensor]>({
+  const z = withMode(true, () => customFunction<[Tensor]>({
     name: `${where} (state)`,
     forward: (_ctx, t) => t,
     backward: () => [null],
-  })(leaf);
-  const y = tidy(() => applyChecked(where, func, z));
+  })(leaf));
+  let y: Tensor;
+  try {
+    const r = tidyCall(() => withMode(true, () => applyChecked(where, func, z)));
+    y = r instanceof Promise ? await r : r;
+  } catch (e) {
+    disposeOwn(firstId, leaf, z);
+    throw e;
+  }
   const node = customFunction<[Tensor]>({
     name: where,
     forward: (ctx, t) => { ctx.save(t, z); return t; },
     backward: async (ctx, v) => {
+      firstOrderOnly(where);
       const [yv, zv] = ctx.saved;
       const jtv = async (w: Tensor): Promise<Tensor> => {
         const [gz] = await grad([yv], [zv], { gradOutputs: [w], retainGraph: true, allowUnused: true });
@@ -162,7 +204,7 @@ export async function hookIftGrad(func: (z: Tensor) => Tensor, zPred: Tensor, s:
       return [await adjointSolve(where, jtv, v, s)];
     },
   });
-  const out = node(y);
+  const out = withMode(record, () => node(y));
   disposeOwn(firstId, leaf, z, y);
   return [out];
 }

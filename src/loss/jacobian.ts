@@ -5,7 +5,7 @@
  */
 import type { Tensor } from '../tensor.js';
 import { fmtShape } from '../tensor.js';
-import { grad, checkKeys, noGrad } from '../autograd/engine.js';
+import { grad, checkKeys, noGrad, isGradEnabled, withMode } from '../autograd/engine.js';
 import { rngFor } from '../random.js';
 import { tidy } from '../scope.js';
 import { need } from '../ops/util.js';
@@ -78,18 +78,22 @@ export async function jacReg(f0: Tensor, z0: Tensor, opts: JacRegOptions = {}): 
   const o = { ...JAC_REG_DEFAULTS, ...opts };
   const vecs = positiveInt(where, 'vecs', o.vecs);
   const rng = rngFor(checkSeed(where, o.seed));
+  // The caller's grad mode, used for the work after each await (never a flag held across one).
+  const mode = isGradEnabled();
   let total: Tensor | null = null;
   for (let i = 0; i < vecs; i++) {
     const v = normalFrom(rng, f0.shape, f0);
     const vJ = await vjpOf(where, f0, z0, v, o.createGraph);
     v.dispose();
-    const sq = mul(vJ, vJ);
-    vJ.dispose();
-    const term = sum(sq);
-    sq.dispose();
-    total = addInto(total, term);
+    total = withMode(mode, () => {
+      const sq = mul(vJ, vJ);
+      vJ.dispose();
+      const term = sum(sq);
+      sq.dispose();
+      return addInto(total, term);
+    });
   }
-  const result = div(total!, vecs * z0.size);
+  const result = withMode(mode, () => div(total!, vecs * z0.size));
   total!.dispose();
   return result;
 }

@@ -2,9 +2,12 @@
  * Calling the user's `func` from inside a solver: the packed (B, D) state is handed to `func`
  * shaped like x0 (one tensor, or one per part), under `noGrad` and inside a `tidy` so the
  * call's intermediates are freed; the result is checked against x0's layout and packed.
+ * For an async `func`, grad mode and the scope cover its synchronous part only (nothing is
+ * held across its awaits, so concurrent calls never see them); a graph its later part records
+ * on the result is released.
  */
-import { noGrad } from '../autograd/engine.js';
-import { tidy } from '../scope.js';
+import { withMode, releaseFrom } from '../autograd/engine.js';
+import { tidyCall } from '../scope.js';
 import { Tensor, peekNextTensorId } from '../tensor.js';
 import type { Storage } from '../backend/backend.js';
 import type { StateLayout } from './layout.js';
@@ -60,7 +63,8 @@ export class FuncRunner {
     };
     let out: unknown;
     try {
-      out = await noGrad(() => tidy(() => this.func(arg)));
+      out = withMode(false, () => tidyCall(() => this.func(arg)));
+      if (out instanceof Promise) out = dropGraphs(await out, firstNew);
     } catch (e) {
       cleanup([]);
       throw e;
@@ -85,7 +89,7 @@ export class FuncRunner {
   private outIsNew = false;
   private current: Buf | null = null;
   private readonly callFunc = (): unknown => this.func(this.arg!);
-  private readonly callInScope = (): unknown => tidy(this.callFunc);
+  private readonly callInScope = (): unknown => tidyCall(this.callFunc);
   private readonly evaluation: { s: Storage; release(): void } = {
     s: null as unknown as Storage,
     release: () => this.releaseOne(),
@@ -100,13 +104,13 @@ export class FuncRunner {
     const firstNew = peekNextTensorId();
     let out: unknown;
     try {
-      out = noGrad(this.callInScope);
+      out = withMode(false, this.callInScope);
     } catch (e) {
       this.failOne();
       throw e;
     }
     if (out instanceof Promise) {
-      return out.then((v) => this.finishOne(v, firstNew), (e) => { this.failOne(); throw e; });
+      return out.then((v) => this.finishOne(dropGraphs(v, firstNew), firstNew), (e) => { this.failOne(); throw e; });
     }
     return this.finishOne(out, firstNew);
   }
@@ -146,6 +150,14 @@ export class FuncRunner {
     if (this.current !== null) this.ws.exclusive(this.current);
     this.current = null;
   }
+}
+
+/** Releases a graph the later (async) part of func recorded on what it returned (solvers never differentiate it). */
+function dropGraphs(out: unknown, firstNew: number): unknown {
+  for (const t of Array.isArray(out) ? out : [out]) {
+    if (t instanceof Tensor && t.node !== null && t.id >= firstNew) releaseFrom(t.node, firstNew);
+  }
+  return out;
 }
 
 function sameDims(a: readonly number[], b: readonly number[]): boolean {

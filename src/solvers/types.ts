@@ -16,7 +16,10 @@ export type SolverState = Tensor | Tensor[];
  * the same shape(s) and dtype; it may be async (the IFT backward solve calls a VJP pullback).
  * It is called under `noGrad`, and the tensors it creates are freed after each call except
  * what it returns, which the solver consumes (and frees if it was created during the call).
- * The tensor it receives is only valid during the call (clone it to keep it).
+ * For an async func this covers its synchronous part: what it runs after an `await` runs in
+ * the grad mode and tidy scope current then (wrap it in `tidy` to free it per call; a graph it
+ * records on the result is released). The tensor it receives is only valid during the call
+ * (clone it to keep it).
  * @example const func: SolverFunc = (z) => tanh(linear(z, w, b));
  */
 export type SolverFunc<S extends SolverState = Tensor> = (z: S) => S | Promise<S>;
