@@ -7,7 +7,7 @@
 import { describe, it, expect } from 'vitest';
 import * as T from '../src/index.js';
 import type { DType, Tensor } from '../src/index.js';
-import { BACKENDS, HAS_INIT, OTHER_BACKENDS, WASM_INIT_MESSAGE, WASM_LOAD_ERROR, backendOf } from './helpers/backends.js';
+import { BACKENDS, GPU_BACKENDS, HAS_INIT, OTHER_BACKENDS, WASM_INIT_MESSAGE, WASM_LOAD_ERROR, WEBGPU_LOAD_ERROR, backendOf } from './helpers/backends.js';
 import { assertClose, tolFor } from './helpers/tolerance.js';
 import { gen } from './helpers/ref.js';
 import { matmulEx } from '../src/ops/linalg.js';
@@ -23,6 +23,15 @@ describe('backend coverage', () => {
     }
     expect(WASM_LOAD_ERROR, `init() failed, so the op suites ran on js only: ${WASM_LOAD_ERROR}`).toBeNull();
     expect(BACKENDS, `init() said: ${WASM_INIT_MESSAGE}`).toEqual(['js', 'wasm']);
+  });
+
+  it('webgpu joins the op suites (float32) when an adapter is found, and always under CI', () => {
+    if (process.env.CI || WEBGPU_LOAD_ERROR === null) {
+      expect(WEBGPU_LOAD_ERROR, `no webgpu backend, so the op suites did not run on it: ${WEBGPU_LOAD_ERROR}`).toBeNull();
+      expect(GPU_BACKENDS).toEqual(['webgpu']);
+    } else {
+      console.warn(`op suites without webgpu: ${WEBGPU_LOAD_ERROR}`);
+    }
   });
 });
 

@@ -5,10 +5,10 @@
  */
 import { checkKeys } from '../autograd/engine.js';
 import { Tensor, fmtShape } from '../tensor.js';
-import { tensor } from '../creation.js';
+import { arange, tensor } from '../creation.js';
 import { tidy } from '../scope.js';
 import { need, sameKind, sameShape } from './util.js';
-import { add, sub, mul, neg } from './arith.js';
+import { add, sub, mul, neg, equal } from './arith.js';
 import { sum, mean } from './reduce.js';
 import { reshape, permute } from './shape.js';
 import { logSoftmax } from './softmax.js';
@@ -51,6 +51,7 @@ function classesLast(X: Tensor): Tensor {
 function oneHot(op: string, targets: Tensor | readonly number[], want: readonly number[], C: number, like: Tensor): Tensor {
   let idx: ArrayLike<number>;
   let shape: readonly number[];
+  if (targets instanceof Tensor && targets.backend.asyncOnly) return deviceOneHot(op, targets, want, C, like);
   if (targets instanceof Tensor) {
     const T = need(op, 'targets', targets);
     idx = T.dataSync();
@@ -76,10 +77,27 @@ function oneHot(op: string, targets: Tensor | readonly number[], want: readonly 
 }
 
 /**
+ * One-hot rows built on a backend read only asynchronously (webgpu), without a readback:
+ * equal(targets, arange(C)). The indices cannot be validated synchronously there; an index
+ * that is not an integer in [0, C) gives an all-zero row (no loss term), as in tfjs's oneHot.
+ */
+function deviceOneHot(op: string, targets: Tensor, want: readonly number[], C: number, like: Tensor): Tensor {
+  const T = need(op, 'targets', targets);
+  sameKind(op, like, T);
+  if (!sameShape(T.shape, want)) {
+    throw new Error(`${op}: expected class-index targets of shape ${fmtShape(want)} (or probabilities of the input's shape), received ${fmtShape(T.shape)}`);
+  }
+  const classes = arange(0, C, 1, { dtype: like.dtype, backend: like.backend });
+  return equal(reshape(T, [T.size, 1]), reshape(classes, [1, C]));
+}
+
+/**
  * Cross entropy between logits (N, C) (or (C), or (N, C, d1, ...)) and targets, like
  * torch.nn.functional.cross_entropy: targets are class indices of shape (N) (or (), or
  * (N, d1, ...)) as a Tensor of integer-valued floats or a number[], or class probabilities of
- * the input's shape. A Tensor of indices is read synchronously for validation (CPU backends).
+ * the input's shape. A Tensor of indices is read synchronously for validation on CPU backends;
+ * on webgpu it is turned into one-hot rows on the device (not validated: an out-of-range index
+ * contributes no loss term).
  * @example crossEntropy(logits, [0, 2, 1], { labelSmoothing: 0.1 })
  */
 export function crossEntropy(logits: Tensor, targets: Tensor | readonly number[], opts: CrossEntropyOptions = {}): Tensor {

@@ -43,8 +43,32 @@ async function available(): Promise<string[]> {
   return names;
 }
 
-/** Names of every backend the suites run on (js first). */
+/** Names of every CPU backend the suites run on (js first). */
 export const BACKENDS: readonly string[] = await available();
+
+/** Why the webgpu backend could not be started (null when it runs). */
+export let WEBGPU_LOAD_ERROR: string | null = null;
+
+async function gpuBackends(): Promise<string[]> {
+  if (!findBackend('wasm')) return [];
+  const { GPU_OBJECT, WEBGPU_UNAVAILABLE, WEBGPU } = await import('./webgpu.js');
+  if (!WEBGPU) {
+    WEBGPU_LOAD_ERROR = WEBGPU_UNAVAILABLE;
+    return [];
+  }
+  const initFile = new URL('../../src/init.ts', import.meta.url).href;
+  const mod = (await import(/* @vite-ignore */ initFile)) as { init: (o: object) => Promise<{ webgpu: { available: boolean; reason?: string } }> };
+  const info = await mod.init({ gpu: GPU_OBJECT as object });
+  setBackend('js');
+  if (!info.webgpu.available) WEBGPU_LOAD_ERROR = info.webgpu.reason ?? 'unavailable';
+  return findBackend('webgpu') ? ['webgpu'] : [];
+}
+
+/**
+ * GPU backends the op suites also run on, in float32 only (WGSL has no f64): forward against
+ * the reference, float32 gradients against float64 wasm gradients, agreement with js.
+ */
+export const GPU_BACKENDS: readonly string[] = await gpuBackends();
 /** Every backend except js: these are also compared against js on the same inputs. */
 export const OTHER_BACKENDS: readonly string[] = BACKENDS.filter((b) => b !== 'js');
 

@@ -8,7 +8,7 @@
 import { describe, it, expect } from 'vitest';
 import * as T from '../../src/index.js';
 import type { DType, Tensor } from '../../src/index.js';
-import { BACKENDS, OTHER_BACKENDS, skipReason } from './backends.js';
+import { BACKENDS, GPU_BACKENDS, OTHER_BACKENDS, skipReason } from './backends.js';
 import { assertClose, tolFor } from './tolerance.js';
 import { gradcheck, gradgradcheck, projectedGrads } from './gradcheck.js';
 import { gen, roundTo, toTensor, type Gen, type Nd } from './ref.js';
@@ -56,7 +56,7 @@ async function checkForward(c: OpCase, dtype: DType, backend: string): Promise<v
     const y = c.fn(...makeTensors(c, nds, dtype, backend));
     expect(y.dtype).toBe(dtype);
     expect([...y.shape]).toEqual(want.shape);
-    assertClose(y.dataSync(), want.data, tolFor(backend, dtype, 'forward'), `${c.name} forward (${backend}, ${dtype})`);
+    assertClose(await y.data(), want.data, tolFor(backend, dtype, 'forward'), `${c.name} forward (${backend}, ${dtype})`);
   });
 }
 
@@ -80,12 +80,27 @@ async function checkGrad32(c: OpCase, backend: string): Promise<void> {
   });
 }
 
+/** float32 autograd gradients on a GPU backend against float64 ones on wasm, same inputs. */
+async function checkGradGpu(c: OpCase, backend: string): Promise<void> {
+  const nds = caseInputs(c, 'float32');
+  await T.tidy(async () => {
+    const g32 = await projectedGrads(c.fn, makeTensors(c, nds, 'float32', backend), 5);
+    const g64 = await projectedGrads(c.fn, makeTensors(c, nds, 'float64', 'wasm'), 5);
+    for (let i = 0; i < g32.length; i++) {
+      expect(g32[i].dtype).toBe('float32');
+      expect(g32[i].backend.name).toBe(backend);
+      assertClose(await g32[i].data(), g64[i].dataSync(), tolFor(backend, 'float32', 'grad'), `${c.name} float32 grad ${i} on ${backend} vs float64 wasm`);
+    }
+  });
+}
+
 /** Forward output and projected input gradients of a case on one backend, as plain arrays. */
 async function evaluate(c: OpCase, dtype: DType, backend: string): Promise<{ y: number[]; grads: number[][] }> {
   return T.tidy(async () => {
     const xs = makeTensors(c, caseInputs(c, dtype), dtype, backend);
-    const y = Array.from(c.fn(...xs).dataSync());
-    const grads = c.grad === false ? [] : (await projectedGrads(c.fn, xs, 3)).map((g) => Array.from(g.dataSync()));
+    const y = Array.from(await c.fn(...xs).data());
+    const grads: number[][] = [];
+    if (c.grad !== false) for (const g of await projectedGrads(c.fn, xs, 3)) grads.push(Array.from(await g.data()));
     return { y, grads };
   });
 }
@@ -101,6 +116,21 @@ export function defineOpSuite(title: string, cases: readonly OpCase[]): void {
         if (c.grad !== false) it('float64 gradients match central differences', () => checkGrad(c, backend, false));
         if (c.grad !== false) it('float32 gradients match float64 gradients', () => checkGrad32(c, backend));
         if (c.doubleBackward) it('float64 double backward matches central differences', () => checkGrad(c, backend, true));
+      });
+    }
+  });
+  describe.each(GPU_BACKENDS)(`${title} on %s (float32)`, (backend) => {
+    for (const c of cases) {
+      const reason = skipReason(backend, c.name);
+      if (reason) { it.skip(`${c.name}: skipped because ${reason}`, () => undefined); continue; }
+      describe(c.name, () => {
+        it('forward in float32 matches the plain-JS reference', () => checkForward(c, 'float32', backend));
+        if (c.grad !== false) it('float32 gradients match float64 wasm gradients', () => checkGradGpu(c, backend));
+        it('forward and gradients agree with js in float32', async () => {
+          const [mine, ref] = [await evaluate(c, 'float32', backend), await evaluate(c, 'float32', 'js')];
+          assertClose(mine.y, ref.y, tolFor(backend, 'float32', 'forward'), `${c.name} forward ${backend} vs js`);
+          mine.grads.forEach((g, i) => assertClose(g, ref.grads[i], tolFor(backend, 'float32', 'grad'), `${c.name} grad ${i} ${backend} vs js`));
+        });
       });
     }
   });
