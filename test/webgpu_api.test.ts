@@ -108,8 +108,19 @@ run('webgpu through the public API', () => {
     const { backend } = await createWebGpuBackend(device, 'test');
     const limit = device.limits.maxStorageBufferBindingSize;
     expect(() => backend!.alloc(limit / 4 + 1, 'float32')).toThrow(/exceeds this device's storage binding limit of \d+ bytes \(maxStorageBufferBindingSize\)/);
-    const ok = backend!.alloc(16, 'float32');
-    backend!.free(ok);
+    // Every kernel also fits the default limits (8 storage buffers per stage at most).
+    expect(device.limits.maxStorageBuffersPerShaderStage).toBe(8);
+    const be = backend!;
+    const B = 3, D = 17, m = 4;
+    const mk = (n: number, v: number): ReturnType<typeof be.alloc> => { const s = be.alloc(n, 'float32'); be.fill(s, v); return s; };
+    const [f, x, X, F, G, gram, norms, out] = [mk(B * D, 0.5), mk(B * D, 0.25), mk(B * m * D, 0), mk(B * m * D, 0), mk(B * m * D, 0), mk(B * m * m, 0), mk(2 * B, 0), mk(B * D, 0)];
+    be.andersonRecord(x, f, X, F, G, gram, norms, 1, B, m, D);
+    be.fixedPointStep(f, x, 0.5, out, norms, B, D);
+    be.broydenAdvance(f, x, out, f, X, F, G, norms, B, D);
+    be.matmul(X, G, gram, { batch: B, m, n: m, k: D, transA: false, transB: true, strideA: m * D, strideB: m * D });
+    const want = Array.from({ length: 2 * B }, (_, i) => Math.sqrt(D * (i < B ? 0.25 * 0.25 : 0.5 * 0.5)));
+    assertClose(await be.readAsync(norms), want, { rtol: 1e-6, atol: 0 }, 'broydenAdvance norms on a default-limits device');
+    for (const s of [f, x, X, F, G, gram, norms, out]) be.free(s);
     device.destroy();
   });
 

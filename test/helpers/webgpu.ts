@@ -18,6 +18,7 @@ export let WEBGPU_UNAVAILABLE: string | null = null;
 async function gpuObject(): Promise<unknown> {
   if (GPU_OBJECT) return GPU_OBJECT;
   if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+  process.env.XDG_RUNTIME_DIR ??= '/tmp'; // the Vulkan loader complains on stderr without it
   const mod = (await import('webgpu')) as { create: (flags: string[]) => unknown };
   GPU_OBJECT = mod.create([]);
   return GPU_OBJECT;
