@@ -326,6 +326,31 @@ gpuOrSkip('webgpu backend vs js (float32)', () => {
     be.free(one);
   });
 
+  it('buffers are pooled by size, reused after submission, and never leak without reads', async () => {
+    const be = gpu();
+    const live = be.liveBytes();
+    for (let i = 0; i < 300; i++) {
+      const s = be.alloc(1000, 'float32');
+      be.write(s, [i]);
+      be.free(s);
+    }
+    // Without any read in between, the same buffer keeps coming back from the pool.
+    const st = be.ctx.stats();
+    expect(st.inUseBytes).toBeLessThanOrEqual(70 * 4000);
+    expect(be.liveBytes()).toBe(live);
+    const t = be.alloc(1000, 'float32');
+    const u = be.alloc(1000, 'float32');
+    be.fill(t, 3);
+    be.unary('square', t, u);
+    be.free(t); // freed while the square that reads it is only recorded
+    const v = be.alloc(1000, 'float32'); // must not get t's buffer before that work is submitted
+    be.fill(v, -1);
+    expect((await be.readAsync(u))[999]).toBe(9);
+    expect((await be.readAsync(v))[0]).toBe(-1);
+    be.free(u);
+    be.free(v);
+  });
+
   it('workgroup counts above 65535 fold into a 2-D grid', async () => {
     const be = gpu();
     const n = 65536 * 64 + 3; // 65537 workgroups of 64

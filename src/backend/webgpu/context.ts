@@ -29,6 +29,8 @@ type Command =
 const BATCH_SIZE = 128;
 /** Bytes of storage buffers kept in the pool for reuse. */
 const POOL_BYTES = 256 * 1024 * 1024;
+/** Bytes of released buffers waiting for a submit that trigger one. */
+const RELEASE_FLUSH_BYTES = 64 * 1024 * 1024;
 /** Bytes of readback staging buffers kept for reuse. */
 const STAGING_POOL_BYTES = 64 * 1024 * 1024;
 
@@ -127,10 +129,22 @@ export class GpuContext {
     return buffer;
   }
 
-  /** Hands a buffer back; it returns to the pool once the commands recorded so far are submitted. */
+  /**
+   * Hands a buffer back; it returns to the pool once the commands recorded so far are submitted
+   * (at once when everything is submitted already). Many bytes waiting trigger a submit.
+   */
   release(buffer: GPUBuffer): void {
+    if (this.cmds.length === 0 && this.inFlight === 0) {
+      this.storagePool.release(buffer);
+      return;
+    }
     this.released.push(buffer);
+    this.releasedBytes += buffer.size;
+    if (this.releasedBytes > RELEASE_FLUSH_BYTES) {
+      this.flush().catch((e: Error) => { this.pendingError ??= e; });
+    }
   }
+  private releasedBytes = 0;
 
   private push(c: Command): void {
     this.cmds.push(c);
@@ -139,12 +153,30 @@ export class GpuContext {
     }
   }
 
-  /** Submits everything recorded so far; resolves once it is submitted (not completed). */
+  /**
+   * Submits everything recorded so far; resolves once it is submitted (not completed). When
+   * every pipeline involved is compiled and no earlier batch is waiting, the submit happens
+   * right here (synchronously), so released buffers are back in the pool at once; otherwise the
+   * batch waits for its pipelines, after every earlier batch.
+   */
   flush(): Promise<void> {
     const cmds = this.cmds, released = this.released, uploads = this.uploads;
     this.cmds = [];
     this.released = [];
-    this.uploads = [];
+    this.releasedBytes = 0;
+    const ready = cmds.every((c) => c.kind !== 'dispatch' || c.entry.pipeline !== null);
+    if (this.inFlight === 0 && ready && !this.lostInfo) {
+      let checked: Promise<void>;
+      try {
+        checked = cmds.length ? this.encodeAndSubmit(cmds) : Promise.resolve();
+      } catch (e) {
+        checked = Promise.reject(e);
+      } finally {
+        for (const b of released) this.storagePool.release(b);
+        for (const b of uploads) b.destroy();
+      }
+      return checked;
+    }
     this.inFlight++;
     const run = this.chain.then(() => this.submit(cmds, released, uploads));
     this.chain = run.then(() => undefined, () => undefined);
@@ -153,12 +185,13 @@ export class GpuContext {
 
   private async submit(cmds: Command[], released: GPUBuffer[], uploads: GPUBuffer[]): Promise<void> {
     let failure: Error | null = null;
+    let checked: Promise<void> = Promise.resolve();
     try {
       if (this.lostInfo) throw this.lostError('webgpu backend');
       const waits: Promise<unknown>[] = [];
       for (const c of cmds) if (c.kind === 'dispatch' && c.entry.pipeline === null) waits.push(c.entry.ready);
       if (waits.length) await Promise.all(waits);
-      if (cmds.length) await this.encodeAndSubmit(cmds);
+      if (cmds.length) checked = this.encodeAndSubmit(cmds);
     } catch (e) {
       failure = e as Error;
     } finally {
@@ -166,9 +199,11 @@ export class GpuContext {
       for (const b of uploads) b.destroy();
     }
     if (failure) throw failure;
+    await checked;
   }
 
-  private async encodeAndSubmit(cmds: Command[]): Promise<void> {
+  /** Encodes and submits one batch now; the promise reports the GPU errors it raised. */
+  private encodeAndSubmit(cmds: Command[]): Promise<void> {
     const device = this.device;
     let nDispatch = 0;
     for (const c of cmds) if (c.kind === 'dispatch') nDispatch++;
@@ -209,9 +244,10 @@ export class GpuContext {
     if (pass) pass.end();
     device.queue.submit([enc.finish()]);
     arena?.destroy();
-    const errors = await Promise.all([device.popErrorScope(), device.popErrorScope(), device.popErrorScope()]);
-    const err = errors.find((e) => e !== null);
-    if (err) throw new Error(`webgpu backend: GPU error: ${err.message}`);
+    return Promise.all([device.popErrorScope(), device.popErrorScope(), device.popErrorScope()]).then((errors) => {
+      const err = errors.find((e) => e !== null);
+      if (err) throw new Error(`webgpu backend: GPU error: ${err.message}`);
+    });
   }
 
   /** Reads `bytes` of `src` from `offset` once every command recorded so far has run. */
