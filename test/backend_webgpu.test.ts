@@ -351,6 +351,20 @@ gpuOrSkip('webgpu backend vs js (float32)', () => {
     be.free(v);
   });
 
+  it('one pipeline per structure: other sizes and strides reuse it', async () => {
+    const be = gpu();
+    const run = async (n: number): Promise<void> => {
+      const a = put(be, vals(n, n)), b = put(be, vals(n, n + 1)), o = be.alloc(n, 'float32');
+      be.binary('mul', a, b, o, [n], [1], [1]);
+      await be.readAsync(o);
+      for (const s of [a, b, o]) be.free(s);
+    };
+    await run(5);
+    const before = be.ctx.stats().pipelines;
+    for (const n of [1, 17, 1000]) await run(n);
+    expect(be.ctx.stats().pipelines).toBe(before);
+  });
+
   it('workgroup counts above 65535 fold into a 2-D grid', async () => {
     const be = gpu();
     const n = 65536 * 64 + 3; // 65537 workgroups of 64

@@ -36,6 +36,39 @@ run('webgpu through the public API', () => {
     expect(again.webgpu.available).toBe(true);
   });
 
+  it("the device gets the adapter's limits, not WebGPU's defaults", async () => {
+    const adapter = await (GPU_OBJECT as GPU).requestAdapter();
+    const be = findBackend('webgpu') as WebGpuBackend;
+    for (const name of ['maxStorageBufferBindingSize', 'maxStorageBuffersPerShaderStage', 'maxBufferSize'] as const) {
+      expect(be.device.limits[name], name).toBe(adapter!.limits[name]);
+    }
+    expect(be.device.limits.maxStorageBufferBindingSize).toBeGreaterThan(128 * 1024 * 1024); // SwiftShader: 1 GiB
+  });
+
+  it("setBackend('webgpu') makes it the default for new tensors", async () => {
+    T.setBackend('webgpu');
+    try {
+      const t = T.ones([3]).mul(2);
+      expect(t.backend.name).toBe('webgpu');
+      expect(Array.from(await t.data())).toEqual([2, 2, 2]);
+    } finally {
+      T.setBackend('wasm');
+    }
+  });
+
+  it('an uncaptured GPU error surfaces as an error from the next call (then the backend works again)', async () => {
+    const { backend } = await createWebGpuBackend(GPU_OBJECT, 'test');
+    const be = backend as WebGpuBackend;
+    be.device.createBuffer({ size: 4, usage: 0 }); // invalid outside any error scope
+    await new Promise((r) => setTimeout(r, 50));
+    await be.device.queue.onSubmittedWorkDone();
+    expect(() => be.alloc(4, 'float32')).toThrow(/uncaptured GPU error/);
+    const s = be.alloc(2, 'float32');
+    be.write(s, [5, 6]);
+    expect(Array.from(await be.readAsync(s))).toEqual([5, 6]);
+    be.device.destroy();
+  });
+
   it('init rejects a gpu option that is not a GPU, adapter or device', async () => {
     await expect(T.init({ gpu: { foo: 1 } })).rejects.toThrow(/init: option 'gpu': expected a GPU .*GPUAdapter or a GPUDevice/);
   });
