@@ -48,4 +48,5 @@ export { memGc, type MemGcOptions } from './utils/mem_gc.js';
 export { save, saveSync, load, loadSafetensors, readMetadata, parseHeader, type SaveOptions, type LoadOptions, type ReadOptions, type SafetensorsHeader } from './io/safetensors.js';
 export { getDeq, registerDeq, listDeqs, resetDeq, type DEQClass } from './deq/registry.js';
 export { DEQBase, DEQSliced, DEQIndexing, type DEQResult, type DEQForwardOptions } from './deq/core.js';
-export { fromTorchDEQArgs, DEQ_DEFAULTS, type DEQOptions } from './deq/options.js';
+export { fromTorchDEQArgs, DEQ_DEFAULTS, TORCHDEQ_ARG_NAMES, type DEQOptions } from './deq/options.js';
+export * as torchdeq from './torchdeq.js';

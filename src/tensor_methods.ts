@@ -38,6 +38,8 @@ declare module './tensor.js' {
     gelu(): Tensor;
     softplus(): Tensor;
     square(): Tensor;
+    sin(): Tensor;
+    cos(): Tensor;
     sum(axes?: number | readonly number[], opts?: R.ReduceOptions): Tensor;
     mean(axes?: number | readonly number[], opts?: R.ReduceOptions): Tensor;
     max(axes?: number | readonly number[], opts?: R.ReduceOptions): Tensor;
@@ -95,6 +97,8 @@ P.relu = function () { return U.relu(this); };
 P.gelu = function () { return U.gelu(this); };
 P.softplus = function () { return U.softplus(this); };
 P.square = function () { return U.square(this); };
+P.sin = function () { return U.sin(this); };
+P.cos = function () { return U.cos(this); };
 P.sum = function (axes, opts) { return R.sum(this, axes, opts); };
 P.mean = function (axes, opts) { return R.mean(this, axes, opts); };
 P.max = function (axes, opts) { return R.max(this, axes, opts); };

@@ -108,7 +108,8 @@ export function resolveDEQOptions(opts: DEQOptions = {}): ResolvedDEQOptions {
   return { ...o, grad: [...grad], supLoc: [...o.supLoc], indexing: [...o.indexing] };
 }
 
-const SNAKE: Record<string, keyof DEQOptions> = {
+/** TorchDEQ's `get_deq` argument names mapped to ours. @example TORCHDEQ_ARG_NAMES.f_max_iter // 'fMaxIter' */
+export const TORCHDEQ_ARG_NAMES: Readonly<Record<string, keyof DEQOptions>> = {
   core: 'core', f_solver: 'fSolver', b_solver: 'bSolver', f_max_iter: 'fMaxIter', b_max_iter: 'bMaxIter',
   f_tol: 'fTol', b_tol: 'bTol', f_stop_mode: 'fStopMode', b_stop_mode: 'bStopMode', eval_factor: 'evalFactor',
   eval_f_max_iter: 'evalFMaxIter', ift: 'ift', hook_ift: 'hookIft', grad: 'grad', tau: 'tau', sup_gap: 'supGap',
@@ -126,9 +127,9 @@ export function fromTorchDEQArgs(args: Record<string, unknown>): DEQOptions {
   }
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(args)) {
-    const key = SNAKE[k];
+    const key = TORCHDEQ_ARG_NAMES[k];
     if (!key) {
-      throw new Error(`fromTorchDEQArgs: unknown TorchDEQ argument '${k}'; known arguments are ${Object.keys(SNAKE).map((s) => `'${s}'`).join(', ')}`);
+      throw new Error(`fromTorchDEQArgs: unknown TorchDEQ argument '${k}'; known arguments are ${Object.keys(TORCHDEQ_ARG_NAMES).map((s) => `'${s}'`).join(', ')}`);
     }
     if (v === null || v === undefined) continue;
     out[key] = v;
