@@ -7,6 +7,7 @@ import { init, memory } from '../src/index.js';
 import { runDemo } from '../src/demo/train.js';
 import { parseArgs } from '../src/demo/main_args.js';
 import { mnistSplit } from '../src/demo/mnist_data.js';
+import { reporter } from '../src/demo/report.js';
 
 beforeAll(async () => { await init(); });
 
@@ -35,6 +36,23 @@ describe('MNIST demo', () => {
     expect(res.testAccuracy).toBeGreaterThan(0.7); // 2 short epochs with augmentation (deterministic seeds)
     // Parameters and optimizer state remain; nothing per step leaks.
     expect(memory().numTensors - before).toBeLessThan(40);
+  });
+
+  it('prints clean whole lines when not on a terminal (no bar fragments, no repeated epoch lines); redraws the bar on one', async () => {
+    let piped = '';
+    await runDemo({ epochs: 2, nTrain: 256, nTest: 64, batchSize: 64, ...reporter({ write: (s) => { piped += s; } }) });
+    expect(piped).not.toMatch(/[\r\x1b]/);
+    expect(piped).not.toMatch(/\[[# .-]*\]/); // no progress bar
+    const lines = piped.split('\n').filter((l) => l !== '');
+    expect(lines.filter((l) => /^epoch \|/.test(l)).length).toBe(1);
+    expect(lines.filter((l) => /^ +1 \| /.test(l)).length).toBe(1);
+    expect(lines.filter((l) => /^ +2 \| /.test(l)).length).toBe(1);
+    expect(lines[lines.length - 1]).toMatch(/^test accuracy: 0\.\d{4}$/);
+    let tty = '';
+    const r = reporter({ isTTY: true, write: (s) => { tty += s; } });
+    r.progress('epoch 1/1 [##  ]');
+    r.log('row');
+    expect(tty).toBe('\r\x1b[Kepoch 1/1 [##  ]\r\x1b[Krow\n');
   });
 
   it('parses its command line and rejects unknown options', () => {

@@ -5,10 +5,12 @@
  * `import { ... } from 'tsdeq'` lines are bound to this repository's src/index.ts, it runs as
  * an async function (top-level await allowed), and every `console.log(...)` line that ends in
  * `// → <JSON>` must print that value (numbers compared to the digits written).
+ * Every TypeScript block (runnable or not) must also type-check with tsc under `strict`.
  */
 import { describe, it, expect } from 'vitest';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { transform } from 'esbuild';
 import * as T from '../src/index.js';
 
@@ -111,4 +113,48 @@ describe('README runnable examples', () => {
       });
     });
   }
+});
+
+/** Every ```ts block (runnable or not), with its line. */
+function typescriptBlocks(md: string): Block[] {
+  const out: Block[] = [];
+  const re = /^```(ts|typescript)([ \t]+runnable)?[ \t]*\n([\s\S]*?)^```[ \t]*$/gm;
+  for (let m = re.exec(md); m; m = re.exec(md)) out.push({ lang: m[1], code: m[3], line: md.slice(0, m.index).split('\n').length });
+  return out;
+}
+
+/** The `types` of the project's tsconfig (node, @webgpu/types, ...), so blocks see what src sees. */
+function projectTypes(root: string): string[] {
+  const cfg = JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8')) as { compilerOptions?: { types?: string[] } };
+  return cfg.compilerOptions?.types ?? ['node'];
+}
+
+describe('README TypeScript examples', () => {
+  it('every TypeScript block type-checks under strict (tsc, tsdeq bound to src)', () => {
+    const root = resolve(__dirname, '..');
+    // Inside the repository, so imports of other packages (webgpu) resolve from its node_modules.
+    const dir = join(root, 'node_modules', '.cache', 'tsdeq-readme-tsc');
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const blocks = typescriptBlocks(readme);
+    expect(blocks.length).toBeGreaterThanOrEqual(10);
+    const files = blocks.map((b) => {
+      const name = `readme_line_${b.line}.ts`;
+      writeFileSync(join(dir, name), `${b.code}\nexport {};\n`);
+      return name;
+    });
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: {
+        target: 'ES2022', module: 'ESNext', moduleResolution: 'Bundler', strict: true, noEmit: true,
+        skipLibCheck: true, lib: ['ES2022', 'DOM'], types: projectTypes(root),
+        paths: { tsdeq: [join(root, 'src', 'index.ts')] },
+      },
+      files,
+    }));
+    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    const r = spawnSync(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json')], { encoding: 'utf8', timeout: 240_000 });
+    const report = (r.stdout + r.stderr).replace(/readme_line_(\d+)\.ts\((\d+),/g, (_m, l: string, at: string) => `README.md block at line ${l}, its line ${at} (`);
+    expect(r.status, report).toBe(0);
+    rmSync(dir, { recursive: true, force: true });
+  }, 300_000);
 });

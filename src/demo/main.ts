@@ -6,6 +6,7 @@
 import { init } from '../init.js';
 import { runDemo, type DemoOptions } from './train.js';
 import { parseArgs } from './main_args.js';
+import { reporter } from './report.js';
 
 async function main(): Promise<void> {
   let opts: DemoOptions;
@@ -17,17 +18,7 @@ async function main(): Promise<void> {
   }
   const info = await init();
   console.log(`backend: ${info.backend} (${info.variant})`);
-  const tty = process.stdout.isTTY;
-  let last = 0;
-  await runDemo({
-    ...opts,
-    log: (s) => { if (tty) process.stdout.write('\r\x1b[K'); console.log(s); },
-    progress: (s) => {
-      if (tty) { process.stdout.write(`\r\x1b[K${s}`); return; }
-      const now = Date.now();
-      if (now - last > 2000) { console.log(s); last = now; }
-    },
-  });
+  await runDemo({ ...opts, ...reporter(process.stdout) });
 }
 
 await main();

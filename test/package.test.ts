@@ -1,0 +1,90 @@
+/**
+ * The package as a user installs it: the tarball holds what a user needs and nothing else
+ * (measured with `npm pack --dry-run`), LICENSE included; `tsdeq/wasm/*.wasm` has types (tsc,
+ * strict, in a consumer project that installs tsdeq); `import` works and, the package being
+ * ESM-only, `require('tsdeq')` where Node cannot require ES modules fails with an error that says
+ * to use import (Node >= 20.19 / 22.12 require it through the "module-sync" condition).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const root = resolve(__dirname, '..');
+const consumer = mkdtempSync(join(tmpdir(), 'tsdeq-consumer-'));
+
+function run(cmd: string, args: string[], cwd = root) {
+  return spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: 240_000 });
+}
+
+beforeAll(() => {
+  // `npm ci` builds the package (prepare); build what is missing when run on its own.
+  if (!existsSync(join(root, 'build', 'index.js'))) expect(run('npm', ['run', 'build:js']).status).toBe(0);
+  if (!existsSync(join(root, 'build', 'types', 'index.d.ts'))) expect(run('npm', ['run', 'build:types']).status).toBe(0);
+  mkdirSync(join(consumer, 'node_modules'));
+  symlinkSync(root, join(consumer, 'node_modules', 'tsdeq'), 'dir');
+}, 300_000);
+
+describe('the npm package', () => {
+  it('the tarball holds the bundle, types, the four wasm modules, LICENSE and README, and nothing else', () => {
+    const r = run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts']);
+    expect(r.status, r.stderr).toBe(0);
+    const info = JSON.parse(r.stdout.slice(r.stdout.indexOf('['))) as { files: { path: string }[]; size: number }[];
+    const files = info[0].files.map((f) => f.path);
+    for (const need of ['LICENSE', 'README.md', 'package.json', 'build/index.js', 'build/types/index.d.ts', 'build/types/torchdeq.d.ts',
+      'build/wasm/tsdeq-simd.wasm', 'build/wasm/tsdeq-relaxed.wasm', 'build/wasm/tsdeq-simd-threads.wasm',
+      'build/wasm/tsdeq-relaxed-threads.wasm', 'package/wasm.d.ts', 'package/require.cjs']) {
+      expect(files, need).toContain(need);
+    }
+    const extra = files.filter((f) => !/^(LICENSE|README\.md|package\.json|build\/index\.js|build\/types\/.*\.d\.ts|build\/wasm\/tsdeq-[a-z-]+\.wasm|package\/(wasm\.d\.ts|require\.cjs))$/.test(f));
+    expect(extra).toEqual([]);
+    expect(files.some((f) => f.startsWith('build/types/demo/') || f.startsWith('build/types/bench/') || f === 'build/demo.js')).toBe(false);
+    expect(readFileSync(join(root, 'LICENSE'), 'utf8')).toMatch(/^MIT License\n\nCopyright \(c\) 2026 the tsdeq authors\n/);
+  }, 120_000);
+
+  it("types for `import m from 'tsdeq/wasm/simd.wasm'` (tsc strict, as a consumer)", () => {
+    writeFileSync(join(consumer, 'edge.ts'), [
+      "import { init } from 'tsdeq';",
+      "import simdModule from 'tsdeq/wasm/simd.wasm';",
+      "import relaxedModule from 'tsdeq/wasm/relaxed.wasm';",
+      'const m: WebAssembly.Module = simdModule;',
+      'export const ready = init(m);',
+      'export const other: WebAssembly.Module = relaxedModule;',
+      '// @ts-expect-error a module is not a string',
+      'export const wrong: string = simdModule;',
+      '',
+    ].join('\n'));
+    for (const moduleResolution of ['Bundler', 'NodeNext']) {
+      writeFileSync(join(consumer, 'tsconfig.json'), JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022', module: moduleResolution === 'Bundler' ? 'ESNext' : 'NodeNext', moduleResolution,
+          strict: true, noEmit: true, skipLibCheck: true, lib: ['ES2022', 'DOM'], types: [],
+        },
+        files: ['edge.ts'],
+      }));
+      writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', type: 'module', private: true }));
+      const r = run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(consumer, 'tsconfig.json')], consumer);
+      expect(r.status, `${moduleResolution}: ${r.stdout}${r.stderr}`).toBe(0);
+    }
+  }, 120_000);
+
+  it('import works; require gives an error that says to use import (Node < 22.12) or works (module-sync)', () => {
+    const imp = run(process.execPath, ['--input-type=module', '-e', "const m = await import('tsdeq'); console.log(typeof m.init, typeof m.torchdeq.get_deq);"], consumer);
+    expect(imp.status, imp.stderr).toBe(0);
+    expect(imp.stdout.trim()).toBe('function function');
+    const script = "const m = require('tsdeq'); console.log(typeof m.init);";
+    const req = run(process.execPath, ['-e', script], consumer);
+    // Where require(esm) works (Node >= 20.19 / 22.12), "module-sync" hands over the ES module.
+    if (req.status === 0) expect(req.stdout.trim()).toBe('function');
+    else expect(req.stderr).toMatch(/tsdeq is ESM-only/);
+    // Without it, the "require" condition answers with an error that says to use import.
+    const flag = '--no-experimental-require-module';
+    const old = process.allowedNodeEnvironmentFlags.has(flag) ? run(process.execPath, [flag, '-e', script], consumer) : req;
+    if (old.status !== 0 || old === req) {
+      expect(old.status).not.toBe(0);
+      expect(old.stderr).toMatch(/tsdeq is ESM-only: use `import \{ init \} from 'tsdeq'`/);
+      expect(old.stderr).toMatch(/await import\('tsdeq'\)/);
+    }
+  }, 120_000);
+});
