@@ -13,7 +13,8 @@
  * Solver kwargs, norm kwargs and everything else are checked as in the camelCase API.
  */
 import type { Tensor } from './tensor.js';
-import { zeros } from './creation.js';
+import { full, zeros } from './creation.js';
+import { concat } from './ops/index_ops.js';
 import { checkKeys, didYouMean } from './autograd/engine.js';
 import { findBackend } from './backend/registry.js';
 import { getSolver as getSolverImpl, registerSolver as registerSolverImpl, type Solver, type SolverOptions, type SolverResult, type SolverState, type SolverStats } from './solvers/index.js';
@@ -128,6 +129,24 @@ export function get_solver(key: string): TorchSolver {
  */
 export function register_solver(solver_type: string, solver: unknown): void {
   registerSolverImpl(solver_type, fromTorchSolver('torchdeq.register_solver', solver));
+}
+
+/**
+ * TorchDEQ's `solver_stat_from_final_step(z, fz, nstep=0)`: the stats of a solve judged by its
+ * last step only (abs = ||f(z) - z|| per sample, rel = abs / (||f(z)|| + 1e-8), one-column traces,
+ * sradius -1), composed from tensor ops. `z` and `fz` may be lists (multi-tensor states).
+ * @example const info = torchdeq.solver_stat_from_final_step(z, f(z), 10);
+ */
+export function solver_stat_from_final_step(z: Tensor | Tensor[], fz: Tensor | Tensor[], nstep = 0): SolverInfo {
+  const flat = (t: Tensor | Tensor[]): Tensor => (Array.isArray(t) ? concat(t.map((x) => x.reshape([x.shape[0], -1])), 1) : t.reshape([t.shape[0], -1]));
+  const Z = flat(z), F = flat(fz);
+  const abs = F.sub(Z).square().sum(1).sqrt();
+  const rel = abs.div(F.square().sum(1).sqrt().add(1e-8));
+  const like = { dtype: Z.dtype, backend: Z.backend };
+  return {
+    abs_lowest: abs, rel_lowest: rel, abs_trace: abs.unsqueeze(1), rel_trace: rel.unsqueeze(1),
+    nstep: full([Z.shape[0]], nstep, like), sradius: full([1], -1, like),
+  };
 }
 
 // ---- gradients -------------------------------------------------------------------------

@@ -142,6 +142,17 @@ describe('torchdeq solvers, norms, losses and utilities', () => {
     expect(zOut[0].item()).toBeCloseTo(0.7390851332151607, 10);
     expect(inf.nstep.shape).toEqual([1]);
     expect(() => torchdeq.get_solver('newton')).toThrow(/unknown solver "newton"/);
+    const zz = tensor([[3, 4], [0, 1]], undefined, f64), fzz = tensor([[0, 0], [0, 2]], undefined, f64);
+    const st = torchdeq.solver_stat_from_final_step(zz, fzz, 7);
+    expect(flatOf(st.abs_lowest)).toEqual([5, 1]);
+    expect(st.rel_lowest.dataSync()[0]).toBeCloseTo(5 / 1e-8, 0);
+    expect(st.rel_lowest.dataSync()[1]).toBeCloseTo(1 / (2 + 1e-8), 12);
+    expect(st.abs_trace.shape).toEqual([2, 1]);
+    expect(flatOf(st.nstep)).toEqual([7, 7]);
+    const multi = torchdeq.solver_stat_from_final_step([zz, zz.reshape([2, 1, 2])], [fzz, fzz.reshape([2, 1, 2])]);
+    const sq = flatOf(multi.abs_lowest).map((v) => v * v);
+    expect(sq[0]).toBeCloseTo(50, 10);
+    expect(sq[1]).toBeCloseTo(2, 10);
     await expect(torchdeq.anderson_solver(f, T.zeros([1, 1], f64), { max_iters: 3 })).rejects.toThrow(/did you mean 'max_iter'\?/);
   });
 
