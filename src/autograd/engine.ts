@@ -6,6 +6,7 @@
 import { Tensor, fmtShape, peekNextTensorId } from '../tensor.js';
 import { keep, tidyCall } from '../scope.js';
 import { Node, edgeOf, type BackwardFn, type Edge } from './node.js';
+import { beginPass, endPass, type PendingPass } from './pending.js';
 import { add } from '../ops/arith.js';
 import { ones } from '../creation.js';
 
@@ -372,24 +373,48 @@ function seedsFor(where: string, outputs: Tensor[], gradOutputs: (Tensor | null 
  * Implementation of `Tensor.backward`.
  * @example await backward(loss); // same as await loss.backward()
  */
-export async function backward(output: Tensor, gradient?: Tensor, opts: BackwardOptions = {}): Promise<void> {
-  checkKeys('backward', opts, ['retainGraph', 'createGraph']);
-  const createGraph = opts.createGraph ?? false;
-  const retainGraph = opts.retainGraph ?? createGraph;
-  const seeds = seedsFor('backward', [output], [gradient]);
-  const acc = await run([output], seeds, undefined, { retainGraph, createGraph });
-  for (const [k, g] of acc) {
-    if (k instanceof Node) { g.dispose(); continue; }
-    if (k.node) { g.dispose(); continue; }
-    if (k.grad) {
-      const old = k.grad;
-      k.grad = keep(withMode(createGraph, () => add(old, g)));
-      old.dispose();
-      g.dispose();
-    } else {
-      k.grad = keep(g);
+export function backward(output: Tensor, gradient?: Tensor, opts: BackwardOptions = {}): Promise<void> {
+  let pass: PendingPass | null = null;
+  const promise = (async (): Promise<void> => {
+    checkKeys('backward', opts, ['retainGraph', 'createGraph']);
+    const createGraph = opts.createGraph ?? false;
+    const retainGraph = opts.retainGraph ?? createGraph;
+    const seeds = seedsFor('backward', [output], [gradient]);
+    const plan = makePlan([output], undefined);
+    pass = beginPass(leavesOf(plan, output));
+    let acc: Map<Key, Tensor>;
+    try {
+      acc = await run([output], seeds, undefined, { retainGraph, createGraph }, plan);
+    } finally {
+      endPass(pass);
     }
-  }
+    if (pass.cancelledBy !== null) {
+      for (const g of acc.values()) g.dispose();
+      throw new Error(`backward: discarded: ${pass.cancelledBy} ran while this backward pass was still running, so its gradients were dropped; await loss.backward() before stepping the optimizer`);
+    }
+    for (const [k, g] of acc) {
+      if (k instanceof Node) { g.dispose(); continue; }
+      if (k.node) { g.dispose(); continue; }
+      if (k.grad) {
+        const old = k.grad;
+        k.grad = keep(withMode(createGraph, () => add(old, g)));
+        old.dispose();
+        g.dispose();
+      } else {
+        k.grad = keep(g);
+      }
+    }
+  })();
+  if (pass !== null) (pass as PendingPass).promise = promise;
+  return promise;
+}
+
+/** The leaves whose `.grad` a full backward pass over `plan` writes. */
+function leavesOf(plan: Plan, output: Tensor): Set<Tensor> {
+  const leaves = new Set<Tensor>();
+  if (!output.node && output.requiresGrad) leaves.add(output.target);
+  for (const n of plan.order) for (const e of n.edges) if (e instanceof Tensor) leaves.add(e);
+  return leaves;
 }
 
 export interface GradOptions extends BackwardOptions {

@@ -2,6 +2,7 @@
  * Small gradient utilities for training loops.
  */
 import { Tensor } from '../tensor.js';
+import { assertNoPendingBackward } from './pending.js';
 
 /**
  * Clears the accumulated `.grad` of each parameter (sets it to null, like torch's
@@ -17,8 +18,10 @@ export function zeroGrad(params: Tensor | Iterable<Tensor>): void {
   if (list === null || typeof list !== 'object' || typeof (list as Iterable<Tensor>)[Symbol.iterator] !== 'function') {
     throw new Error(`zeroGrad: expected a Tensor or an iterable of Tensors, received ${list === null ? 'null' : typeof list}`);
   }
+  const ps = [...(list as Iterable<Tensor>)];
+  assertNoPendingBackward('zeroGrad', 'zeroGrad', ps.filter((p) => p instanceof Tensor));
   let i = 0;
-  for (const p of list) {
+  for (const p of ps) {
     if (!(p instanceof Tensor)) {
       throw new Error(`zeroGrad: expected parameter ${i} to be a Tensor, received ${p === null ? 'null' : typeof p}`);
     }

@@ -10,6 +10,7 @@
  * torch: a graph kept with `retainGraph` that saved a parameter sees the new values.
  */
 import { checkKeys, noGrad } from '../autograd/engine.js';
+import { assertNoPendingBackward } from '../autograd/pending.js';
 import { keep, tidy } from '../scope.js';
 import { Tensor, fmtShape } from '../tensor.js';
 import { to } from '../ops/transfer.js';
@@ -84,11 +85,14 @@ export abstract class Optimizer<H extends object> {
 
   /**
    * Applies one update to every parameter that has a gradient (`.grad`); parameters without
-   * one are skipped. The parameters are updated in place (same Tensor objects).
+   * one are skipped. The parameters are updated in place (same Tensor objects). Throws while a
+   * `backward()` that writes one of these gradients is still running (a missing `await`); that
+   * pass is cancelled so its gradients never reach a later step.
    * @example await loss.backward(); opt.step();
    */
   step(): void {
     const where = `${this.#name}.step`;
+    assertNoPendingBackward(where, 'step', this.paramGroups.flatMap((g) => g.params));
     noGrad(() => tidy(() => {
       this.paramGroups.forEach((group, gi) => {
         this.validate(group, `${where} (group ${gi})`);
@@ -140,6 +144,7 @@ export abstract class Optimizer<H extends object> {
    * @example opt.zeroGrad();
    */
   zeroGrad(): void {
+    assertNoPendingBackward(`${this.#name}.zeroGrad`, 'zeroGrad', this.paramGroups.flatMap((g) => g.params));
     for (const g of this.paramGroups) {
       for (const p of g.params) {
         const old = p.grad;
