@@ -39,6 +39,7 @@ export { jacReg, powerMethod, fpCorrection, registerWeightFunc, getWeightFunc, l
 export { mixedInit, type MixedInitOptions } from './utils/mixed_init.js';
 export { getSolver, registerSolver, listSolvers, fixedPointIter, simpleFixedPointIter, anderson, broyden, armijo, SOLVER_DEFAULTS, SOLVER_KEYS, type Solver, type SolverFunc, type SolverOptions, type SolverResult, type SolverState, type SolverStats, type SolveStatus, type StopMode } from './solvers/index.js';
 export { gmres, GMRES_KEYS, GMRES_DEFAULT_RESTART, type GmresOptions } from './solvers/gmres.js';
+export { BACKWARD_FAILURE_MODES, type BackwardFailureMode, type BackwardSolveInfo } from './grad/index.js';
 export { backwardFactory, iftGrad, hookIftGrad, phantomGrad, phantomSteps, BACKWARD_FACTORY_DEFAULTS, type BackwardFactoryOptions, type GradFunctor, type GradFunctorOptions, type BackwardWriter, type IftSettings, type PhantomSettings, type SolverKwargs } from './grad/index.js';
 export { applyNorm, resetNorm, removeNorm, registerNorm, registerNormModule, getNorm, listNorms, hasNorm, WeightNorm, SpectralNorm, type NormOptions, type NormClass, type NormTarget, type AppliedNorm, type ModuleClass, type ScaleOptions, type SpectralNormConfig } from './norm/index.js';
 export { VariationalDropoutBase, VariationalDropout, VariationalDropout1d, VariationalDropout2d, VariationalDropout3d, VariationalDropToken1d, VariationalDropToken2d, VariationalDropToken3d, resetDropout, type VariationalDropoutOptions, type VariationalDropoutNdOptions } from './dropout/index.js';

@@ -16,15 +16,19 @@ import { Module } from '../nn/module.js';
 import { withMode, isGradEnabled, isPromiseLike, releaseFrom, didYouMean } from '../autograd/engine.js';
 import { peekNextTensorId } from '../tensor.js';
 import { getSolver, type SolverOptions, type SolverResult } from '../solvers/index.js';
-import { backwardFactory, type BackwardWriter, type GradFunctor } from '../grad/index.js';
+import { backwardFactory, checkFailureMode, type BackwardFailureMode, type BackwardSolveInfo, type BackwardWriter, type GradFunctor } from '../grad/index.js';
 import { powerMethod } from '../loss/index.js';
 import { resolveDEQOptions, evalMaxIter, type DEQOptions, type ResolvedDEQOptions } from './options.js';
 import { packer, type StatePacker } from './pack.js';
 
-/** What `forward` returns: the sampled states (training) or `[z*]` (eval), and the solver stats. */
+/**
+ * What `forward` returns: the sampled states (training) or `[z*]` (eval), and the solver
+ * stats. `info.bStats` starts empty and receives the outcome of each IFT backward solve run
+ * through these outputs (status and residuals as plain numbers; no writer needed).
+ */
 export interface DEQResult<Z> {
   zOut: Z[];
-  info: SolverResult['stats'] & { sradius: Tensor };
+  info: SolverResult['stats'] & { sradius: Tensor; bStats: BackwardSolveInfo[] };
 }
 
 export interface DEQForwardOptions {
@@ -37,9 +41,11 @@ export interface DEQForwardOptions {
   sradiusMode?: boolean;
   /** Called with the stats of every IFT backward solve (it owns those tensors). */
   backwardWriter?: BackwardWriter;
+  /** What an IFT backward solve through these outputs that does not converge does (default: the layer's `bFailure`). */
+  bFailure?: BackwardFailureMode;
 }
 
-const FORWARD_KEYS = ['solverKwargs', 'sradiusMode', 'backwardWriter'];
+const FORWARD_KEYS = ['solverKwargs', 'sradiusMode', 'backwardWriter', 'bFailure'];
 
 type ZLike = Tensor | Tensor[];
 
@@ -80,7 +86,7 @@ export abstract class DEQBase extends Module<[func: (z: any) => any, zInit: any,
     if (o.ift || o.hookIft) {
       this.produceGrad[this.produceGrad.length - 1] = backwardFactory({
         gradType: 'ift', hookIft: o.hookIft, bSolver: o.bSolver,
-        bSolverKwargs: { maxIter: o.bMaxIter, tol: o.bTol, stopMode: o.bStopMode },
+        bSolverKwargs: { maxIter: o.bMaxIter, tol: o.bTol, stopMode: o.bStopMode }, bFailure: o.bFailure,
       });
     }
   }
@@ -124,6 +130,8 @@ export abstract class DEQBase extends Module<[func: (z: any) => any, zInit: any,
     if (opts.sradiusMode !== undefined && typeof opts.sradiusMode !== 'boolean') {
       throw new Error(`deq.forward: option 'sradiusMode' expected a boolean, received ${JSON.stringify(opts.sradiusMode)}`);
     }
+    if (opts.bFailure !== undefined) checkFailureMode('deq.forward', opts.bFailure);
+    const bStats: BackwardSolveInfo[] = [];
     if ('maxIter' in solverKwargs) {
       throw new Error("deq.forward: solverKwargs.maxIter is set by the DEQ core; pass solverKwargs.fMaxIter to override the iteration count");
     }
@@ -131,12 +139,13 @@ export abstract class DEQBase extends Module<[func: (z: any) => any, zInit: any,
       const plan = fMaxIter !== undefined ? this.plan(fMaxIter) : this.samplePlan;
       const firstEpoch = peekNextTensorId();
       const writer = opts.backwardWriter;
-      const call: FunctorCall = (i, fn, zPred) => withMode(record, () => this.produceGrad[i](this, fn, zPred, { writer }));
+      const fopts = opts.bFailure !== undefined ? { writer, bStats, bFailure: opts.bFailure } : { writer, bStats };
+      const call: FunctorCall = (i, fn, zPred) => withMode(record, () => this.produceGrad[i](this, fn, zPred, fopts));
       let { zOut, stats } = await this.trainForward(f, z0, plan, solverKwargs, call);
       if (z0 !== zInit) z0.dispose();
       // Under noGrad nothing is recorded, even by an async func's later part.
       if (!record) zOut = zOut.map((z) => dropGraph(z, firstEpoch));
-      return { zOut: zOut.map((z) => pk.unpack(z) as Z), info: { ...stats, sradius: zeros([1], { dtype: z0.dtype, backend: z0.backend }) } };
+      return { zOut: zOut.map((z) => pk.unpack(z) as Z), info: { ...stats, sradius: zeros([1], { dtype: z0.dtype, backend: z0.backend }), bStats } };
     }
     const res = await this.solve(f, z0, fMaxIter ?? evalMaxIter(this.options), solverKwargs);
     if (z0 !== zInit) z0.dispose();
@@ -153,7 +162,7 @@ export abstract class DEQBase extends Module<[func: (z: any) => any, zInit: any,
     } else {
       sradius = zeros([1], { dtype: res.z.dtype, backend: res.z.backend });
     }
-    return { zOut: [pk.unpack(res.z) as Z], info: { ...res.stats, sradius } };
+    return { zOut: [pk.unpack(res.z) as Z], info: { ...res.stats, sradius, bStats } };
   }
 
   /** One no-grad solve with the forward solver and this layer's tolerances. */

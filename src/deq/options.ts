@@ -4,6 +4,7 @@
  */
 
 import { didYouMean } from '../autograd/engine.js';
+import { BACKWARD_FAILURE_MODES, type BackwardFailureMode } from '../grad/ift.js';
 
 export type StopMode = 'abs' | 'rel';
 
@@ -28,6 +29,12 @@ export interface DEQOptions {
   evalFactor?: number;
   /** Exact eval-mode iterations when > 0 (default 0). */
   evalFMaxIter?: number;
+  /**
+   * What an IFT backward solve that does not converge does: 'warn' (default; one console.warn
+   * per backward solve naming the status and the residual), 'error' (the backward rejects) or
+   * 'ignore'. Not a TorchDEQ option (TorchDEQ is silent). Per call: `forward`'s `bFailure`.
+   */
+  bFailure?: BackwardFailureMode;
   /** Use implicit differentiation for the last sampled state (default false). */
   ift?: boolean;
   /** IFT reusing the forward graph at z* (implies ift; default false). */
@@ -64,6 +71,7 @@ export const DEQ_DEFAULTS: Readonly<ResolvedDEQOptions> = Object.freeze({
   bStopMode: 'abs' as StopMode,
   evalFactor: 1.0,
   evalFMaxIter: 0,
+  bFailure: 'warn' as BackwardFailureMode,
   ift: false,
   hookIft: false,
   grad: [1],
@@ -100,6 +108,7 @@ export function resolveDEQOptions(opts: DEQOptions = {}): ResolvedDEQOptions {
   }
   for (const k of ['fStopMode', 'bStopMode'] as const) if (o[k] !== 'abs' && o[k] !== 'rel') fail(k, "'abs' or 'rel'", o[k]);
   for (const k of ['ift', 'hookIft'] as const) if (typeof o[k] !== 'boolean') fail(k, 'a boolean', o[k]);
+  if (!BACKWARD_FAILURE_MODES.includes(o.bFailure)) fail('bFailure', BACKWARD_FAILURE_MODES.map((m) => `'${m}'`).join(', ').replace(/, ([^,]*)$/, ' or $1'), o.bFailure);
   if (!Number.isInteger(o.supGap)) fail('supGap', 'an integer', o.supGap);
   const grad = typeof o.grad === 'number' ? [o.grad] : o.grad;
   if (!Array.isArray(grad) || grad.length === 0 || !grad.every(posInt)) fail('grad', 'a positive integer or a non-empty array of them', o.grad);

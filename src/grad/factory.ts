@@ -11,7 +11,7 @@ import type { Tensor } from '../tensor.js';
 import { getSolver, type Solver } from '../solvers/index.js';
 import { checkKeys } from '../autograd/engine.js';
 import { phantomGrad, type PhantomSettings } from './phantom.js';
-import { iftGrad, hookIftGrad, type BackwardWriter, type IftSettings, type SolverKwargs } from './ift.js';
+import { iftGrad, hookIftGrad, BACKWARD_FAILURE_MODES, type BackwardWriter, type BackwardFailureMode, type BackwardSolveInfo, type IftSettings, type SolverKwargs } from './ift.js';
 
 /**
  * What a gradient functor receives besides the state: where backward-solve stats go.
@@ -20,7 +20,13 @@ import { iftGrad, hookIftGrad, type BackwardWriter, type IftSettings, type Solve
 export interface GradFunctorOptions {
   /** Called with the stats of every IFT backward solve (ignored by phantom gradients). */
   writer?: BackwardWriter;
+  /** IFT: what a backward solve that does not converge does, for this call (default: the factory's `bFailure`). */
+  bFailure?: BackwardFailureMode;
+  /** IFT: each backward solve appends its outcome (status, residuals) to this array. */
+  bStats?: BackwardSolveInfo[];
 }
+
+const FUNCTOR_KEYS = ['writer', 'bFailure', 'bStats'];
 
 /**
  * A gradient functor: maps a (detached) solver estimate `zPred` of the fixed point of `func`
@@ -44,6 +50,12 @@ export interface BackwardFactoryOptions {
   bSolver?: string | Solver;
   /** IFT only: options passed unchanged to the backward solver, e.g. `{ maxIter, tol, stopMode, m, restart }` (default {}). */
   bSolverKwargs?: SolverKwargs;
+  /**
+   * IFT only: what a backward solve that does not converge (status other than 'converged')
+   * does: 'warn' (default; one console.warn per solve naming the status and the residual),
+   * 'error' (the backward rejects with that message) or 'ignore'.
+   */
+  bFailure?: BackwardFailureMode;
   /** Phantom only: return every supGap-th state when > 0 (default -1). */
   supGap?: number;
   /** Phantom only: steps whose states are returned, then the final state (default []). */
@@ -61,6 +73,7 @@ export const BACKWARD_FACTORY_DEFAULTS = Object.freeze({
   hookIft: false,
   bSolver: 'fixed_point_iter' as string | Solver,
   bSolverKwargs: Object.freeze({}) as SolverKwargs,
+  bFailure: 'warn' as BackwardFailureMode,
   supGap: -1,
   supLoc: Object.freeze([]) as readonly number[],
   tau: 1.0,
@@ -74,19 +87,30 @@ function fail(key: string, expected: string, got: unknown): never {
 
 const isPosInt = (v: unknown): v is number => Number.isInteger(v) && (v as number) > 0;
 
-function checkWriter(opts: GradFunctorOptions | undefined): BackwardWriter | undefined {
-  if (opts === undefined) return undefined;
+/** Validates a functor call's options; returns them (empty when none were given). */
+function checkFunctorOpts(opts: GradFunctorOptions | undefined): GradFunctorOptions {
+  if (opts === undefined) return {};
   if (typeof opts !== 'object' || opts === null) {
-    throw new Error(`gradient functor: expected an options object { writer }, received ${opts === null ? 'null' : typeof opts}`);
+    throw new Error(`gradient functor: expected an options object { writer, bFailure, bStats }, received ${opts === null ? 'null' : typeof opts}`);
   }
-  const bad = Object.keys(opts).filter((k) => k !== 'writer');
-  if (bad.length) {
-    throw new Error(`gradient functor: unknown option${bad.length > 1 ? 's' : ''} ${bad.map((k) => `'${k}'`).join(', ')}; valid options are 'writer'`);
-  }
+  checkKeys('gradient functor', opts, FUNCTOR_KEYS);
   if (opts.writer !== undefined && typeof opts.writer !== 'function') {
     throw new Error(`gradient functor: option 'writer' expected a function, received ${typeof opts.writer}`);
   }
-  return opts.writer;
+  if (opts.bFailure !== undefined) checkFailureMode('gradient functor', opts.bFailure);
+  if (opts.bStats !== undefined && !Array.isArray(opts.bStats)) {
+    throw new Error(`gradient functor: option 'bStats' expected an array to append to, received ${opts.bStats === null ? 'null' : typeof opts.bStats}`);
+  }
+  return opts;
+}
+
+/** Throws unless `v` is one of 'warn', 'error', 'ignore'. */
+export function checkFailureMode(where: string, v: unknown): asserts v is BackwardFailureMode {
+  if (!BACKWARD_FAILURE_MODES.includes(v as BackwardFailureMode)) {
+    let shown: string;
+    try { shown = typeof v === 'number' ? String(v) : JSON.stringify(v) ?? String(v); } catch { shown = String(v); }
+    throw new Error(`${where}: option 'bFailure' expected one of ${BACKWARD_FAILURE_MODES.map((m) => `'${m}'`).join(', ')}, received ${shown}`);
+  }
 }
 
 function checkCall(func: unknown, zPred: unknown): void {
@@ -99,12 +123,14 @@ function checkCall(func: unknown, zPred: unknown): void {
 }
 
 /**
- * Builds a gradient functor `(trainer, func, zPred, { writer }?) => Promise<Tensor[]>`.
+ * Builds a gradient functor `(trainer, func, zPred, { writer, bFailure, bStats }?) => Promise<Tensor[]>`.
  *
  * - `gradType: 'ift'` (default): returns `[f(zPred)]`; its backward solves the adjoint fixed
  *   point g = J^T g + v with `bSolver` / `bSolverKwargs` (every solver option passes through)
  *   and sends g through f(zPred). `hookIft: false` takes J at f(zPred) by re-evaluating f
- *   inside backward; `hookIft: true` takes J at zPred from the forward graph.
+ *   inside backward; `hookIft: true` takes J at zPred from the forward graph. A backward solve
+ *   that does not converge warns (default), rejects or stays silent (`bFailure`), and its
+ *   outcome is appended to the call's `bStats` array.
  * - `gradType: k` (positive integer): phantom gradient, k steps z <- tau f(z) + (1 - tau) z
  *   from zPred with the graph recorded; `supGap > 0` returns every supGap-th state, a
  *   non-empty `supLoc` the listed states then the final one, otherwise the final state.
@@ -135,15 +161,16 @@ export function backwardFactory(options: BackwardFactoryOptions = {}): GradFunct
   if (typeof o.bSolverKwargs !== 'object' || o.bSolverKwargs === null || Array.isArray(o.bSolverKwargs)) {
     fail('bSolverKwargs', 'an object of solver options', o.bSolverKwargs);
   }
+  checkFailureMode('backwardFactory', o.bFailure);
 
   if (o.gradType === 'ift') {
     if (typeof o.bSolver === 'string') getSolver(o.bSolver); // unknown names fail here, listing the registered ones
     const variant = o.hookIft ? hookIftGrad : iftGrad;
     const bSolverKwargs = { ...o.bSolverKwargs };
     return async (_trainer, func, zPred, opts) => {
-      const writer = checkWriter(opts);
+      const { writer, bFailure, bStats } = checkFunctorOpts(opts);
       checkCall(func, zPred);
-      const s: IftSettings = { bSolver: o.bSolver, bSolverKwargs, writer };
+      const s: IftSettings = { bSolver: o.bSolver, bSolverKwargs, writer, bFailure: bFailure ?? o.bFailure, bStats };
       return variant(func, zPred, s);
     };
   }
@@ -154,7 +181,7 @@ export function backwardFactory(options: BackwardFactoryOptions = {}): GradFunct
   if (o.supGap <= 0 && outside.length) fail('supLoc', `steps between 1 and gradType (${k})`, o.supLoc);
   const s: PhantomSettings = { k, tau: o.tau, supGap: o.supGap, supLoc: [...o.supLoc] };
   return async (_trainer, func, zPred, opts) => {
-    checkWriter(opts);
+    checkFunctorOpts(opts);
     checkCall(func, zPred);
     return phantomGrad(func, zPred, s);
   };

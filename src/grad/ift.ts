@@ -19,7 +19,7 @@ import { customFunction, pullbackNow, vjpOf, type Pullback } from '../autograd/c
 import { grad, isGradEnabled, withMode } from '../autograd/engine.js';
 import { add } from '../ops/arith.js';
 import { zerosLike } from '../creation.js';
-import { getSolver, type Solver, type SolverOptions, type SolverResult } from '../solvers/index.js';
+import { getSolver, SOLVER_DEFAULTS, type Solver, type SolverOptions, type SolverResult, type SolveStatus } from '../solvers/index.js';
 import { applyChecked } from './phantom.js';
 
 /**
@@ -45,6 +45,41 @@ export interface IftSettings {
   bSolverKwargs: SolverKwargs;
   /** Called with the solve's stats during backward; it owns those tensors (dispose them when done). */
   writer?: BackwardWriter;
+  /** What a solve that does not converge does (default 'warn'). */
+  bFailure?: BackwardFailureMode;
+  /** Each backward solve appends its outcome here. */
+  bStats?: BackwardSolveInfo[];
+}
+
+/**
+ * What a backward (adjoint) solve that does not converge does: `'warn'` (default) prints one
+ * `console.warn` per solve naming the status and the residual, `'error'` makes the backward
+ * reject with that message, `'ignore'` says nothing (the stats still reach `bStats`).
+ * @example const mode: BackwardFailureMode = 'error';
+ */
+export type BackwardFailureMode = 'warn' | 'error' | 'ignore';
+
+/** The accepted `bFailure` values, for validation. */
+export const BACKWARD_FAILURE_MODES: readonly BackwardFailureMode[] = ['warn', 'error', 'ignore'];
+
+/**
+ * The outcome of one backward (adjoint) solve as plain numbers (no tensors to free): appended
+ * to the `bStats` array of the gradient functor call (a DEQ forward's `info.bStats`).
+ * @example const last = info.bStats.at(-1); if (last && !last.converged) console.log(last.status, last.absLowest);
+ */
+export interface BackwardSolveInfo {
+  /** 'iftGrad' or 'hookIftGrad'. */
+  where: string;
+  /** Whether every sample converged. */
+  converged: boolean;
+  /** Per-sample status of the adjoint solve. */
+  status: SolveStatus[];
+  /** Per-sample step of the lowest residual. */
+  nstep: number[];
+  /** Per-sample lowest absolute residual ||g - J^T g - v||. */
+  absLowest: number[];
+  /** Per-sample lowest relative residual. */
+  relLowest: number[];
 }
 
 /** J^T-products for the adjoint solve: maps g to J^T g (a promise only when the pass needs one). */
@@ -80,6 +115,19 @@ async function adjointSolve(where: string, jtv: Jvp, v: Tensor, s: IftSettings):
     g0.dispose();
   }
   for (const t of res.trajectory) if (t !== res.z) t.dispose();
+  let report: string | null;
+  try {
+    report = await reportSolve(where, res, s);
+  } catch (e) {
+    res.z.dispose();
+    for (const t of Object.values(res.stats)) t.dispose();
+    throw e;
+  }
+  if (report !== null) {
+    res.z.dispose();
+    for (const t of Object.values(res.stats)) t.dispose();
+    throw new Error(report);
+  }
   if (s.writer) {
     // The writer owns the stats it receives; without one they are freed here.
     for (const t of Object.values(res.stats)) keep(t);
@@ -88,6 +136,47 @@ async function adjointSolve(where: string, jtv: Jvp, v: Tensor, s: IftSettings):
     for (const t of Object.values(res.stats)) t.dispose();
   }
   return res.z;
+}
+
+/**
+ * Records the solve's outcome in `s.bStats` and, when a sample did not converge, warns (once
+ * for this solve) or returns the error message for `bFailure: 'error'` (null: go on).
+ */
+async function reportSolve(where: string, res: SolverResult, s: IftSettings): Promise<string | null> {
+  const mode = s.bFailure ?? 'warn';
+  const converged = res.status.every((st) => st === 'converged');
+  if (converged && !s.bStats) return null;
+  if (!converged && mode === 'ignore' && !s.bStats) return null;
+  const [abs, rel, nstep] = await Promise.all([res.stats.absLowest.data(), res.stats.relLowest.data(), res.stats.nstep.data()]);
+  const info: BackwardSolveInfo = {
+    where, converged, status: [...res.status],
+    nstep: Array.from(nstep), absLowest: Array.from(abs), relLowest: Array.from(rel),
+  };
+  s.bStats?.push(info);
+  if (converged || mode === 'ignore') return null;
+  const message = failureMessage(info, s.bSolverKwargs);
+  if (mode === 'error') return message;
+  console.warn(message);
+  return null;
+}
+
+/** "iftGrad: the backward solve did not converge: ..." naming the statuses and the worst residual. */
+function failureMessage(info: BackwardSolveInfo, kw: SolverKwargs): string {
+  const counts = new Map<string, number>();
+  for (const st of info.status) if (st !== 'converged') counts.set(st, (counts.get(st) ?? 0) + 1);
+  const statuses = [...counts].map(([st, n]) => `${st} for ${n} of ${info.status.length} sample${info.status.length > 1 ? 's' : ''}`).join(', ');
+  const stopMode = kw.stopMode ?? 'abs';
+  const res = stopMode === 'rel' ? info.relLowest : info.absLowest;
+  let worst = 0;
+  for (let b = 0; b < res.length; b++) if (info.status[b] !== 'converged' && !(res[b] <= worst)) worst = res[b];
+  const tol = kw.tol ?? SOLVER_DEFAULTS.tol;
+  return `${info.where}: the backward (adjoint) solve did not converge: status ${statuses}; lowest ${stopMode} residual ${fmtNum(worst)} (tol ${fmtNum(tol)}), so the gradient is inaccurate. `
+    + "Raise bMaxIter (bSolverKwargs.maxIter), loosen bTol, or try bSolver 'anderson'; the adjoint iteration g = J^T g + v diverges when the spectral radius of J is >= 1. "
+    + "Pass bFailure: 'error' to make this an error or 'ignore' to silence it.";
+}
+
+function fmtNum(v: number): string {
+  return Number.isFinite(v) ? v.toExponential(2) : String(v);
 }
 
 /** Drops our handles on tensors this call created (never one handed in from outside). */
