@@ -6,7 +6,7 @@
  * build so that large kernels can use the thread pool (`setThreads`, src/threads/settings.ts).
  */
 import { registerBackend, setBackend } from './backend/registry.js';
-import { createWasmBackend, describeValue, detectFeatures, embeddedBytes, isWasmSource, type WasmSource } from './backend/wasm_loader.js';
+import { createWasmBackend, describeValue, detectFeatures, isWasmSource, wasmBytes, wasmModule, type WasmSource } from './backend/wasm_loader.js';
 import type { WasmBackend, WasmVariant } from './backend/wasm.js';
 import { checkKeys } from './autograd/engine.js';
 import { createSharedWasmBackend } from './backend/wasm_shared.js';
@@ -85,12 +85,12 @@ async function bundled(variant: WasmVariant): Promise<{ backend: WasmBackend; on
   let reason = support.reason;
   if (support.ok) {
     try {
-      return { backend: await createSharedWasmBackend(await embeddedBytes(variant, true), wantedThreads, 'init'), oneThreadReason: null };
+      return { backend: await createSharedWasmBackend(await wasmBytes(variant, true, 'init'), wantedThreads, 'init'), oneThreadReason: null };
     } catch (e) {
       reason = `the shared-memory build could not be loaded (${(e as Error).message})`;
     }
   }
-  return { backend: await createWasmBackend(await embeddedBytes(variant), 'init'), oneThreadReason: reason };
+  return { backend: await createWasmBackend(await wasmModule(variant, 'init'), 'init'), oneThreadReason: reason };
 }
 
 async function load(options: InitOptions, single: WasmSource | null): Promise<Omit<InitInfo, 'webgpu'>> {

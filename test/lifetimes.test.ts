@@ -9,6 +9,8 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
+// @ts-expect-error: a plain ES module of the build scripts, without type declarations
+import { wasmUrlPlugin, BUILD_WASM_URL } from '../scripts/wasm_url_plugin.mjs';
 import * as T from '../src/index.js';
 import type { Tensor } from '../src/index.js';
 import { scopes } from '../src/scope.js';
@@ -319,7 +321,7 @@ describe('FinalizationRegistry backstop', () => {
     `;
     const out = await build({
       stdin: { contents: src, resolveDir: resolve(__dirname, '..'), loader: 'ts', sourcefile: 'gc_child.ts' },
-      bundle: true, format: 'esm', platform: 'node', target: 'node20', write: false, logLevel: 'silent',
+      bundle: true, format: 'esm', platform: 'node', target: 'node20', write: false, logLevel: 'silent', plugins: [wasmUrlPlugin(BUILD_WASM_URL)],
     });
     const dir = mkdtempSync(join(tmpdir(), 'tsdeq-gc-'));
     try {

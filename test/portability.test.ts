@@ -268,10 +268,10 @@ describe('bundled package smoke runs', () => {
       if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
-    it('init() from bytes fails (workerd forbids compiling them) with an error that says to pass the module (asked first: a failed init leaves nothing behind)', async () => {
+    it('init() without a module fails (workerd has no package files to fetch and forbids compiling bytes) with an error that says to pass the module (asked first: a failed init leaves nothing behind)', async () => {
       const r = await (await fetch(`${base}/bytes`)).json() as { ok: boolean; message: string };
       expect(r.ok).toBe(false);
-      expect(r.message).toMatch(/^init: could not instantiate the tsdeq WASM module: .*disallowed.*import tsdeq\/wasm\/simd\.wasm \(or relaxed\.wasm\) as a module and pass it: init\(module\)$/);
+      expect(r.message).toMatch(/^init: could not load the tsdeq WASM module .*: .*; where the package's \.wasm files cannot be fetched or WebAssembly cannot be compiled from bytes \(as on Cloudflare workerd\), import tsdeq\/wasm\/simd\.wasm \(or relaxed\.wasm\) as a module and pass it: init\(module\)$/);
     }, 60_000);
     it('init(WebAssembly.Module): the baseline-SIMD build on one thread, the same values as everywhere', async () => {
       const res = await fetch(`${base}/`);
@@ -329,6 +329,8 @@ describe('bundled package smoke runs', () => {
           const errors: string[] = [];
           page.on('pageerror', (e) => errors.push(String(e)));
           page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+          const wasmFetched: string[] = [];
+          page.on('request', (q) => { if (q.url().endsWith('.wasm')) wasmFetched.push(q.url().slice(q.url().lastIndexOf('/') + 1)); });
           const query = [precompiled ? 'precompiled' : '', isolated ? 'isolated' : ''].filter((q) => q !== '').join('&');
           await page.goto(`${base}/test/portability/page.html${query ? `?${query}` : ''}`);
           await page.waitForFunction(() => (window as unknown as { __smoke?: unknown }).__smoke !== undefined, undefined, { timeout: 60_000 });
@@ -338,6 +340,9 @@ describe('bundled package smoke runs', () => {
           expect(res.ok).toBe(true);
           expect(await page.evaluate(() => globalThis.crossOriginIsolated)).toBe(isolated);
           checkReport(res.report!, 'browser', precompiled, precompiled ? 'custom-module' : isolated ? 'pool' : 'not-isolated');
+          // Only the build that runs is downloaded (the page itself fetches the precompiled one).
+          const variant = res.report!.init?.variant;
+          expect(wasmFetched).toEqual([precompiled ? 'tsdeq-simd.wasm' : `tsdeq-${String(variant)}${isolated ? '-threads' : ''}.wasm`]);
           await page.close();
         }
       } finally {

@@ -14,7 +14,9 @@ import os from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildSync } from 'esbuild';
+import { build } from 'esbuild';
+// @ts-expect-error: a plain ES module of the build scripts, without type declarations
+import { wasmUrlPlugin, BUILD_WASM_URL } from '../scripts/wasm_url_plugin.mjs';
 import v8 from 'node:v8';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Backend, MatmulSpec, Storage } from '../src/backend/backend.js';
@@ -360,7 +362,7 @@ describe('setThreads / getThreads / shutdownThreads with init()', () => {
     expect(wasm.parallel!.pool.threads).toBe(2);
   });
 
-  it('in a Node process: awaiting pool starts and stops keeps Node running, and an idle pool lets it exit', () => {
+  it('in a Node process: awaiting pool starts and stops keeps Node running, and an idle pool lets it exit', async () => {
     const dir = mkdtempSync(join(os.tmpdir(), 'tsdeq-threads-'));
     try {
       const entry = join(dir, 'entry.ts');
@@ -379,7 +381,7 @@ for (const threads of [2, 1, 2, 1, 2]) {
 console.log(JSON.stringify({ sums, jobs: pool.jobs, threads: pool.threads }));
 `);
       const out = join(dir, 'run.mjs');
-      buildSync({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'node', target: 'es2022', outfile: out, logLevel: 'error' });
+      await build({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'node', target: 'es2022', outfile: out, logLevel: 'error', plugins: [wasmUrlPlugin(BUILD_WASM_URL)] });
       const r = spawnSync(process.execPath, [out], { encoding: 'utf8', timeout: 30_000 });
       expect(r.status, `exit ${r.status} signal ${r.signal}: ${r.stderr}`).toBe(0);
       const report = JSON.parse(r.stdout.trim().split('\n').pop()!) as { sums: number[]; jobs: number; threads: number };

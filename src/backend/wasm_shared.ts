@@ -14,7 +14,7 @@ import { ParallelKernels } from './wasm_parallel.js';
 /**
  * A WasmBackend on shared memory, with its `parallel` kernels attached; `threads()` tells the
  * kernels how many threads to use at the time of each call (the pool follows it).
- * @example const wasm = await createSharedWasmBackend(await embeddedBytes('simd', true), () => 2);
+ * @example const wasm = await createSharedWasmBackend(await wasmBytes('simd', true), () => 2);
  */
 export async function createSharedWasmBackend(bytes: Uint8Array, threads: () => number, where = 'createSharedWasmBackend'): Promise<WasmBackend> {
   if (!(bytes instanceof Uint8Array)) {

@@ -4,7 +4,7 @@
  * timed interleaved, and the speed-up T threads / 1 thread.
  */
 import { createSharedWasmBackend } from '../backend/wasm_shared.js';
-import { detectFeatures, embeddedBytes } from '../backend/wasm_loader.js';
+import { detectFeatures, wasmBytes } from '../backend/wasm_loader.js';
 import { threadSupport } from '../threads/platform.js';
 import { getThreads } from '../threads/settings.js';
 import type { BenchCell, BenchTable } from './registry.js';
@@ -26,7 +26,7 @@ export async function gemmThreadsTable(quick: boolean, log: (m: string) => void)
   if (!support.ok) return { title, columns, rows: [], notes: [`not measured: ${support.reason}`] };
   const variant = detectFeatures().relaxed ? 'relaxed' : 'simd';
   let want = 1;
-  const backend = await createSharedWasmBackend(await embeddedBytes(variant, true), () => want, 'bench');
+  const backend = await createSharedWasmBackend(await wasmBytes(variant, true), () => want, 'bench');
   const pool = backend.parallel!.pool;
   await pool.resize(threads);
   const subject = backendSubject('tsdeq threads', backend);

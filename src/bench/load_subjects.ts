@@ -3,7 +3,7 @@
  * builds (baseline SIMD and relaxed SIMD, each on its own module instance) and tfjs-wasm
  * (the reference for speed-up ratios). A build the engine cannot run is left out with a note.
  */
-import { createWasmBackend, detectFeatures, embeddedBytes } from '../backend/wasm_loader.js';
+import { createWasmBackend, detectFeatures, wasmBytes } from '../backend/wasm_loader.js';
 import type { Subject } from './subjects.js';
 import { backendSubject } from './tsdeq_subject.js';
 import { tfjsSubject } from './tfjs_subject.js';
@@ -23,9 +23,9 @@ async function load(): Promise<Subjects> {
   const subjects: Subject[] = [];
   const notes: string[] = [];
   if (!features.simd) throw new Error('bench: this engine has no WebAssembly SIMD; tsdeq wasm cannot run');
-  subjects.push(backendSubject('tsdeq simd', await createWasmBackend(await embeddedBytes('simd'), 'bench')));
+  subjects.push(backendSubject('tsdeq simd', await createWasmBackend(await wasmBytes('simd'), 'bench')));
   if (features.relaxed) {
-    subjects.push(backendSubject('tsdeq relaxed', await createWasmBackend(await embeddedBytes('relaxed'), 'bench')));
+    subjects.push(backendSubject('tsdeq relaxed', await createWasmBackend(await wasmBytes('relaxed'), 'bench')));
   } else {
     notes.push('tsdeq relaxed: not measured, this engine lacks relaxed SIMD (Node 20: run with --experimental-wasm-relaxed-simd).');
   }

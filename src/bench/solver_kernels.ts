@@ -8,7 +8,7 @@
 import type { Storage } from '../backend/backend.js';
 import type { WasmBackend } from '../backend/wasm.js';
 import { createSharedWasmBackend } from '../backend/wasm_shared.js';
-import { detectFeatures, embeddedBytes } from '../backend/wasm_loader.js';
+import { detectFeatures, wasmBytes } from '../backend/wasm_loader.js';
 import { threadSupport } from '../threads/platform.js';
 import { getThreads } from '../threads/settings.js';
 import type { BenchCell, BenchTable } from './registry.js';
@@ -54,7 +54,7 @@ async function solverKernelsTable(quick: boolean, log: (m: string) => void): Pro
   if (!support.ok) return { title, columns, rows: [], notes: [`not measured: ${support.reason}`] };
   const variant = detectFeatures().relaxed ? 'relaxed' : 'simd';
   let want = 1;
-  const be = await createSharedWasmBackend(await embeddedBytes(variant, true), () => want, 'bench');
+  const be = await createSharedWasmBackend(await wasmBytes(variant, true), () => want, 'bench');
   const pool = be.parallel!.pool;
   await pool.resize(threads);
   const rows: Record<string, BenchCell>[] = [];
