@@ -13,7 +13,7 @@ const common = { bundle: true, format: 'esm', target: 'es2022', logLevel: 'warni
 export const targets = {
   lib: { ...common, entryPoints: ['src/index.ts'], outfile: 'build/index.js', platform: 'neutral', minify: true, sourcemap: true, sourcesContent: false },
   demo: { ...common, entryPoints: ['src/demo/main.ts'], outfile: 'build/demo.js', platform: 'node' },
-  bench: { ...common, entryPoints: ['src/bench/main.ts'], outfile: 'build/bench.js', platform: 'node', external: ['@tensorflow/*'] },
+  bench: { ...common, entryPoints: ['src/bench/main.ts'], outfile: 'build/bench.js', platform: 'node', external: ['@tensorflow/*', 'webgpu'] },
 };
 
 const names = process.argv.slice(2);
