@@ -23,11 +23,14 @@ const tsdeqAlias = {
   setup(b) { b.onResolve({ filter: /^tsdeq$/ }, () => ({ path: join(root, 'build', 'index.js') })); },
 };
 
-/** Bundles `entry` with esbuild (minified) into `out`/app.js next to an index.html. */
+/**
+ * Bundles `entry` with esbuild (minified, split: dynamically imported code in chunks, as
+ * Vite does by default) into `out`/app.js next to an index.html.
+ */
 async function bundleEsbuild(entry, out, copy) {
   await esbuild({
-    entryPoints: [join(pages, entry)], bundle: true, minify: true, format: 'esm', target: 'es2022',
-    platform: 'browser', outfile: join(out, 'app.js'), plugins: [tsdeqAlias], logLevel: 'error',
+    entryPoints: { app: join(pages, entry) }, bundle: true, minify: true, format: 'esm', target: 'es2022', splitting: true,
+    platform: 'browser', outdir: out, plugins: [tsdeqAlias], logLevel: 'error',
     nodePaths: [join(root, 'node_modules')],
     // tfjs-backend-wasm mentions Node modules it only loads in Node.
     external: ['fs', 'path', 'worker_threads', 'perf_hooks', 'os', 'crypto'],

@@ -12,7 +12,8 @@ import { checkKeys } from './autograd/engine.js';
 import { createSharedWasmBackend } from './backend/wasm_shared.js';
 import { threadSupport } from './threads/platform.js';
 import { attachThreads, wantedThreads } from './threads/settings.js';
-import { startWebGpu, type GpuSource, type WebGpuInitInfo } from './backend/webgpu/start.js';
+import type { GpuSource, WebGpuInitInfo } from './backend/webgpu/start.js';
+import { probeAdapter } from './backend/webgpu/probe.js';
 
 /**
  * Options for `init`: module sources per variant (default: the bundled bytes) and a variant choice.
@@ -162,5 +163,21 @@ export function init(source?: WasmSource | InitOptions): Promise<InitInfo> {
     });
     cpu = attempt;
   }
-  return cpu.then(async (info) => ({ ...info, webgpu: await startWebGpu(hasGpu ? gpu : undefined, hasGpu) }));
+  return cpu.then(async (info) => ({ ...info, webgpu: await webgpuSide(hasGpu ? gpu : undefined, hasGpu) }));
+}
+
+/**
+ * The WebGPU step of `init`. Without an explicit `gpu`, the adapter is probed first and the
+ * webgpu backend's code is imported only when there is one (a separate chunk in split
+ * bundles: pages without WebGPU never download it).
+ */
+async function webgpuSide(gpu: GpuSource | undefined, explicit: boolean): Promise<WebGpuInitInfo> {
+  let source = gpu;
+  if (!explicit) {
+    const probe = await probeAdapter();
+    if ('reason' in probe) return { available: false, reason: probe.reason };
+    source = probe.adapter;
+  }
+  const { startWebGpu } = await import('./backend/webgpu/start.js');
+  return startWebGpu(source, explicit);
 }

@@ -7,6 +7,7 @@
  * aborts when it is collected while its device is in use.
  */
 import { WebGpuBackend, type WebGpuAdapterInfo } from './backend.js';
+import { NO_ADAPTER, NO_NAVIGATOR_GPU } from './probe.js';
 
 /** What `init` found on the WebGPU side. */
 export interface WebGpuInitInfo {
@@ -71,7 +72,7 @@ export async function createWebGpuBackend(gpu: unknown, where = 'init'):
   let source = gpu;
   if (source === undefined) {
     const nav = (globalThis as { navigator?: { gpu?: unknown } }).navigator;
-    if (!nav?.gpu) return { backend: null, info: { available: false, reason: 'no WebGPU here (navigator.gpu is undefined); pass init({ gpu }) with a GPU, GPUAdapter or GPUDevice' } };
+    if (!nav?.gpu) return { backend: null, info: { available: false, reason: NO_NAVIGATOR_GPU } };
     source = nav.gpu;
   }
   const kind = kindOf(source);
@@ -87,7 +88,7 @@ export async function createWebGpuBackend(gpu: unknown, where = 'init'):
     if (kind === 'gpu') {
       adapter = await (source as GPU).requestAdapter({ powerPreference: 'high-performance' });
       if (!adapter) {
-        return { backend: null, info: { available: false, reason: 'the GPU object offered no adapter (requestAdapter() returned null: no usable GPU or driver; in Node, the npm webgpu package also needs libvulkan and a Vulkan driver)' } };
+        return { backend: null, info: { available: false, reason: NO_ADAPTER } };
       }
     } else {
       adapter = source as GPUAdapter;
