@@ -6,14 +6,10 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Rng } from '../random.js';
+import { permutation, type DigitSet } from './batches.js';
 
-export interface DigitSet {
-  /** (n, 784) pixels in [0, 1], row-major. */
-  x: Float32Array;
-  /** (n) class labels 0..9. */
-  y: Uint8Array;
-  n: number;
-}
+export type { DigitSet } from './batches.js';
+export { permutation } from './batches.js';
 
 export interface MnistSplit {
   train: DigitSet;
@@ -41,17 +37,6 @@ export function loadDigits(): DigitSet {
     i += count;
   }
   return { x, y, n };
-}
-
-/** A seeded Fisher-Yates permutation of 0..n-1 (identical on every runtime). */
-export function permutation(n: number, rng: Rng): Uint32Array {
-  const p = new Uint32Array(n);
-  for (let i = 0; i < n; i++) p[i] = i;
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rng.uniform() * (i + 1));
-    const t = p[i]; p[i] = p[j]; p[j] = t;
-  }
-  return p;
 }
 
 /** Rows `idx` of a set. */

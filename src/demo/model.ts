@@ -12,7 +12,7 @@ import { layerNorm } from '../ops/norm.js';
 import { Module } from '../nn/module.js';
 import { Linear } from '../nn/linear.js';
 import { getDeq } from '../deq/registry.js';
-import type { DEQBase, DEQResult } from '../deq/core.js';
+import type { DEQBase, DEQForwardOptions, DEQResult } from '../deq/core.js';
 import { noGrad } from '../autograd/engine.js';
 
 export interface MnistDEQOptions {
@@ -20,8 +20,10 @@ export interface MnistDEQOptions {
   hidden?: number;
   /** Forward solver (default 'anderson'). */
   solver?: string;
-  /** 'ift' (implicit gradient) or 'phantom' (5 damped unrolled steps). Default 'ift'. */
+  /** 'ift' (implicit gradient) or 'phantom' (`phantomSteps` damped unrolled steps). Default 'ift'. */
   grad?: 'ift' | 'phantom';
+  /** Unrolled steps of the phantom gradient (default 5). */
+  phantomSteps?: number;
   /** Forward iterations in training (default 12; eval uses 1.5x). */
   fMaxIter?: number;
   /** Seed of the parameter initialisation (default 0). */
@@ -31,7 +33,7 @@ export interface MnistDEQOptions {
 /** x (B, 784) -> logits (B, 10) through one implicit layer. */
 export class MnistDEQ extends Module<[Tensor], Promise<{ logits: Tensor; info: DEQResult<Tensor>['info'] }>> {
   readonly hidden: number;
-  readonly deq: DEQBase;
+  deq: DEQBase;
   private readonly inj: Linear;
   private readonly cell: Linear;
   private readonly head: Linear;
@@ -48,16 +50,27 @@ export class MnistDEQ extends Module<[Tensor], Promise<{ logits: Tensor; info: D
       const w = this.cell.weight;
       w.backend.axpby(0.5, w.storage, 0, w.storage, w.storage);
     });
+    this.deq = this.makeDeq(opts);
+  }
+
+  /** The implicit layer's solver and gradient (the weights are kept); see `MnistDEQOptions`. */
+  setSolver(opts: Pick<MnistDEQOptions, 'solver' | 'grad' | 'phantomSteps' | 'fMaxIter'>): void {
+    const training = this.deq.training;
+    this.deq = this.makeDeq(opts);
+    this.deq.train(training);
+  }
+
+  private makeDeq(opts: Pick<MnistDEQOptions, 'solver' | 'grad' | 'phantomSteps' | 'fMaxIter'>): DEQBase {
     const fMaxIter = opts.fMaxIter ?? 12;
     const phantom = opts.grad === 'phantom';
-    this.deq = getDeq({
+    return getDeq({
       fSolver: opts.solver ?? 'anderson', fMaxIter, fTol: 1e-3, fStopMode: 'rel',
       evalFactor: 1.5,
       ift: !phantom, bSolver: 'fixed_point_iter', bMaxIter: fMaxIter, bTol: 1e-3, bStopMode: 'rel',
       // A budget of fMaxIter adjoint steps is deliberate (TorchDEQ's recipe): the inexact
       // backward solve is expected, so the per-step warning is off.
       bFailure: 'ignore',
-      grad: phantom ? 5 : 1, tau: phantom ? 0.6 : 1,
+      grad: phantom ? opts.phantomSteps ?? 5 : 1, tau: phantom ? 0.6 : 1,
     });
   }
 
@@ -67,11 +80,12 @@ export class MnistDEQ extends Module<[Tensor], Promise<{ logits: Tensor; info: D
     return this;
   }
 
-  async forward(x: Tensor): Promise<{ logits: Tensor; info: DEQResult<Tensor>['info'] }> {
+  /** `backwardWriter` receives the stats of each IFT backward solve (see DEQForwardOptions). */
+  async forward(x: Tensor, opts: Pick<DEQForwardOptions, 'backwardWriter'> = {}): Promise<{ logits: Tensor; info: DEQResult<Tensor>['info'] }> {
     const u = this.inj.forward(x);
     const W = this.cell.weight;
     const f = (z: Tensor): Tensor => tanh(layerNorm(add(linear(z, W), u), [this.hidden]));
-    const { zOut, info } = await this.deq.forward(f, zeros([x.shape[0], this.hidden], { dtype: x.dtype, backend: x.backend }));
+    const { zOut, info } = await this.deq.forward(f, zeros([x.shape[0], this.hidden], { dtype: x.dtype, backend: x.backend }), opts);
     return { logits: this.head.forward(zOut[zOut.length - 1]), info };
   }
 }

@@ -4,7 +4,6 @@
  * test accuracy. `runDemo` is what `npm run demo` runs; tests call it on a small subset.
  */
 import '../tensor_methods.js';
-import { tensor } from '../creation.js';
 import { tidy } from '../scope.js';
 import { noGrad } from '../autograd/engine.js';
 import { crossEntropy } from '../ops/loss.js';
@@ -15,7 +14,8 @@ import { save } from '../io/safetensors.js';
 import { Rng } from '../random.js';
 import { setThreads, getThreads } from '../threads/settings.js';
 import { MnistDEQ } from './model.js';
-import { mnistSplit, permutation, type DigitSet } from './mnist_data.js';
+import { mnistSplit, type DigitSet } from './mnist_data.js';
+import { batchOf, countCorrect, mean, permutation } from './batches.js';
 
 export interface DemoOptions {
   epochs?: number;
@@ -57,51 +57,6 @@ export interface DemoResult {
   rows: EpochRow[];
   testAccuracy: number;
   seconds: number;
-}
-
-const PIX = 784;
-
-/**
- * Rows idx[from..to) as a (n, 784) tensor. With `shift`, each image is translated by a random
- * whole number of pixels in [-shift, shift] along each axis (zero fill): cheap augmentation that
- * keeps an MLP-style cell from memorising 8,000 digits.
- */
-function batchOf(set: DigitSet, idx: Uint32Array, from: number, to: number, shift = 0, rng?: Rng) {
-  const n = to - from;
-  const x = new Float32Array(n * PIX);
-  const y: number[] = new Array(n);
-  for (let i = 0; i < n; i++) {
-    const r = idx[from + i];
-    const src = set.x.subarray(r * PIX, (r + 1) * PIX);
-    if (shift > 0 && rng) {
-      const dx = Math.floor(rng.uniform() * (2 * shift + 1)) - shift;
-      const dy = Math.floor(rng.uniform() * (2 * shift + 1)) - shift;
-      for (let row = 0; row < 28; row++) {
-        const sr = row - dy;
-        if (sr < 0 || sr >= 28) continue;
-        for (let col = 0; col < 28; col++) {
-          const sc = col - dx;
-          if (sc >= 0 && sc < 28) x[i * PIX + row * 28 + col] = src[sr * 28 + sc];
-        }
-      }
-    } else {
-      x.set(src, i * PIX);
-    }
-    y[i] = set.y[r];
-  }
-  return { x: tensor(x, [n, PIX]), y };
-}
-
-function countCorrect(pred: Float32Array | Float64Array, y: number[]): number {
-  let c = 0;
-  for (let i = 0; i < y.length; i++) if (pred[i] === y[i]) c++;
-  return c;
-}
-
-function mean(a: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i];
-  return s / a.length;
 }
 
 /** Accuracy of the model (eval mode) on a set. */
