@@ -88,6 +88,7 @@ const tfWasm = join(root, 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'd
 const wasmDir = join(root, 'build', 'wasm');
 const cases = [
   { name: 'tsdeq: init + one DEQ training step (esbuild)', key: 'deq', make: (o) => bundleEsbuild('deq_step.js', o, [[wasmDir, 'wasm']]) },
+  { name: 'tsdeq: init + one DEQ training step without nn/optim (esbuild)', key: 'deq-min', make: (o) => bundleEsbuild('deq_step_minimal.js', o, [[wasmDir, 'wasm']]) },
   { name: 'tsdeq: init + one DEQ training step (Vite)', key: 'deq-vite', make: (o) => bundleVite('deq_step.js', o) },
   { name: 'tsdeq: only tensor + matmul (esbuild)', key: 'matmul', make: (o) => bundleEsbuild('tensor_matmul.js', o, []) },
   { name: 'tsdeq: the whole namespace + init (esbuild)', key: 'all', make: (o) => bundleEsbuild('everything.js', o, [[wasmDir, 'wasm']]) },
