@@ -166,18 +166,22 @@ export function init(source?: WasmSource | InitOptions): Promise<InitInfo> {
   return cpu.then(async (info) => ({ ...info, webgpu: await webgpuSide(hasGpu ? gpu : undefined, hasGpu) }));
 }
 
+/** The webgpu backend's starter, once an `init` call has imported it. */
+let webgpuStarter: typeof import('./backend/webgpu/start.js') | null = null;
+
 /**
- * The WebGPU step of `init`. Without an explicit `gpu`, the adapter is probed first and the
- * webgpu backend's code is imported only when there is one (a separate chunk in split
- * bundles: pages without WebGPU never download it).
+ * The WebGPU step of `init`. Without an explicit `gpu`, and before any call has started the
+ * webgpu backend, the adapter is probed first and the backend's code is imported only when
+ * there is one (a separate chunk in split bundles: pages without WebGPU never download it).
+ * Later calls without `gpu` report what the backend's starter found (see ./backend/webgpu/start.ts).
  */
 async function webgpuSide(gpu: GpuSource | undefined, explicit: boolean): Promise<WebGpuInitInfo> {
   let source = gpu;
-  if (!explicit) {
+  if (!explicit && webgpuStarter === null) {
     const probe = await probeAdapter();
     if ('reason' in probe) return { available: false, reason: probe.reason };
     source = probe.adapter;
   }
-  const { startWebGpu } = await import('./backend/webgpu/start.js');
-  return startWebGpu(source, explicit);
+  webgpuStarter ??= await import('./backend/webgpu/start.js');
+  return webgpuStarter.startWebGpu(source, explicit);
 }

@@ -226,6 +226,9 @@ describe('bundled package smoke runs', () => {
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'tsdeq-workerd-'));
       copyFileSync(bundle, join(dir, 'index.js'));
+      // The package's chunks (build/index-*.js: code shared with lazily imported parts) are modules too.
+      const chunks = readdirSync(join(root, 'build')).filter((f) => /^index-.*\.js$/.test(f));
+      for (const c of chunks) copyFileSync(join(root, 'build', c), join(dir, c));
       copyFileSync(join(root, 'test', 'portability', 'smoke.mjs'), join(dir, 'smoke.mjs'));
       copyFileSync(join(root, 'test', 'portability', 'workerd_worker.mjs'), join(dir, 'worker.mjs'));
       copyFileSync(join(root, 'build', 'wasm', 'tsdeq-simd.wasm'), join(dir, 'simd.wasm'));
@@ -242,6 +245,7 @@ describe('bundled package smoke runs', () => {
         '  modules = [',
         '    (name = "worker.mjs", esModule = embed "worker.mjs"),',
         '    (name = "index.js", esModule = embed "index.js"),',
+        ...chunks.map((c) => `    (name = "${c}", esModule = embed "${c}"),`),
         '    (name = "smoke.mjs", esModule = embed "smoke.mjs"),',
         '    (name = "simd.wasm", wasm = embed "simd.wasm"),',
         '  ],',
