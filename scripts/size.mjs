@@ -13,6 +13,8 @@ import { extname, join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
 const root = resolve(import.meta.dirname, '..');
+/** The built package to measure (default build/; TSDEQ_BUILD=dir measures another build of it). */
+const pkg = resolve(process.env.TSDEQ_BUILD ?? join(root, 'build'));
 const pages = join(root, 'scripts', 'size');
 const args = process.argv.slice(2);
 const only = args.filter((a) => !a.startsWith('--'));
@@ -20,7 +22,7 @@ const only = args.filter((a) => !a.startsWith('--'));
 /** Resolves 'tsdeq' to this checkout's build/index.js, as `npm install tsdeq` would. */
 const tsdeqAlias = {
   name: 'tsdeq-self',
-  setup(b) { b.onResolve({ filter: /^tsdeq$/ }, () => ({ path: join(root, 'build', 'index.js') })); },
+  setup(b) { b.onResolve({ filter: /^tsdeq$/ }, () => ({ path: join(pkg, 'index.js') })); },
 };
 
 /**
@@ -47,7 +49,7 @@ async function bundleVite(entry, out) {
   writeFileSync(join(src, 'index.html'), '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script type="module" src="./app.js"></script>');
   await build({
     root: src, logLevel: 'error', configFile: false,
-    resolve: { alias: { tsdeq: join(root, 'build', 'index.js') } },
+    resolve: { alias: { tsdeq: join(pkg, 'index.js') } },
     build: { outDir: out, emptyOutDir: true, target: 'es2022', assetsInlineLimit: 0 },
   });
   rmSync(src, { recursive: true, force: true });
@@ -85,7 +87,7 @@ async function measure(browser, dir) {
 }
 
 const tfWasm = join(root, 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist');
-const wasmDir = join(root, 'build', 'wasm');
+const wasmDir = join(pkg, 'wasm');
 const cases = [
   { name: 'tsdeq: init + one DEQ training step (esbuild)', key: 'deq', make: (o) => bundleEsbuild('deq_step.js', o, [[wasmDir, 'wasm']]) },
   { name: 'tsdeq: init + one DEQ training step without nn/optim (esbuild)', key: 'deq-min', make: (o) => bundleEsbuild('deq_step_minimal.js', o, [[wasmDir, 'wasm']]) },
