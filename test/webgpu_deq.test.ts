@@ -75,4 +75,22 @@ run('DEQ training step: webgpu vs wasm (float32)', () => {
     expect(g.gW.some((v) => v !== 0)).toBe(true);
     for (let i = 0; i < g.nstep.length; i++) expect(Math.abs(g.nstep[i] - c.nstep[i])).toBeLessThanOrEqual(2);
   });
+
+  it('two solves interleaved on webgpu give the results of running them one after the other', async () => {
+    const d = 16, B = 3;
+    const W = T.tensor(values(d * d, 7, 0.5 / Math.sqrt(d)), [d, d], { backend: 'webgpu' });
+    const solveOne = async (seed: number): Promise<number[]> => {
+      const inj = T.tensor(values(B * d, seed, 1), [B, d], { backend: 'webgpu' });
+      const f = async (z: Tensor): Promise<Tensor> => {
+        await new Promise((r) => setTimeout(r, 0)); // let the other solve run in between
+        return T.tanh(T.add(T.linear(z, W), inj));
+      };
+      const res = await T.getSolver('anderson')(f, T.zeros([B, d], { backend: 'webgpu' }), { maxIter: 25, tol: 1e-6 });
+      return Array.from(await res.z.data());
+    };
+    const seq = [await solveOne(11), await solveOne(12)];
+    const par = await Promise.all([solveOne(11), solveOne(12)]);
+    expect(par[0]).toEqual(seq[0]);
+    expect(par[1]).toEqual(seq[1]);
+  });
 });
