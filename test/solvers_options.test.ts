@@ -31,10 +31,10 @@ describe('registry', () => {
 });
 
 const VALID_KEYS: Record<string, string> = {
-  fixed_point_iter: "'maxIter', 'tol', 'stopMode', 'indexing', 'returnFinal', 'writer', 'divergence', 'tau'",
+  fixed_point_iter: "'maxIter', 'tol', 'stopMode', 'indexing', 'returnFinal', 'writer', 'divergence', 'checkEvery', 'tau'",
   simple_fixed_point_iter: "'maxIter', 'tol', 'stopMode', 'indexing', 'tau', 'writer'",
-  anderson: "'maxIter', 'tol', 'stopMode', 'indexing', 'returnFinal', 'writer', 'divergence', 'tau', 'm', 'lam'",
-  broyden: "'maxIter', 'tol', 'stopMode', 'indexing', 'returnFinal', 'writer', 'divergence', 'memory', 'lineSearch'",
+  anderson: "'maxIter', 'tol', 'stopMode', 'indexing', 'returnFinal', 'writer', 'divergence', 'checkEvery', 'tau', 'm', 'lam'",
+  broyden: "'maxIter', 'tol', 'stopMode', 'indexing', 'returnFinal', 'writer', 'divergence', 'checkEvery', 'memory', 'lineSearch'",
 };
 
 const BAD: [keyof SolverOptions, unknown, RegExp][] = [
@@ -54,6 +54,8 @@ const BAD: [keyof SolverOptions, unknown, RegExp][] = [
   ['lam', -1, /option 'lam' expected a finite number >= 0, received -1/],
   ['memory', 0, /option 'memory' expected an integer >= 1, received 0/],
   ['lineSearch', 'yes', /option 'lineSearch' expected a boolean, received "yes"/],
+  ['checkEvery', 0, /option 'checkEvery' expected an integer >= 1, received 0/],
+  ['checkEvery', 2.5, /option 'checkEvery' expected an integer >= 1, received 2.5/],
 ];
 
 describe('options', () => {

@@ -55,6 +55,41 @@ export interface ConvSpec {
   oh: number; ow: number;
 }
 
+/**
+ * Geometry and rules of one `trackStep` (device-side solver bookkeeping, TorchDEQ's semantics).
+ * The tracker state is a (TRACK_FIELDS B + TRACK_GLOBALS) storage: per sample b, field f at
+ * `f B + b` (TRACK_* field numbers below), then the globals `[stopped, stopStep, cols]`.
+ */
+export interface TrackSpec {
+  B: number;
+  D: number;
+  /** Trace width (columns incl. the sentinel column 0). */
+  width: number;
+  /** The trace column this step writes (columns after it take the lowest values: padding). */
+  col: number;
+  /** The step number recorded as `nstep` when a sample improves. */
+  step: number;
+  /** rel = abs / (fNorm + eps). */
+  eps: number;
+  tol: number;
+  /** 0: 'abs', 1: 'rel'. */
+  stopMode: 0 | 1;
+  returnFinal: boolean;
+  divergence: number;
+  /**
+   * Broyden's no-progress stop (0 disables): after `stallSteps` steps, stop when the batch max
+   * of the last residual is below `stallTol` and, in each of the last `stallSteps` columns,
+   * (max over batch) / (min over batch) < `stallRatio`.
+   */
+  stallSteps: number;
+  stallRatio: number;
+  stallTol: number;
+}
+
+/** Tracker state fields (see `TrackSpec`). */
+export const TRACK_LOWEST_ABS = 0, TRACK_LOWEST_REL = 1, TRACK_STEP_ABS = 2, TRACK_STEP_REL = 3,
+  TRACK_REF = 4, TRACK_DEAD = 5, TRACK_IMPROVED = 6, TRACK_FIELDS = 7, TRACK_GLOBALS = 3;
+
 export interface Backend {
   readonly name: string;
   /**
@@ -147,6 +182,23 @@ export interface Backend {
   lowRankMatvecPair?(u: Storage, v: Storage, x: Storage, y: Storage, outX: Storage, outY: Storage, B: number,
     r: number, rmax: number, D: number, s: number): void;
 
+  // ---- solver bookkeeping on the device ----
+  /**
+   * Records one solver step without reading anything back. `norms` (2B) holds ||f(x) - x||
+   * then ||f(x)|| per sample; the trace storage is (2, B, width) (abs rows then rel rows).
+   * Unless the state's `stopped` global is set (then nothing changes, `improved` is cleared):
+   * per sample exactly `Tracker.record` (src/solvers/tracker.ts): trace column `col` takes
+   * abs and rel = abs / (fNorm + eps) and the columns after it the lowest values; each mode's
+   * lowest and its step update on strict improvement (always with returnFinal); `improved`
+   * follows the stop mode; NaN / divergence marks the sample dead; the divergence reference is
+   * set once. The improved samples' rows of `candidate` (B, D) are copied into `best`. Then
+   * TorchDEQ's batch-global stop test (every live sample's stop-mode residual < tol, strict;
+   * never with returnFinal; an all-dead batch always stops) and the optional no-progress
+   * test; when one passes, `stopped` = 1, `stopStep` = step. `cols` = col + 1.
+   * The state may be float64 (CPU backends) or the solve's dtype.
+   */
+  trackStep(norms: Storage, state: Storage, trace: Storage, candidate: Storage, best: Storage, spec: TrackSpec): void;
+
   // ---- convolution ----
   /** x (n, c, h, w) -> cols (n, c*kh*kw, oh*ow). */
   im2col(x: Storage, cols: Storage, spec: ConvSpec): void;
@@ -182,10 +234,13 @@ export interface Backend {
    * [[0, 1^T], [1, gram[b][:n, :n] + lam I]] [nu; alpha] = [1; 0] as `solve` does and writes
    * out[b] = tau sum_j alpha_j F[b, j] + (1 - tau) sum_j alpha_j X[b, j]. Returns the number
    * of singular samples; their out rows are left untouched (the caller redoes the step
-   * composed, with its fallback for singular systems).
+   * composed, with its fallback for singular systems). A backend that cannot count without a
+   * read (a GPU) applies that fallback itself and returns 0: ridges of 1e-10, 1e-7, 1e-4 times
+   * max_i |gram_ii + lam| added to the diagonal, then the plain step on slot `newest` (the slot
+   * of the latest record).
    */
   andersonMix?(gram: Storage, F: Storage, X: Storage, out: Storage, n: number, lam: number, tau: number,
-    B: number, m: number, D: number): number;
+    B: number, m: number, D: number, newest: number): number;
   /**
    * Broyden's bookkeeping after evaluating f = f(xNew) on (B, D) states: gNew = f - xNew,
    * dx = xNew - x, dg = gNew - g (each as `axpby`), norms[b] = ||gNew[b]||, norms[B + b] =

@@ -3,7 +3,8 @@
  * correctness that every fast backend is tested against, so it stays plain: no tiling, no
  * tricks, one obvious loop per primitive.
  */
-import type { Backend, ConvSpec, MatmulSpec, ReduceOp, Storage, UnaryOp, BinaryOp } from './backend.js';
+import type { Backend, ConvSpec, MatmulSpec, ReduceOp, Storage, UnaryOp, BinaryOp, TrackSpec } from './backend.js';
+import { trackStepHost } from './track_host.js';
 import { arrayCtor, bytesPer, type DType, type TypedArray } from '../dtype.js';
 import { erf } from './math.js';
 import { broydenScratch, composedBroydenStep, freeBroydenScratch } from './broyden_composed.js';
@@ -104,6 +105,9 @@ export class JsBackend implements Backend {
   }
   readInto(s: Storage, dst: TypedArray): void {
     dst.set(d(s));
+  }
+  trackStep(norms: Storage, state: Storage, trace: Storage, candidate: Storage, best: Storage, spec: TrackSpec): void {
+    trackStepHost(this, norms, state, trace, candidate, best, spec);
   }
   readAsync(s: Storage): Promise<TypedArray> {
     return Promise.resolve(this.readSync(s));

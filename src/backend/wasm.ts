@@ -5,7 +5,8 @@
  * through a small dims block kept in WASM memory, and data is copied only by `write` and
  * `readSync`. Created by `init()` (src/init.ts) or `createWasmBackend` (./wasm_loader.ts).
  */
-import type { Backend, BinaryOp, ConvSpec, MatmulSpec, ReduceOp, Storage, UnaryOp } from './backend.js';
+import type { Backend, BinaryOp, ConvSpec, MatmulSpec, ReduceOp, Storage, TrackSpec, UnaryOp } from './backend.js';
+import { trackStepHost } from './track_host.js';
 import { bytesPer, type DType, type TypedArray } from '../dtype.js';
 import { DIMS_BYTES } from './wasm_constants.js';
 import { packDims } from './wasm_dims.js';
@@ -100,6 +101,9 @@ export class WasmBackend implements Backend {
   readInto(s: Storage, dst: TypedArray): void {
     const base = p(s) / bytesPer(s.dtype);
     dst.set(this.heap.view(s.dtype).subarray(base, base + s.size));
+  }
+  trackStep(norms: Storage, state: Storage, trace: Storage, candidate: Storage, best: Storage, spec: TrackSpec): void {
+    trackStepHost(this, norms, state, trace, candidate, best, spec);
   }
   readAsync(s: Storage): Promise<TypedArray> {
     return Promise.resolve(this.readSync(s));

@@ -34,7 +34,7 @@ export const anderson: Solver = async <S extends SolverState>(func: SolverFunc<S
   const s = new Session('anderson', func, x0, options, (o) => Math.max(1, o.maxIter - 1));
   try {
     await iterate(s);
-    return s.finish<S>();
+    return await s.finish<S>();
   } finally {
     s.dispose();
   }
@@ -80,9 +80,9 @@ async function iterate(s: Session): Promise<void> {
   const X = s.buf(m), F = s.buf(m), G = s.buf(m);
   const xCur = s.buf(), gCur = s.buf(), mixX = s.buf();
   const gram = s.ws.buf(B * m * m), row = s.ws.buf(B * m), alpha = s.ws.buf(B * m);
-  // Backends with the fused Anderson steps need the bordered systems only for singular samples.
-  // A backend may fuse the record alone (a GPU: its mix would have to read back how many
-  // samples were singular); the composed mix reads the same history and Gram matrices.
+  // Backends with the fused Anderson steps need the bordered systems only for singular samples
+  // (a GPU backend resolves those on the device and reports none, so its loop reads nothing);
+  // the composed mix reads the same history and Gram matrices.
   const fused = be.andersonRecord !== undefined;
   const fusedMix = fused && be.andersonMix !== undefined;
   let sys: Bordered[] | null = null;
@@ -126,7 +126,7 @@ async function iterate(s: Session): Promise<void> {
   for (let k = 2; k < o.maxIter; k++) {
     const n = Math.min(k, m);
     // A fused mix that meets a singular system is redone composed (with its fallback ridges).
-    if (!fusedMix || be.andersonMix!(gram.s, F.s, X.s, xCur.s, n, o.lam, o.tau, B, m, D) > 0) {
+    if (!fusedMix || be.andersonMix!(gram.s, F.s, X.s, xCur.s, n, o.lam, o.tau, B, m, D, (k - 1) % m) > 0) {
       const { P, C, H, y, sol } = systems()[n];
       const w = n + 1;
       be.copy(gram.s, 0, [m * m, m, 1], P.s, w + 1, [w * w, w, 1], [B, n, n]);
@@ -143,11 +143,10 @@ async function iterate(s: Session): Promise<void> {
     }
     const ev = evalInto(xCur, k % m);
     const e = ev instanceof Promise ? await ev : ev;
-    const r = fused ? s.readFusedNorms() : s.norms(gCur.s, e.s);
-    const [abs, fNorm] = r instanceof Promise ? await r : r;
-    s.accept(abs, fNorm, k + 1, e.s);
+    const stop = s.record(k + 1, e.s, fused ? undefined : [gCur.s, e.s]);
+    const done = stop instanceof Promise ? await stop : stop;
     e.release();
-    if (s.track.shouldStop()) break;
+    if (done) break;
   }
 }
 

@@ -18,7 +18,7 @@
  * Math. Comp. 19(92), 1965.
  */
 import type { Backend } from '../backend/backend.js';
-import { Session } from './session.js';
+import { Session, type Pair } from './session.js';
 import { broydenScratch, composedBroydenStep } from '../backend/broyden_composed.js';
 import { armijo } from './line_search.js';
 import { copyAll, readVectors, type Buf } from './workspace.js';
@@ -32,17 +32,17 @@ import type { Solver, SolverFunc, SolverOptions, SolverResult, SolverState } fro
  */
 export const broyden: Solver = async <S extends SolverState>(func: SolverFunc<S>, x0: S,
   options?: SolverOptions): Promise<SolverResult<S>> => {
-  const s = new Session('broyden', func, x0, options, (o) => o.maxIter + 1);
+  const s = new Session('broyden', func, x0, options, (o) => o.maxIter + 1, STALL);
   try {
     await iterate(s);
-    return s.finish<S>();
+    return await s.finish<S>();
   } finally {
     s.dispose();
   }
 };
 
 /** No-progress test: after this many steps, over this many steps, with this ratio and tol factor. */
-const STALL_STEPS = 30, STALL_RATIO = 1.3, STALL_TOL_FACTOR = 3;
+const STALL = { steps: 30, ratio: 1.3, tolFactor: 3 };
 
 async function iterate(s: Session): Promise<void> {
   const { o, L } = s;
@@ -73,7 +73,7 @@ async function iterate(s: Session): Promise<void> {
   const step = be.broydenStep ? be.broydenStep.bind(be) : composedStep(s);
   let nstep = 0;
   while (nstep < o.maxIter) {
-    let abs: ArrayLike<number>, fNorm: ArrayLike<number>;
+    let pair: Pair;
     if (!search && advance) {
       be.axpby(1, x.s, 1, upd.s, xNew.s);
       // No microtask when func and the norm read are synchronous.
@@ -86,8 +86,7 @@ async function iterate(s: Session): Promise<void> {
       xNew = xOld;
       g = gNew;
       gNew = gOld;
-      const rn = s.readFusedNorms();
-      [abs, fNorm] = rn instanceof Promise ? await rn : rn;
+      pair = undefined;
     } else {
       if (search) await search.step(x, g, upd, xNew, gNew, gOf);
       else {
@@ -100,13 +99,11 @@ async function iterate(s: Session): Promise<void> {
       [g, gNew] = [gNew, g];
       // f(x) = g + x, as TorchDEQ measures it (xNew is free scratch here).
       be.axpby(1, g.s, 1, x.s, xNew.s);
-      [abs, fNorm] = await s.norms(g.s, xNew.s);
+      pair = [g.s, xNew.s];
     }
     nstep++;
-    s.accept(abs, fNorm, nstep, x.s);
-    if (s.track.shouldStop()) break;
-    if (nstep > STALL_STEPS && s.track.currentMax() < STALL_TOL_FACTOR * o.tol
-      && s.track.flatForLast(STALL_STEPS, STALL_RATIO)) break;
+    const stop = s.record(nstep, x.s, pair);
+    if (stop instanceof Promise ? await stop : stop) break;
     // Inverse update with the first min(nstep - 1, mem) terms (B_old), then write term
     // (nstep - 1) mod mem. Two low-rank products per step: v^T = dx^T B_old and
     // p = B_old g; B_old dg follows as p + d, since the last direction was d = -B_old g_old.

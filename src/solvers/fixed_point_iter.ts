@@ -25,12 +25,11 @@ export const fixedPointIter: Solver = async <S extends SolverState>(func: Solver
       const t = x;
       x = fx;
       fx = t;
-      const r = s.dampedStepNorms(x, fx, diff);
-      const [abs, fNorm] = r instanceof Promise ? await r : r;
-      s.accept(abs, fNorm, k + 1, fx.s);
-      if (s.track.shouldStop()) break;
+      const p = s.dampedStepForRecord(x, fx, diff);
+      const stop = s.record(k + 1, fx.s, p instanceof Promise ? await p : p);
+      if (stop instanceof Promise ? await stop : stop) break;
     }
-    return s.finish<S>();
+    return await s.finish<S>();
   } finally {
     s.dispose();
   }

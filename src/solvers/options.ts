@@ -20,6 +20,8 @@ export interface ResolvedOptions {
   lam: number;
   memory: number;
   lineSearch: boolean;
+  /** null: the backend's default (`defaultCheckEvery`). */
+  checkEvery: number | null;
 }
 
 /**
@@ -39,9 +41,24 @@ export const SOLVER_DEFAULTS: Readonly<ResolvedOptions> = Object.freeze({
   lam: 1e-4,
   memory: 0,
   lineSearch: false,
+  checkEvery: null,
 });
 
-const COMMON = ['maxIter', 'tol', 'stopMode', 'indexing', 'returnFinal', 'writer', 'divergence'] as const;
+/**
+ * `checkEvery` when the caller gives none: 1 on backends that read synchronously (every step
+ * is tested, exactly TorchDEQ), `GPU_CHECK_EVERY` on backends that only read asynchronously.
+ * GPU_CHECK_EVERY = 8 is the smallest value the issue allows; on the CPU (SwiftShader) adapter
+ * larger values saved nothing measurable (bench section deq_step, --backend webgpu), and it
+ * must be re-measured on a real GPU (BENCHMARKS.md).
+ */
+export const GPU_CHECK_EVERY = 8;
+
+/** The resolved `checkEvery` for a solve on a backend. */
+export function defaultCheckEvery(o: ResolvedOptions, backend: { asyncOnly?: boolean }): number {
+  return o.checkEvery ?? (backend.asyncOnly ? GPU_CHECK_EVERY : 1);
+}
+
+const COMMON = ['maxIter', 'tol', 'stopMode', 'indexing', 'returnFinal', 'writer', 'divergence', 'checkEvery'] as const;
 
 /**
  * The option keys each built-in solver accepts.
@@ -113,8 +130,9 @@ export function resolveOptions(solver: string, options: SolverOptions | undefine
   const lam = finiteAtLeast(where, 'lam', get('lam'), 0, false);
   const memory = o.memory === undefined ? maxIter : integer(where, 'memory', o.memory, 1);
   const lineSearch = bool(where, 'lineSearch', get('lineSearch'));
+  const checkEvery = o.checkEvery === undefined ? null : integer(where, 'checkEvery', o.checkEvery, 1);
   return {
     maxIter, tol, stopMode, indexing: [...(idx as number[])], tau, returnFinal,
-    writer: writer as ResolvedOptions['writer'], divergence, m, lam, memory: Math.max(memory, 1), lineSearch,
+    writer: writer as ResolvedOptions['writer'], divergence, m, lam, memory: Math.max(memory, 1), lineSearch, checkEvery,
   };
 }

@@ -5,13 +5,19 @@
  * iteration loop against a `Session`.
  */
 import type { Storage } from '../backend/backend.js';
+import type { Tensor } from '../tensor.js';
 import type { TypedArray } from '../dtype.js';
 import { StateLayout } from './layout.js';
 import { FuncRunner, type Evaluation } from './evaluate.js';
 import { Tracker } from './tracker.js';
-import { resolveOptions, type ResolvedOptions } from './options.js';
+import { resolveOptions, defaultCheckEvery, type ResolvedOptions } from './options.js';
+import { DeviceTracker, type StallRule, type StatusSource } from './device_tracker.js';
+import { attachStatus } from './status.js';
 import { Workspace, copyAll, copyRows, readVectors, type Buf } from './workspace.js';
 import type { SolveStatus, SolverFunc, SolverOptions, SolverResult, SolverState, SolverStats } from './types.js';
+
+/** What `record` takes besides the fused norms: [f(x) - x, f(x)] storages, or nothing. */
+export type Pair = [Storage, Storage] | undefined;
 
 /** Per-sample residual norms and image norms (B each). */
 export type Norms = [TypedArray, TypedArray];
@@ -22,12 +28,18 @@ export class Session {
   readonly L: StateLayout;
   readonly ws: Workspace;
   readonly run: FuncRunner;
-  readonly track: Tracker;
+  /** Host bookkeeping (checkEvery 1 on a synchronously readable backend), else null. */
+  readonly track: Tracker | null;
+  /** Device bookkeeping (checkEvery > 1, or a backend that only reads asynchronously), else null. */
+  readonly dev: DeviceTracker | null;
+  /** The resolved `checkEvery`. */
+  readonly checkEvery: number;
   /** The returned state: per sample, the best candidate so far (starts as x0). */
   readonly best: Buf;
   /** x0 packed (B, D). */
   readonly x0: Buf;
-  private readonly trajectory: SolverState[] = [];
+  private readonly trajectory: { step: number; state: SolverState }[] = [];
+  private readonly stall: StallRule | null;
   private readonly normA: Buf;
   private readonly normB: Buf;
   /** (2B) residual norms then image norms, written by a backend's fused solver step. */
@@ -38,7 +50,7 @@ export class Session {
    * the common buffers. `width(o)` is the trace width for the resolved options.
    */
   constructor(name: string, func: unknown, x0: unknown, options: SolverOptions | undefined,
-    width: (o: ResolvedOptions) => number) {
+    width: (o: ResolvedOptions) => number, stall: StallRule | null = null) {
     this.name = name;
     if (typeof func !== 'function') {
       throw new Error(`${name}: expected func to be a function (z) => Tensor, received ${func === null ? 'null' : typeof func}`);
@@ -52,7 +64,13 @@ export class Session {
     this.best = this.ws.buf(L.B * L.D);
     this.copyX0(this.best);
     this.run = new FuncRunner(name, func as SolverFunc<SolverState>, L, this.ws);
-    this.track = new Tracker({
+    this.checkEvery = defaultCheckEvery(this.o, L.backend);
+    this.stall = stall;
+    // The bookkeeping stays on the backend unless every step is tested on a backend that reads
+    // synchronously (the host Tracker: TorchDEQ's loop, step by step).
+    const onDevice = this.checkEvery > 1 || L.backend.asyncOnly === true;
+    this.dev = onDevice ? new DeviceTracker(this.ws, L.B, L.D, width(this.o), this.o, this.checkEvery, stall) : null;
+    this.track = onDevice ? null : new Tracker({
       B: L.B, stopMode: this.o.stopMode, width: width(this.o), tol: this.o.tol,
       returnFinal: this.o.returnFinal, divergence: this.o.divergence,
     });
@@ -79,30 +97,25 @@ export class Session {
   }
 
   /**
-   * One damped fixed-point step with its residual norms: out = tau f(x) + (1 - tau) x and
-   * [||out_b - x_b||, ||out_b||]. One fused backend call when the backend has
-   * `fixedPointStep`, else `dampedStep` then the norms of the difference (in `diff`).
-   * Synchronous (no promise, no microtask) when func and the read of the norms are.
+   * One damped fixed-point step, out = tau f(x) + (1 - tau) x, leaving what `record` needs:
+   * nothing when the backend's fused `fixedPointStep` wrote the norms to `fusedNorms`, else the
+   * pair [out - x (in `diff`), out]. Synchronous (no promise) when func is.
    */
-  dampedStepNorms(x: Buf, out: Buf, diff: Buf): Norms | Promise<Norms> {
-    if (this.L.backend.fixedPointStep) {
-      const e = this.run.eval(x);
-      if (e instanceof Promise) return e.then((ev) => this.fusedStep(ev, x, out));
-      return this.fusedStep(e, x, out);
-    }
-    return this.composedStepNorms(x, out, diff);
-  }
-
-  private fusedStep(e: Evaluation, x: Buf, out: Buf): Norms | Promise<Norms> {
-    this.L.backend.fixedPointStep!(e.s, x.s, this.o.tau, out.s, this.fusedNorms.s, this.L.B, this.L.D);
-    e.release();
-    return this.readFusedNorms();
-  }
-
-  private async composedStepNorms(x: Buf, out: Buf, diff: Buf): Promise<Norms> {
-    await this.dampedStep(x, out);
-    this.L.backend.axpby(1, out.s, -1, x.s, diff.s);
-    return this.norms(diff.s, out.s);
+  dampedStepForRecord(x: Buf, out: Buf, diff: Buf): Pair | Promise<Pair> {
+    const be = this.L.backend;
+    const e = this.run.eval(x);
+    const after = (ev: Evaluation): Pair => {
+      if (be.fixedPointStep) {
+        be.fixedPointStep(ev.s, x.s, this.o.tau, out.s, this.fusedNorms.s, this.L.B, this.L.D);
+        ev.release();
+        return undefined;
+      }
+      be.axpby(this.o.tau, ev.s, 1 - this.o.tau, x.s, out.s);
+      ev.release();
+      be.axpby(1, out.s, -1, x.s, diff.s);
+      return [diff.s, out.s];
+    };
+    return e instanceof Promise ? e.then(after) : after(e);
   }
 
   /**
@@ -137,20 +150,81 @@ export class Session {
   /**
    * Records step `step` with residuals `abs` and image norms `fNorm` (rel uses `+ eps`); the
    * samples that improved take `candidate` (B, D) as their best state; `indexing` steps
-   * snapshot the best state.
+   * snapshot the best state. Host bookkeeping only (see `record`).
    */
   accept(abs: ArrayLike<number>, fNorm: ArrayLike<number>, step: number, candidate: Storage, eps = 1e-9): void {
-    if (this.track.record(abs, fNorm, step, eps)) {
-      copyRows(this.L.backend, candidate, this.best.s, this.track.improved, this.L.D);
+    if (this.track!.record(abs, fNorm, step, eps)) {
+      copyRows(this.L.backend, candidate, this.best.s, this.track!.improved, this.L.D);
     }
-    if (this.o.indexing.includes(step)) this.trajectory.push(this.L.unpack(this.best.s));
+    this.snapshot(step);
+  }
+
+  private snapshot(step: number): void {
+    if (this.o.indexing.includes(step)) this.trajectory.push({ step, state: this.L.unpack(this.best.s) });
+  }
+
+  /**
+   * Records step `step` whose candidate state is `candidate` (B, D), with the residual and image
+   * norms either in `fusedNorms` (written by a fused backend step; `pair` omitted) or as the
+   * per-sample norms of `pair = [f(x) - x, f(x)]`. Returns whether the solve should stop
+   * (TorchDEQ's stop test, and Broyden's no-progress test when the session has it), without a
+   * promise when nothing has to be awaited.
+   */
+  record(step: number, candidate: Storage, pair?: [Storage, Storage]): boolean | Promise<boolean> {
+    const { backend, B, D } = this.L;
+    if (this.dev) {
+      if (pair) {
+        backend.batchedNorm(pair[0], this.normA.s, B, D);
+        backend.batchedNorm(pair[1], this.normB.s, B, D);
+        backend.copy(this.normA.s, 0, [1], this.fusedNorms.s, 0, [1], [B]);
+        backend.copy(this.normB.s, 0, [1], this.fusedNorms.s, B, [1], [B]);
+      }
+      const stop = this.dev.record(this.fusedNorms.s, step, candidate, this.best.s);
+      this.snapshot(step);
+      return stop;
+    }
+    const r = pair ? this.norms(pair[0], pair[1]) : this.readFusedNorms();
+    if (r instanceof Promise) return r.then(([abs, fNorm]) => this.hostRecord(abs, fNorm, step, candidate));
+    return this.hostRecord(r[0], r[1], step, candidate);
+  }
+
+  private hostRecord(abs: ArrayLike<number>, fNorm: ArrayLike<number>, step: number, candidate: Storage): boolean {
+    this.accept(abs, fNorm, step, candidate);
+    const t = this.track!, st = this.stall;
+    if (t.shouldStop()) return true;
+    return st !== null && step > st.steps && t.currentMax() < st.tolFactor * this.o.tol && t.flatForLast(st.steps, st.ratio);
   }
 
   /** Builds the result from the best state and calls the writer. */
-  finish<S extends SolverState>(): SolverResult<S> {
+  async finish<S extends SolverState>(): Promise<SolverResult<S>> {
     const L = this.L;
-    if (this.o.indexing.length > 0 && this.trajectory.length === 0) this.trajectory.push(L.unpack(this.best.s));
-    return this.result<S>(this.best.s, this.trajectory as S[], this.track.stats(L.dtype, L.backend), this.track.status());
+    if (this.dev) {
+      // Snapshots queued past a stop the host saw late are dropped (they equal z).
+      if (this.o.indexing.length > 0) await this.dev.settle();
+      const at = this.dev.stoppedAt;
+      const traj = (at === null ? this.trajectory : this.trajectory.filter((t) => t.step <= at)).map((t) => t.state as S);
+      for (const t of this.trajectory) if (at !== null && t.step > at) disposeState(t.state);
+      if (this.o.indexing.length > 0 && traj.length === 0) traj.push(L.unpack(this.best.s) as S);
+      return this.resultOnDevice<S>(this.best.s, traj, this.dev.stats(), this.dev.statusSource());
+    }
+    const traj = this.trajectory.map((t) => t.state as S);
+    if (this.o.indexing.length > 0 && traj.length === 0) traj.push(L.unpack(this.best.s) as S);
+    return this.result<S>(this.best.s, traj, this.track!.stats(L.dtype, L.backend), this.track!.status());
+  }
+
+  /** The per-sample norms of two (B, D) storages, left on the backend: [||a_b||, ||c_b||]. */
+  normsOnDevice(a: Storage, c: Storage): [Storage, Storage] {
+    const { backend, B, D } = this.L;
+    backend.batchedNorm(a, this.normA.s, B, D);
+    backend.batchedNorm(c, this.normB.s, B, D);
+    return [this.normA.s, this.normB.s];
+  }
+
+  /** Builds a result whose status is read from the device when asked for, and calls the writer. */
+  resultOnDevice<S extends SolverState>(z: Storage, trajectory: S[], stats: SolverStats, status: StatusSource): SolverResult<S> {
+    const res = attachStatus<S>({ z: this.L.unpack(z) as S, trajectory, stats }, status, this.name, this.L.backend.name);
+    this.o.writer?.(stats);
+    return res;
   }
 
   /** Builds a result from explicit parts (solvers without per-step tracking) and calls the writer. */
@@ -164,4 +238,8 @@ export class Session {
   dispose(): void {
     this.ws.free();
   }
+}
+
+function disposeState(s: SolverState): void {
+  for (const t of (Array.isArray(s) ? s : [s]) as Tensor[]) t.dispose();
 }

@@ -6,6 +6,7 @@
  */
 import { Session } from './session.js';
 import { finalStepStats } from './tracker.js';
+import { finalStepStatsOnDevice } from './device_tracker.js';
 import type { Solver, SolverFunc, SolverOptions, SolverResult, SolverState } from './types.js';
 
 /**
@@ -31,6 +32,12 @@ export const simpleFixedPointIter: Solver = async <S extends SolverState>(func: 
       if (o.indexing.includes(k + 1)) snapshots.push(L.unpack(fx.s) as S);
     }
     L.backend.axpby(1, fx.s, -1, x.s, diff.s);
+    if (s.dev) {
+      // Nothing is read: the stats are computed on the backend, the status when asked for.
+      const n = s.normsOnDevice(diff.s, fx.s);
+      const { stats, status } = finalStepStatsOnDevice(L.backend, n[0], n[1], L.B, o.maxIter, o);
+      return s.resultOnDevice<S>(fx.s, snapshots, stats, status);
+    }
     const [abs, fNorm] = await s.norms(diff.s, fx.s);
     const { stats, status } = finalStepStats(abs, fNorm, o.maxIter, o, L.dtype, L.backend);
     return s.result<S>(fx.s, snapshots, stats, status);

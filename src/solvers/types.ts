@@ -86,6 +86,16 @@ export interface SolverOptions {
    * (default 1e4; `Infinity` disables the check). Not a TorchDEQ option.
    */
   divergence?: number;
+  /**
+   * Test for the stop every `checkEvery` steps (an integer >= 1). Default: 1 on CPU backends
+   * (every step, exactly TorchDEQ); 8 on webgpu, where the bookkeeping (traces, lowest
+   * residuals, best iterate) stays on the GPU and the stop test reads a few bytes at most once
+   * every `checkEvery` steps, while the following steps are already queued. With a value > 1
+   * the solve runs up to about 2 checkEvery - 1 more steps than needed, but the device freezes
+   * the bookkeeping at the step where the stop test passed, so `z`, `nstep` and the traces are
+   * those of a step-by-step solve. Not a TorchDEQ option.
+   */
+  checkEvery?: number;
   /** anderson: history size (default 6). */
   m?: number;
   /** anderson: ridge added to the Gram matrix (absolute, default 1e-4). */

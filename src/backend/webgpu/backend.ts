@@ -9,7 +9,9 @@
  * contract lets `axpby`, `addTanh`, ... alias) writes to a temporary that is copied back, since
  * WebGPU forbids a buffer bound writable twice in one dispatch.
  */
-import type { Backend, ConvSpec, MatmulSpec, ReduceOp, Storage, UnaryOp, BinaryOp } from '../backend.js';
+import type { Backend, ConvSpec, MatmulSpec, ReduceOp, Storage, UnaryOp, BinaryOp, TrackSpec } from '../backend.js';
+import { trackCopyKernel, trackRecordKernel, trackStopKernel } from './kernels_track.js';
+import { andersonAlphaKernel } from './kernels_anderson.js';
 import type { DType, TypedArray } from '../../dtype.js';
 import { GpuContext } from './context.js';
 import { storageBytes } from './buffers.js';
@@ -252,6 +254,17 @@ export class WebGpuBackend implements Backend {
     }
   }
 
+  // ---- solver bookkeeping ----
+  trackStep(norms: Storage, state: Storage, trace: Storage, candidate: Storage, best: Storage, p: TrackSpec): void {
+    const { B, D, width, col } = p;
+    if (col < 1 || col >= width) throw new Error(`trackStep: column ${col} outside the trace of width ${width} (internal error)`);
+    this.run(trackRecordKernel, [norms], [state, trace], [B, width, col, fbits(p.step), fbits(p.eps), p.stopMode,
+      p.returnFinal ? 1 : 0, fbits(p.divergence)], linearGrid(B));
+    if (B * D > 0) this.run(trackCopyKernel, [state, candidate], [best], [B * D, D, B], linearGrid(B * D));
+    this.run(trackStopKernel, [], [state, trace], [B, width, col, fbits(p.step), fbits(p.tol), p.stopMode,
+      p.returnFinal ? 1 : 0, p.stallSteps, fbits(p.stallRatio), fbits(p.stallTol)], [1, 1, 1]);
+  }
+
   // ---- convolution ----
   private convWords(total: number, sp: ConvSpec): number[] {
     return [total, sp.n, sp.c, sp.h, sp.w, sp.kh, sp.kw, sp.sh, sp.sw, sp.ph, sp.pw, sp.dh, sp.dw, sp.oh, sp.ow];
@@ -295,6 +308,28 @@ export class WebGpuBackend implements Backend {
       this.free(g);
       this.free(row);
     }
+  }
+  /** Resolves singular samples on the device (see Backend.andersonMix) and returns 0: nothing is read. */
+  andersonMix(gram: Storage, F: Storage, X: Storage, out: Storage, n: number, lam: number, tau: number,
+    B: number, m: number, D: number, newest: number): number {
+    const w = n + 1;
+    const M = this.temp(B * w * w), xs = this.temp(B * w), alpha = this.temp(B * m);
+    const mixX = tau !== 1 ? this.temp(B * D) : null;
+    try {
+      this.run(andersonAlphaKernel, [gram], [M, xs, alpha], [B, n, m, fbits(lam), newest], linearGrid(B));
+      // out[b] = alpha[b]^T F[b] (1 x m times m x D per sample), then the damping with X.
+      this.gemm(alpha, F, out, B, 1, D, m, 0, m, 1, m, 0, D, 1, m * D, 0, 0);
+      if (mixX) {
+        this.gemm(alpha, X, mixX, B, 1, D, m, 0, m, 1, m, 0, D, 1, m * D, 0, 0);
+        this.axpby(tau, out, 1 - tau, mixX, out);
+      }
+    } finally {
+      this.free(M);
+      this.free(xs);
+      this.free(alpha);
+      if (mixX) this.free(mixX);
+    }
+    return 0;
   }
   broydenAdvance(f: Storage, xNew: Storage, x: Storage, g: Storage, gNew: Storage, dx: Storage, dg: Storage,
     norms: Storage, B: number, D: number): void {
