@@ -37,6 +37,7 @@ export { conv2d, unfold, fold, type Conv2dOptions, type WindowOptions } from './
 export type { TensorLike } from './ops/util.js';
 export { jacReg, powerMethod, fpCorrection, registerWeightFunc, getWeightFunc, listWeightFuncs, correctionWeights, type JacRegOptions, type PowerMethodOptions, type PowerMethodResult, type FpCorrectionOptions, type WeightFunc, type WeightArgs } from './loss/index.js';
 export { mixedInit, type MixedInitOptions } from './utils/mixed_init.js';
+export { solverStatus } from './solvers/status.js';
 export { getSolver, registerSolver, listSolvers, fixedPointIter, simpleFixedPointIter, anderson, broyden, armijo, SOLVER_DEFAULTS, SOLVER_KEYS, type Solver, type SolverFunc, type SolverOptions, type SolverResult, type SolverState, type SolverStats, type SolveStatus, type StopMode } from './solvers/index.js';
 export { gmres, GMRES_KEYS, GMRES_DEFAULT_RESTART, type GmresOptions } from './solvers/gmres.js';
 export { BACKWARD_FAILURE_MODES, type BackwardFailureMode, type BackwardSolveInfo } from './grad/index.js';
