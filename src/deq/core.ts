@@ -10,7 +10,7 @@
  * References: Bai, Kolter, Koltun, "Deep Equilibrium Models" (NeurIPS 2019); Geng et al.,
  * "On Training Implicit Models" (NeurIPS 2021); Geng & Kolter, "TorchDEQ" (2023).
  */
-import type { Tensor } from '../tensor.js';
+import { Tensor } from '../tensor.js';
 import { zeros } from '../creation.js';
 import { Module } from '../nn/module.js';
 import { withMode, isGradEnabled, isPromiseLike, releaseFrom, didYouMean } from '../autograd/engine.js';
@@ -20,6 +20,10 @@ import { backwardFactory, checkFailureMode, type BackwardFailureMode, type Backw
 import { powerMethod } from '../loss/index.js';
 import { resolveDEQOptions, evalMaxIter, type DEQOptions, type ResolvedDEQOptions } from './options.js';
 import { packer, type StatePacker } from './pack.js';
+import { OffloadCache, checkOffload, offloadFunc, offloadTarget } from '../offload/offload.js';
+import { findBackend } from '../backend/registry.js';
+import { toAsync } from '../ops/transfer.js';
+import type { Backend } from '../backend/backend.js';
 
 /**
  * What `forward` returns: the sampled states (training) or `[z*]` (eval), and the solver
@@ -135,6 +139,44 @@ export abstract class DEQBase extends Module<[func: (z: any) => any, zInit: any,
     if ('maxIter' in solverKwargs) {
       throw new Error("deq.forward: solverKwargs.maxIter is set by the DEQ core; pass solverKwargs.fMaxIter to override the iteration count");
     }
+    const { offload, ...kwargs } = solverKwargs as Partial<SolverOptions> & { offload?: unknown };
+    const mode = offload === undefined ? this.options.offload : checkOffload('deq.forward (solverKwargs)', offload);
+    const gpu = offloadTarget('deq.forward', mode, z0, findBackend);
+    if (gpu) {
+      // The solve and its backward on the GPU; the outputs come back through differentiable copies.
+      const cache = this.offloadCache(gpu);
+      const z0g = cache.copyOf(z0);
+      if (z0 !== zInit) z0.dispose();
+      const res = await this.run(offloadFunc('deq.forward', cache, f), z0g, fMaxIter, kwargs, opts, record, bStats);
+      z0g.dispose();
+      const home = { backend: z0.backend, dtype: z0.dtype };
+      const back = async (t: Tensor): Promise<Tensor> => {
+        const h = await toAsync(t, home);
+        t.dispose();
+        return h;
+      };
+      const zOut = await Promise.all(res.zOut.map((z) => toAsync(z, home)));
+      const info = {} as DEQResult<Z>['info'];
+      // Tensors come home; plain values (bStats, filled by the backward later) stay as they are.
+      for (const [k, t] of Object.entries(res.info)) (info as unknown as Record<string, unknown>)[k] = t instanceof Tensor ? await back(t) : t;
+      return { zOut: zOut.map((z) => pk.unpack(z) as Z), info };
+    }
+    const res = await this.run(f, z0, fMaxIter, kwargs, opts, record, bStats);
+    if (z0 !== zInit) z0.dispose();
+    return { zOut: res.zOut.map((z) => pk.unpack(z) as Z), info: res.info };
+  }
+
+  /** GPU copies of the tensors func touches, kept across calls (see src/offload/offload.ts). */
+  private offloadCaches = new Map<Backend, OffloadCache>();
+  private offloadCache(gpu: Backend): OffloadCache {
+    let c = this.offloadCaches.get(gpu);
+    if (!c) this.offloadCaches.set(gpu, (c = new OffloadCache(gpu)));
+    return c;
+  }
+
+  /** The solve(s) and gradient functors on packed states; z0 is left to the caller. */
+  private async run(f: StateFunc, z0: Tensor, fMaxIter: number | undefined, solverKwargs: Partial<SolverOptions>,
+    opts: DEQForwardOptions, record: boolean, bStats: BackwardSolveInfo[]): Promise<{ zOut: Tensor[]; info: DEQResult<Tensor>['info'] }> {
     if (this.training) {
       const plan = fMaxIter !== undefined ? this.plan(fMaxIter) : this.samplePlan;
       const firstEpoch = peekNextTensorId();
@@ -142,13 +184,11 @@ export abstract class DEQBase extends Module<[func: (z: any) => any, zInit: any,
       const fopts = opts.bFailure !== undefined ? { writer, bStats, bFailure: opts.bFailure } : { writer, bStats };
       const call: FunctorCall = (i, fn, zPred) => withMode(record, () => this.produceGrad[i](this, fn, zPred, fopts));
       let { zOut, stats } = await this.trainForward(f, z0, plan, solverKwargs, call);
-      if (z0 !== zInit) z0.dispose();
       // Under noGrad nothing is recorded, even by an async func's later part.
       if (!record) zOut = zOut.map((z) => dropGraph(z, firstEpoch));
-      return { zOut: zOut.map((z) => pk.unpack(z) as Z), info: { ...stats, sradius: zeros([1], { dtype: z0.dtype, backend: z0.backend }), bStats } };
+      return { zOut, info: { ...stats, sradius: zeros([1], { dtype: z0.dtype, backend: z0.backend }), bStats } };
     }
     const res = await this.solve(f, z0, fMaxIter ?? evalMaxIter(this.options), solverKwargs);
-    if (z0 !== zInit) z0.dispose();
     let sradius: Tensor;
     if (opts.sradiusMode) {
       const zs = res.z.detach().requireGrad();
@@ -162,7 +202,7 @@ export abstract class DEQBase extends Module<[func: (z: any) => any, zInit: any,
     } else {
       sradius = zeros([1], { dtype: res.z.dtype, backend: res.z.backend });
     }
-    return { zOut: [pk.unpack(res.z) as Z], info: { ...res.stats, sradius, bStats } };
+    return { zOut: [res.z], info: { ...res.stats, sradius, bStats } };
   }
 
   /** One no-grad solve with the forward solver and this layer's tolerances. */

@@ -3,6 +3,7 @@
  * in one place. Unknown keys throw (TorchDEQ silently ignores them: its issues #10 and #12).
  */
 
+import { checkOffload, type OffloadMode } from '../offload/offload.js';
 import { didYouMean } from '../autograd/engine.js';
 import { BACKWARD_FAILURE_MODES, type BackwardFailureMode } from '../grad/ift.js';
 
@@ -51,6 +52,16 @@ export interface DEQOptions {
   nStates?: number;
   /** Solver steps at which states are sampled (default []). */
   indexing?: number[];
+  /**
+   * Where the solves and their backward run for a model on a CPU backend (not a TorchDEQ
+   * option): 'none' (where the state is), 'webgpu' (always on the GPU: the state and every
+   * tensor func touches move there through a differentiable copy, parameter copies are cached
+   * until the parameter changes, gradients land on the model's own tensors), or 'auto'
+   * (default: 'webgpu' only on a hardware GPU adapter and for a float32 state of at least
+   * OFFLOAD_AUTO_MIN_ELEMENTS (B x D) elements, a provisional crossover; otherwise 'none').
+   * Per call: `solverKwargs.offload`.
+   */
+  offload?: OffloadMode;
 }
 
 export type ResolvedDEQOptions = Required<DEQOptions> & { grad: number[] };
@@ -80,6 +91,7 @@ export const DEQ_DEFAULTS: Readonly<ResolvedDEQOptions> = Object.freeze({
   supLoc: [] as number[],
   nStates: 1,
   indexing: [] as number[],
+  offload: 'auto' as OffloadMode,
 });
 
 export const DEQ_KEYS = Object.keys(DEQ_DEFAULTS) as (keyof DEQOptions)[];
@@ -100,6 +112,7 @@ export function resolveDEQOptions(opts: DEQOptions = {}): ResolvedDEQOptions {
   }
   const o = { ...DEQ_DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) } as ResolvedDEQOptions & { grad: number | number[] };
   for (const k of ['core', 'fSolver', 'bSolver'] as const) if (typeof o[k] !== 'string') fail(k, 'a string', o[k]);
+  checkOffload('getDeq', o.offload);
   for (const k of ['bMaxIter', 'nStates'] as const) if (!posInt(o[k])) fail(k, 'a positive integer', o[k]);
   if (!nonNegInt(o.fMaxIter)) fail('fMaxIter', 'a non-negative integer (0 skips the solve)', o.fMaxIter);
   if (!nonNegInt(o.evalFMaxIter)) fail('evalFMaxIter', 'a non-negative integer', o.evalFMaxIter);

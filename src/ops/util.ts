@@ -5,6 +5,7 @@
 import { stridesOf, sizeOf } from '../backend/backend.js';
 import { Tensor, empty, fmtShape, uninitialized } from '../tensor.js';
 import { tensor } from '../creation.js';
+import { offloaded } from '../offload/offload.js';
 
 export type TensorLike = Tensor | number;
 
@@ -14,7 +15,7 @@ export function need(op: string, name: string, t: unknown): Tensor {
     throw new Error(`${op}: expected argument '${name}' to be a Tensor, received ${t === null ? 'null' : typeof t}`);
   }
   if (t.isDisposed) t.assertLive(`${op} (argument '${name}')`);
-  return t;
+  return offloaded(t);
 }
 
 /** Converts numbers to tensors shaped [] matching `like`'s dtype and backend. */
