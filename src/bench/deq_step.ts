@@ -15,6 +15,7 @@ import type { WasmBackend } from '../backend/wasm.js';
 import { StepModel, deqStep, type FuncStyle, type StepGrad, type StepTimes } from './deq_step_model.js';
 import { RECORDED_TORCHDEQ, refKey, torchdeqTimes } from './torchdeq_ref.js';
 import { median } from './timing.js';
+import { runDeqStepGpu } from './deq_step_gpu.js';
 
 const SIZES: readonly [number, number][] = [[64, 32], [256, 64], [1024, 64]];
 const GRADS: readonly StepGrad[] = ['ift', 'pg_k5'];
@@ -53,6 +54,7 @@ async function measure(model: StepModel, grad: StepGrad, style: FuncStyle, b: Bu
  * @example const [table] = await runDeqStepBench({ quick: true, log: console.error });
  */
 export async function runDeqStepBench(ctx: BenchContext): Promise<BenchTable[]> {
+  if (ctx.backend === 'webgpu' || ctx.offload) return runDeqStepGpu(ctx);
   const sizes = ctx.quick ? SIZES.slice(0, 2) : SIZES;
   const previous = getBackend().name;
   const info = await init();

@@ -21,6 +21,7 @@ import { linear } from '../ops/linalg.js';
 import { linearTanh } from '../ops/fused.js';
 import { getDeq } from '../deq/registry.js';
 import type { DEQOptions } from '../deq/options.js';
+import type { OffloadMode } from '../offload/offload.js';
 import { benchData } from './subjects.js';
 
 /** The two gradient modes of the baseline. */
@@ -120,8 +121,11 @@ export class StepModel {
  * returns its times. Parameter gradients are left in `.grad` until the next call clears them.
  * @example const run = deqStep(new StepModel(64, 32, getBackend()), 'ift'); const t = await run();
  */
-export function deqStep(model: StepModel, grad: StepGrad, style: FuncStyle = 'fused'): () => Promise<StepTimes> {
-  const deq = getDeq(DEQ_STEP_OPTIONS[grad]);
+export function deqStep(model: StepModel, grad: StepGrad, style: FuncStyle = 'fused',
+  opts: { offload?: OffloadMode; checkEvery?: number } = {}): () => Promise<StepTimes> {
+  const deq = getDeq({ ...DEQ_STEP_OPTIONS[grad], offload: opts.offload ?? 'none' });
+  // A GPU backend records work and returns: wait for it at the split and at the end.
+  const wait = async (): Promise<void> => { await (backend as { sync?: () => Promise<void> }).sync?.(); };
   const { W, U, b, x, c, B, d, backend } = model;
   return async () => {
     zeroGrad(model.params);
@@ -132,10 +136,13 @@ export function deqStep(model: StepModel, grad: StepGrad, style: FuncStyle = 'fu
       const f = style === 'fused'
         ? (z: Tensor): Tensor => linearTanh(z, W, inj)
         : (z: Tensor): Tensor => tanh(add(linear(z, W), inj));
-      const { zOut } = await deq.forward(f, zeros([B, d], { backend }));
+      const kw = opts.checkEvery ? { solverKwargs: { checkEvery: opts.checkEvery } } : {};
+      const { zOut } = await deq.forward(f, zeros([B, d], { backend }), kw);
       const loss = sum(mul(zOut[zOut.length - 1], c));
+      await wait();
       t1 = performance.now();
       await backward(loss);
+      await wait();
     });
     const t2 = performance.now();
     return { total: t2 - t0, forward: t1 - t0, backward: t2 - t1 };

@@ -2,10 +2,14 @@
  * `npm run bench`: runs the registered benchmark sections and prints their tables.
  *
  *   node --experimental-wasm-relaxed-simd build/bench.js [--only gemm,elementwise] [--json] [--quick] [--list] [--threads N]
+ *     [--backend wasm|webgpu] [--offload]
  *
  * --only     comma-separated section names (default: all, in registration order)
  * --threads  threads of the wasm backend that `init()` loads (`setThreads(N)` before any section
  *            runs; default 1, so sections measure one thread unless asked)
+ * --backend  where sections that support it (deq_step) put the model: 'wasm' (default) or
+ *            'webgpu' (through the npm `webgpu` package; the table names the adapter)
+ * --offload  deq_step: the model stays on wasm and the DEQ offloads to webgpu (offload: 'webgpu')
  * --json     print one JSON document (machine info + tables) instead of text tables
  * --quick    fewer sizes and shorter timings (smoke run)
  * --list     print the section names and descriptions, then exit
@@ -31,17 +35,25 @@ interface Args {
   quick: boolean;
   list: boolean;
   threads: number;
+  backend: 'wasm' | 'webgpu';
+  offload: boolean;
 }
 
-const FLAGS = ['--only', '--json', '--quick', '--list', '--help', '--threads'];
+const FLAGS = ['--only', '--json', '--quick', '--list', '--help', '--threads', '--backend', '--offload'];
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { only: null, json: false, quick: false, list: false, threads: 1 };
+  const args: Args = { only: null, json: false, quick: false, list: false, threads: 1, backend: 'wasm', offload: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--json') args.json = true;
     else if (a === '--quick') args.quick = true;
     else if (a === '--list' || a === '--help') args.list = true;
+    else if (a === '--offload') args.offload = true;
+    else if (a === '--backend' || a.startsWith('--backend=')) {
+      const v = a === '--backend' ? argv[++i] : a.slice('--backend='.length);
+      if (v !== 'wasm' && v !== 'webgpu') throw new Error(`bench: --backend expects 'wasm' or 'webgpu', received ${JSON.stringify(v ?? null)}`);
+      args.backend = v;
+    }
     else if (a === '--only' || a.startsWith('--only=')) {
       const v = a === '--only' ? argv[++i] : a.slice('--only='.length);
       if (!v) throw new Error('bench: --only expects a comma-separated list of section names');
@@ -75,7 +87,7 @@ async function main(): Promise<void> {
     return;
   }
   const sections: BenchSection[] = args.only ? args.only.map(getSection) : listSections();
-  const ctx: BenchContext = { quick: args.quick, log: (m) => process.stderr.write(`[bench] ${m}\n`) };
+  const ctx: BenchContext = { quick: args.quick, backend: args.backend, offload: args.offload, log: (m) => process.stderr.write(`[bench] ${m}\n`) };
   await setThreads(args.threads);
   const info: Record<string, string | number> = { ...machine(), threads: args.threads };
   if (!args.json) console.log(`machine: ${info.cpu}, ${info.cores} cores, node ${info.node} (V8 ${info.v8}), ${info.platform}; wasm backend threads: ${args.threads}\n`);

@@ -21,6 +21,10 @@ export interface BenchContext {
   quick: boolean;
   /** Progress messages (to stderr, so `--json` output stays clean). */
   log(message: string): void;
+  /** `--backend`: where sections that support it put their model (default 'wasm'). */
+  backend?: 'wasm' | 'webgpu';
+  /** `--offload`: deq_step keeps the model on wasm and offloads the DEQ to webgpu. */
+  offload?: boolean;
 }
 
 /** A benchmark section. */

@@ -20,7 +20,7 @@ import { backwardFactory, checkFailureMode, type BackwardFailureMode, type Backw
 import { powerMethod } from '../loss/index.js';
 import { resolveDEQOptions, evalMaxIter, type DEQOptions, type ResolvedDEQOptions } from './options.js';
 import { packer, type StatePacker } from './pack.js';
-import { OffloadCache, checkOffload, offloadFunc, offloadTarget } from '../offload/offload.js';
+import { OffloadCache, checkOffload, offloadFunc, offloadTarget, type OffloadMode } from '../offload/offload.js';
 import { findBackend } from '../backend/registry.js';
 import { toAsync } from '../ops/transfer.js';
 import type { Backend } from '../backend/backend.js';
@@ -38,9 +38,10 @@ export interface DEQResult<Z> {
 export interface DEQForwardOptions {
   /**
    * Per-call solver options overriding the defaults (`fMaxIter` here overrides the iteration
-   * count; 0 skips the solve, as deq-zoo's deq-inr does after its first step).
+   * count; 0 skips the solve, as deq-zoo's deq-inr does after its first step; `offload`
+   * overrides the core's `offload` option for this call).
    */
-  solverKwargs?: Partial<SolverOptions> & { fMaxIter?: number };
+  solverKwargs?: Partial<SolverOptions> & { fMaxIter?: number; offload?: OffloadMode };
   /** In eval mode, estimate the spectral radius at z* with 100 power iterations. */
   sradiusMode?: boolean;
   /** Called with the stats of every IFT backward solve (it owns those tensors). */

@@ -163,6 +163,7 @@ export class GpuContext {
     const cmds = this.cmds, released = this.released, uploads = this.uploads;
     this.cmds = [];
     this.released = [];
+    this.uploads = []; // this batch's upload buffers are destroyed after its submit, later ones after theirs
     this.releasedBytes = 0;
     const ready = cmds.every((c) => c.kind !== 'dispatch' || c.entry.pipeline !== null);
     if (this.inFlight === 0 && ready && !this.lostInfo) {
