@@ -47,9 +47,9 @@ export const SOLVER_DEFAULTS: Readonly<ResolvedOptions> = Object.freeze({
 /**
  * `checkEvery` when the caller gives none: 1 on backends that read synchronously (every step
  * is tested, exactly TorchDEQ), `GPU_CHECK_EVERY` on backends that only read asynchronously.
- * GPU_CHECK_EVERY = 8 is the smallest value the issue allows; on the CPU (SwiftShader) adapter
- * larger values saved nothing measurable (bench section deq_step, --backend webgpu), and it
- * must be re-measured on a real GPU (BENCHMARKS.md).
+ * GPU_CHECK_EVERY = 8 is the smallest value the issue allows, provisional: the checkEvery table
+ * of `npm run bench -- --only deq_step --backend webgpu` is to pick it, and has not been run to
+ * completion on a real GPU (nor on the CPU adapter of the saturated build machine; BENCHMARKS.md).
  */
 export const GPU_CHECK_EVERY = 8;
 
