@@ -82,10 +82,12 @@ run('DEQ on webgpu vs wasm (float32)', () => {
       await T.sum(out.zOut[out.zOut.length - 1] as Tensor).backward();
     };
     for (const fSolver of ['anderson', 'broyden', 'fixed_point_iter']) {
-      expect(await countMaps(() => gradsOnly({ fSolver, fTol: 0, fMaxIter: 20, ift: true, bSolver: fSolver, bTol: 0, bMaxIter: 20 })), `${fSolver} IFT`).toBe(0);
+      // The solves map nothing; the DEQ core's report of the backward solve (info.bStats: status,
+      // lowest residuals, nstep) reads its outcome once the solve is done: 4 small reads.
+      expect(await countMaps(() => gradsOnly({ fSolver, fTol: 0, fMaxIter: 20, ift: true, bSolver: fSolver, bTol: 0, bMaxIter: 20, bFailure: 'ignore' })), `${fSolver} IFT`).toBeLessThanOrEqual(4);
       expect(await countMaps(() => gradsOnly({ fSolver, fTol: 0, fMaxIter: 20, grad: 4 })), `${fSolver} phantom`).toBe(0);
       const maps = await countMaps(() => gradsOnly({ fSolver, fTol: 1e-30, fMaxIter: 24, ift: true, bSolver: fSolver, bTol: 1e-30, bMaxIter: 24 }));
-      expect(maps, `${fSolver} with tolerances`).toBeLessThanOrEqual(2 * (Math.ceil(24 / 8) + 1));
+      expect(maps, `${fSolver} with tolerances`).toBeLessThanOrEqual(2 * (Math.ceil(24 / 8) + 1) + 4);
     }
   });
 });

@@ -12,6 +12,7 @@
  *
  * Reference: Bai, Kolter, Koltun, "Deep Equilibrium Models" (NeurIPS 2019), Section 3.1.
  */
+import { solverStatus } from '../solvers/status.js';
 import type { Tensor } from '../tensor.js';
 import { peekNextTensorId } from '../tensor.js';
 import { tidyCall, keep } from '../scope.js';
@@ -144,12 +145,15 @@ async function adjointSolve(where: string, jtv: Jvp, v: Tensor, s: IftSettings):
  */
 async function reportSolve(where: string, res: SolverResult, s: IftSettings): Promise<string | null> {
   const mode = s.bFailure ?? 'warn';
-  const converged = res.status.every((st) => st === 'converged');
+  if (mode === 'ignore' && !s.bStats) return null;
+  // Read from the device when the solve kept its bookkeeping there (webgpu).
+  const status = await solverStatus(res);
+  const converged = status.every((st) => st === 'converged');
   if (converged && !s.bStats) return null;
   if (!converged && mode === 'ignore' && !s.bStats) return null;
   const [abs, rel, nstep] = await Promise.all([res.stats.absLowest.data(), res.stats.relLowest.data(), res.stats.nstep.data()]);
   const info: BackwardSolveInfo = {
-    where, converged, status: [...res.status],
+    where, converged, status: [...status],
     nstep: Array.from(nstep), absLowest: Array.from(abs), relLowest: Array.from(rel),
   };
   s.bStats?.push(info);
