@@ -5,10 +5,14 @@
  */
 import type { Backend } from './backend.js';
 import { JsBackend } from './js.js';
+import { detectFeatures } from './wasm_loader.js';
 
 const backends = new Map<string, Backend>();
 const pending = new Map<string, string>();
 let current: Backend;
+/** Whether a backend was ever selected explicitly (`setBackend`, which `init()` calls). */
+let chosen = false;
+let warnedSlow = false;
 
 /**
  * Registers a backend under `name` (replacing one of that name) so `setBackend(name)` can select it.
@@ -44,6 +48,7 @@ export function setBackend(name: string): void {
     throw new Error(`setBackend: unknown backend '${name}'; expected one of ${JSON.stringify([...backends.keys(), ...pending.keys()])}`);
   }
   current = b;
+  chosen = true;
 }
 
 /**
@@ -76,3 +81,26 @@ registerBackend('js', js);
 declareBackend('wasm', 'call `await init()` first');
 declareBackend('webgpu', 'call `await init({ gpu })` with a WebGPU GPU, adapter or device (navigator.gpu in browsers; in Node, create([]) from the npm webgpu package)');
 current = js;
+
+/** Multiply-adds from which a product counts as heavy for `noteHeavyOp` (a 128^3 matmul). */
+const HEAVY_WORK = 1 << 21;
+
+/**
+ * Internal: heavy ops (matrix products, hence convolutions and linear layers) report their
+ * work here. The first heavy op that runs on the `js` reference backend only because no
+ * backend was ever chosen (`init()` not called, no `setBackend`) on an engine where the wasm
+ * backend would run prints one warning naming `await init()`; small ops never do.
+ * @example noteHeavyOp('matmul', a.backend, m * n * k)
+ */
+export function noteHeavyOp(where: string, backend: Backend, work: number): void {
+  if (warnedSlow || chosen || backend !== js || !(work >= HEAVY_WORK)) return;
+  warnedSlow = true;
+  if (!detectFeatures().simd) return; // the js backend is all this engine has
+  console.warn(`${where}: running on the 'js' reference backend (about 7-12x slower) because init() was never called; call \`await init()\` before creating tensors to use the wasm backend, or setBackend('js') to choose the js backend and silence this warning (shown once)`);
+}
+
+/** Internal (tests): forget that a backend was chosen and that the warning was shown. */
+export function resetHeavyOpWarning(): void {
+  chosen = false;
+  warnedSlow = false;
+}

@@ -2,6 +2,7 @@
  * Matrix products on the backend GEMM: `matmul` (2-D, batched with broadcast batch dims, and
  * 1-D vectors like torch) and `linear` (x W^T + b without materialising W^T).
  */
+import { noteHeavyOp } from '../backend/registry.js';
 import type { MatmulSpec } from '../backend/backend.js';
 import { needsGraph, record } from '../autograd/engine.js';
 import type { Tensor } from '../tensor.js';
@@ -29,6 +30,7 @@ export function matmulEx(a: Tensor, b: Tensor, transA = false, transB = false): 
     throw new Error(`${op}: inner dimensions differ: ${fmtShape(A.shape)}${transA ? '^T' : ''} @ ${fmtShape(B.shape)}${transB ? '^T' : ''} (${k} vs ${kb})`);
   }
   if (A.rank === 2 && B.rank === 2) {
+    noteHeavyOp(op, A.backend, m * n * k);
     // Plain matrices: no batch geometry to work out.
     const o2 = outWritten([m, n], A);
     A.backend.matmul(A.storage, B.storage, o2.storage, { batch: 1, m, n, k, transA, transB, strideA: 0, strideB: 0 });
@@ -37,6 +39,7 @@ export function matmulEx(a: Tensor, b: Tensor, transA = false, transB = false): 
   }
   const batchShape = broadcastShapes(op, A.shape.slice(0, -2), B.shape.slice(0, -2));
   const batch = batchShape.reduce((x, y) => x * y, 1);
+  noteHeavyOp(op, A.backend, batch * m * n * k);
   // A batch operand is either complete (its own matrix per batch entry) or a single matrix.
   const fit = (t: Tensor): [Tensor, number] => {
     const tb = t.shape.slice(0, -2);
