@@ -8,6 +8,8 @@ import { getBackend, resolveBackend } from './backend/registry.js';
 import { checkDType, type DType } from './dtype.js';
 import { Tensor, fmtShape } from './tensor.js';
 import { rngFor } from './random.js';
+import { bytesPer } from './dtype.js';
+import { fmtBytes, fmtCount } from './utils/format.js';
 
 export interface CreateOptions {
   dtype?: DType;
@@ -62,9 +64,30 @@ export function checkShape(where: string, shape: unknown): number[] {
   return [...shape] as number[];
 }
 
+/**
+ * Checks that a tensor of `shape` fits `backend` before anything is allocated (host arrays
+ * included), naming the function: `zeros([1e6, 1e6])` is a clear error, not a RangeError.
+ */
+export function checkFits(where: string, shape: readonly number[], dtype: DType, backend: Backend): void {
+  const n = shape.reduce((a, d) => a * d, 1);
+  const bytes = n * bytesPer(dtype);
+  const lim = backend.limits;
+  const tooBig = lim !== undefined ? bytes > lim.storageBytes : !(n <= MAX_HOST_ELEMENTS);
+  if (tooBig) {
+    const cap = lim !== undefined
+      ? `the ${backend.name} backend holds at most ${fmtBytes(lim.storageBytes)} per tensor (${fmtBytes(lim.totalBytes)} in all)`
+      : `the ${backend.name} backend holds at most ${fmtCount(MAX_HOST_ELEMENTS)} values per tensor`;
+    throw new Error(`${where}: shape ${fmtShape(shape)} needs ${fmtBytes(bytes)} (${fmtCount(n)} ${dtype} values); ${cap}`);
+  }
+}
+
+/** The longest typed array the host allocates (V8: 2^32 elements on 64-bit). */
+const MAX_HOST_ELEMENTS = 2 ** 32;
+
 function make(where: string, values: ArrayLike<number> | null, shape: number[], opts: CreateOptions): Tensor {
   const dtype = checkDType(opts.dtype ?? 'float32', where);
   const backend = opts.backend === undefined ? getBackend() : resolveBackend(where, opts.backend);
+  checkFits(where, shape, dtype, backend);
   const s = backend.alloc(sizeOf(shape), dtype);
   if (values) {
     try {
@@ -77,6 +100,11 @@ function make(where: string, values: ArrayLike<number> | null, shape: number[], 
   const t = new Tensor(s, shape, backend);
   if (opts.requiresGrad) t.requiresGrad = true;
   return t;
+}
+
+/** `checkFits` with the dtype and backend the options select (before host arrays are made). */
+function preflight(where: string, shape: readonly number[], opts: CreateOptions): void {
+  checkFits(where, shape, checkDType(opts.dtype ?? 'float32', where), opts.backend === undefined ? getBackend() : resolveBackend(where, opts.backend));
 }
 
 type Nested = number | readonly Nested[];
@@ -198,8 +226,10 @@ export interface RandomOptions extends CreateOptions {
 export function randn(shape: readonly number[], opts: RandomOptions & { mean?: number; std?: number } = {}): Tensor {
   checkOpts('randn', opts, ['seed', 'mean', 'std'], ['seed', 'mean', 'std']);
   const sh = checkShape('randn', shape);
-  const rng = rngFor(opts.seed);
   const mean = opts.mean ?? 0, std = opts.std ?? 1;
+  if (!(std >= 0)) throw new Error(`randn: expected option 'std' to be >= 0 (like torch.normal), received ${std}`);
+  preflight('randn', sh, opts);
+  const rng = rngFor(opts.seed);
   const v = new Float64Array(sizeOf(sh));
   for (let i = 0; i < v.length; i++) v[i] = mean + std * rng.normal();
   return make('randn', v, sh, opts);
@@ -212,8 +242,10 @@ export function randn(shape: readonly number[], opts: RandomOptions & { mean?: n
 export function rand(shape: readonly number[], opts: RandomOptions & { low?: number; high?: number } = {}): Tensor {
   checkOpts('rand', opts, ['seed', 'low', 'high'], ['seed', 'low', 'high']);
   const sh = checkShape('rand', shape);
-  const rng = rngFor(opts.seed);
   const lo = opts.low ?? 0, hi = opts.high ?? 1;
+  if (!(lo <= hi)) throw new Error(`rand: expected option 'low' <= 'high' (like torch's uniform_), received low ${lo} and high ${hi}`);
+  preflight('rand', sh, opts);
+  const rng = rngFor(opts.seed);
   const v = new Float64Array(sizeOf(sh));
   for (let i = 0; i < v.length; i++) v[i] = lo + (hi - lo) * rng.uniform();
   return make('rand', v, sh, opts);
@@ -231,6 +263,7 @@ export function arange(start: number, stop?: number, step = 1, opts: CreateOptio
   }
   if (typeof step !== 'number' || step === 0 || !Number.isFinite(step)) throw new Error(`arange: expected a finite non-zero step, received ${describe(step)}`);
   const n = Math.max(0, Math.ceil((stop - start) / step));
+  preflight('arange', [n], opts);
   const v = new Float64Array(n);
   for (let i = 0; i < n; i++) v[i] = start + i * step;
   return make('arange', v, [n], opts);
@@ -243,6 +276,7 @@ export function arange(start: number, stop?: number, step = 1, opts: CreateOptio
 export function eye(n: number, m: number = n, opts: CreateOptions = {}): Tensor {
   checkOpts('eye', opts);
   checkShape('eye', [n, m]);
+  preflight('eye', [n, m], opts);
   const v = new Float64Array(n * m);
   for (let i = 0; i < Math.min(n, m); i++) v[i * m + i] = 1;
   return make('eye', v, [n, m], opts);

@@ -1,3 +1,4 @@
+import { show } from './utils/format.js';
 /**
  * Data types. Every tensor is float32 (default) or float64; the js and wasm backends
  * support both everywhere.
@@ -18,7 +19,7 @@ export function arrayCtor(dtype: DType): Float32ArrayConstructor | Float64ArrayC
 
 export function checkDType(dtype: unknown, where: string): DType {
   if (dtype !== 'float32' && dtype !== 'float64') {
-    throw new Error(`${where}: expected dtype 'float32' or 'float64', received ${JSON.stringify(dtype)}`);
+    throw new Error(`${where}: expected dtype 'float32' or 'float64', received ${show(dtype)}`);
   }
   return dtype;
 }

@@ -14,6 +14,7 @@ import { threadSupport } from './threads/platform.js';
 import { attachThreads, wantedThreads } from './threads/settings.js';
 import type { GpuSource, WebGpuInitInfo } from './backend/webgpu/start.js';
 import { probeAdapter } from './backend/webgpu/probe.js';
+import { show } from './utils/format.js';
 
 /**
  * Options for `init`: module sources per variant (default: the bundled bytes) and a variant choice.
@@ -71,7 +72,7 @@ function normalise(source: unknown): { options: InitOptions; single: WasmSource 
     }
   }
   if (o.variant !== undefined && !VARIANTS.includes(o.variant)) {
-    throw new Error(`init: option 'variant': expected one of ${VARIANTS.map((v) => `'${v}'`).join(', ')}, received ${JSON.stringify(o.variant)}`);
+    throw new Error(`init: option 'variant': expected one of ${VARIANTS.map((v) => `'${v}'`).join(', ')}, received ${show(o.variant)}`);
   }
   return { options: o, single: null };
 }

@@ -7,6 +7,7 @@
  */
 import type { Tensor } from './tensor.js';
 import type { Node } from './autograd/node.js';
+import { show } from './utils/format.js';
 
 interface Scope {
   /** Tensors created in this scope (or handed on to it by an inner one), each once. */
@@ -283,6 +284,7 @@ export function tidyCall<T>(fn: () => T): T {
  * @example const state = tidy(() => keep(zeros([3])).add(1)); // the zeros survive too
  */
 export function keep<T extends Tensor>(t: T): T {
+  if (!isTensor(t)) throw new Error(`keep: expected a Tensor, received ${show(t)}`);
   scopes.keep(t);
   return t;
 }

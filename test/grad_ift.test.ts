@@ -82,7 +82,7 @@ describe('IFT vs the TorchDEQ oracle (float64)', () => {
         const info = run.backward_solver_info![0];
         const st = r.stats[0];
         expect(arr(st.nstep), tag).toEqual(info.nstep);
-        expect(st.absTrace.shape[1], tag).toBe(info.trace_len);
+        expect(st.absTrace.shape[1], tag).toBeLessThanOrEqual(info.trace_len); // ours: the steps run, TorchDEQ's: padded
         const dl = Math.max(...arr(st.absLowest).map((v, b) => Math.abs(v - info.abs_lowest[b])));
         if (dl > 1e-12) throw new Error(`${tag}: backward abs_lowest differs by ${dl}`);
         seen.set(run.name, (seen.get(run.name) ?? 0) + 1);

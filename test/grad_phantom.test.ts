@@ -201,7 +201,7 @@ describe('backwardFactory: options and errors', () => {
   });
 
   it('validates tau, supGap and supLoc', () => {
-    expect(() => backwardFactory({ gradType: 2, tau: Number.NaN })).toThrow(/option 'tau' expected a finite number >= 0, received null/);
+    expect(() => backwardFactory({ gradType: 2, tau: Number.NaN })).toThrow(/option 'tau' expected a finite number >= 0, received NaN/);
     expect(() => backwardFactory({ gradType: 2, supGap: 1.5 })).toThrow(/option 'supGap' expected an integer/);
     expect(() => backwardFactory({ gradType: 2, supGap: 3 })).toThrow(/option 'supGap' expected a value <= gradType \(2\)/);
     expect(() => backwardFactory({ gradType: 2, supLoc: [0] })).toThrow(/option 'supLoc' expected an array of positive integers, received \[0\]/);

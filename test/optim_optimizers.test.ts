@@ -224,6 +224,6 @@ describe('optimizer mechanics', () => {
     expect(() => opt.step()).toThrow(/SGD.step: parameter 0 of group 0 has shape \[1\] but its gradient has shape \[2\]/);
     p.grad = T.tensor([1]);
     expect(() => opt.step()).toThrow(/has dtype float64 but its gradient has dtype float32/);
-    expect(() => opt.setLr(NaN)).toThrow(/SGD.setLr: expected a finite learning rate >= 0, received null/);
+    expect(() => opt.setLr(NaN)).toThrow(/SGD.setLr: expected a finite learning rate >= 0, received NaN/);
   });
 });

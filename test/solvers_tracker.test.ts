@@ -31,15 +31,27 @@ describe('Tracker', () => {
     expect(t.lowestStep.rel[0]).toBe(2);
   });
 
-  it('stops only when every live sample is below tol, and pads traces with the lowest values', () => {
+  it('stops only when every live sample is below tol; traces hold the steps recorded (no padding)', () => {
     const t = make();
     t.record([1e-2, 1e-4], [1, 1], 1);
     expect(t.shouldStop()).toBe(false);
     t.record([5e-4, 2e-4], [1, 1], 2);
     expect(t.shouldStop()).toBe(true);
     const s = t.stats('float64', getBackend());
-    expect(s.absTrace.toArray()).toEqual([[SENTINEL, 1e-2, 5e-4, 5e-4, 5e-4, 5e-4], [SENTINEL, 1e-4, 2e-4, 1e-4, 1e-4, 1e-4]]);
+    expect(s.absTrace.toArray()).toEqual([[SENTINEL, 1e-2, 5e-4], [SENTINEL, 1e-4, 2e-4]]);
+    expect(Array.from(s.absLowest.dataSync())).toEqual([5e-4, 1e-4]);
     expect(t.status()).toEqual(['converged', 'converged']);
+  });
+
+  it('traces grow past their first allocation, up to the width bound, and keep every column', () => {
+    const t = make({ B: 2, width: 1000 });
+    for (let k = 1; k < 1000; k++) t.record([k, 2 * k], [1, 1], k);
+    const s = t.stats('float64', getBackend());
+    expect(s.absTrace.shape).toEqual([2, 1000]);
+    const a = s.absTrace.toArray() as number[][];
+    expect(a[0].slice(0, 4)).toEqual([SENTINEL, 1, 2, 3]);
+    expect(a[1][999]).toBe(1998);
+    expect(() => t.record([1, 1], [1, 1], 1000)).toThrow(/full/);
   });
 
   it('NaN never becomes the lowest; a NaN sample is dead and does not hold the batch', () => {

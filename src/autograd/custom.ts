@@ -3,8 +3,9 @@
  * IFT is built from both: a custom node whose backward runs a solver that calls a pullback
  * many times.
  */
-import type { Tensor } from '../tensor.js';
-import { fmtShape, peekNextTensorId } from '../tensor.js';
+import { Tensor, fmtShape, peekNextTensorId } from '../tensor.js';
+import { need } from '../ops/util.js';
+import { show } from '../utils/format.js';
 import { keep } from '../scope.js';
 import { record, withMode, plannedGrad, checkKeys, releaseFrom } from './engine.js';
 import type { Node } from './node.js';
@@ -109,9 +110,10 @@ export function vjp(fn: (...xs: Tensor[]) => Tensor, x: Tensor | Tensor[], opts:
  */
 export function vjpOf(fn: (...xs: Tensor[]) => Tensor | Promise<Tensor>, x: Tensor | Tensor[], opts: VjpOptions = {}): [Tensor, Pullback] | Promise<[Tensor, Pullback]> {
   checkKeys('vjp', opts, ['createGraph']);
+  if (typeof fn !== 'function') throw new Error(`vjp: expected argument 'fn' to be a function, received ${show(fn)}`);
   const xs = Array.isArray(x) ? x : [x];
-  const leaves = xs.map((t, i) => {
-    t.assertLive(`vjp (input ${i})`);
+  xs.forEach((t, i) => need('vjp', Array.isArray(x) ? `x[${i}]` : 'x', t));
+  const leaves = xs.map((t) => {
     const l = keep(t.detach());
     l.requiresGrad = true;
     return l;
@@ -121,7 +123,7 @@ export function vjpOf(fn: (...xs: Tensor[]) => Tensor | Promise<Tensor>, x: Tens
   try {
     y0 = withMode(true, () => fn(...leaves));
   } catch (e) {
-    for (const l of leaves) l.dispose();
+    for (const l of leaves) l.dispose(); // error paths free what they allocated
     throw e;
   }
   if (y0 instanceof Promise) {
@@ -136,7 +138,7 @@ export function vjpOf(fn: (...xs: Tensor[]) => Tensor | Promise<Tensor>, x: Tens
 function makePullback(y0: unknown, leaves: Tensor[], firstEpoch: number, opts: VjpOptions): [Tensor, Pullback] {
   if (!y0 || typeof y0 !== 'object' || !('storage' in y0)) {
     for (const l of leaves) l.dispose();
-    throw new Error(`vjp: expected fn to return a Tensor, received ${y0 === null ? 'null' : typeof y0}`);
+    throw new Error(`vjp: expected fn to return a Tensor, received ${show(y0)}`);
   }
   const y = keep(y0 as Tensor);
   const planned = y.requiresGrad ? plannedGrad([y], leaves) : null;

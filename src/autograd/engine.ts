@@ -9,6 +9,7 @@ import { Node, edgeOf, type BackwardFn, type Edge } from './node.js';
 import { beginPass, endPass, type PendingPass } from './pending.js';
 import { add } from '../ops/arith.js';
 import { ones } from '../creation.js';
+import { need } from '../ops/util.js';
 
 /*
  * Grad mode is never held by the library across an `await`: concurrent async calls (two DEQ
@@ -377,6 +378,7 @@ export function backward(output: Tensor, gradient?: Tensor, opts: BackwardOption
   let pass: PendingPass | null = null;
   const promise = (async (): Promise<void> => {
     checkKeys('backward', opts, ['retainGraph', 'createGraph']);
+    if (!(output instanceof Tensor)) need('backward', 'output', output);
     const createGraph = opts.createGraph ?? false;
     const retainGraph = opts.retainGraph ?? createGraph;
     const seeds = seedsFor('backward', [output], [gradient]);
@@ -432,6 +434,8 @@ export async function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[]
   checkKeys('grad', opts, ['gradOutputs', 'retainGraph', 'createGraph', 'allowUnused']);
   const outs = Array.isArray(outputs) ? outputs : [outputs];
   const ins = Array.isArray(inputs) ? inputs : [inputs];
+  outs.forEach((t, i) => need('grad', `outputs[${i}]`, t));
+  ins.forEach((t, i) => need('grad', `inputs[${i}]`, t));
   const createGraph = opts.createGraph ?? false;
   const retainGraph = opts.retainGraph ?? createGraph;
   const gos = opts.gradOutputs === undefined ? undefined : Array.isArray(opts.gradOutputs) ? opts.gradOutputs : [opts.gradOutputs];

@@ -98,6 +98,12 @@ export interface Backend {
    * synchronous reads throw and point there. Moving onto it stays synchronous (`write`).
    */
   readonly asyncOnly?: boolean;
+  /**
+   * Optional: the most bytes one storage can hold and all storages together (e.g. the wasm
+   * module's 1 GiB per block and 4 GiB heap); creation functions check a shape against it
+   * before allocating anything. Absent: limited only by the host's memory.
+   */
+  readonly limits?: { readonly storageBytes: number; readonly totalBytes: number };
 
   // ---- memory ----
   /** Allocates `size` zero-filled elements. */

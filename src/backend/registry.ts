@@ -6,6 +6,7 @@
 import type { Backend } from './backend.js';
 import { JsBackend } from './js.js';
 import { detectFeatures } from './wasm_loader.js';
+import { show } from '../utils/format.js';
 
 const backends = new Map<string, Backend>();
 const pending = new Map<string, string>();
@@ -45,7 +46,7 @@ export function setBackend(name: string): void {
   if (!b) {
     const hint = pending.get(name);
     if (hint) throw new Error(`setBackend: backend '${name}' is not ready: ${hint}`);
-    throw new Error(`setBackend: unknown backend '${name}'; expected one of ${JSON.stringify([...backends.keys(), ...pending.keys()])}`);
+    throw new Error(`setBackend: unknown backend '${name}'; expected one of ${show([...backends.keys(), ...pending.keys()])}`);
   }
   current = b;
   chosen = true;

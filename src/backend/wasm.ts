@@ -8,9 +8,9 @@
 import type { Backend, BinaryOp, ConvSpec, MatmulSpec, ReduceOp, Storage, TrackSpec, UnaryOp } from './backend.js';
 import { trackStepHost } from './track_host.js';
 import { bytesPer, type DType, type TypedArray } from '../dtype.js';
-import { DIMS_BYTES } from './wasm_constants.js';
+import { DIMS_BYTES, MAX_ALLOC_BYTES } from './wasm_constants.js';
 import { packDims } from './wasm_dims.js';
-import { WasmHeap, type WasmStorage } from './wasm_heap.js';
+import { MAX_MEMORY_BYTES, WasmHeap, type WasmStorage } from './wasm_heap.js';
 import { bindKernels, type DTypeKernels } from './wasm_kernels.js';
 import type { ParallelKernels } from './wasm_parallel.js';
 import { PackCache } from './wasm_pack_cache.js';
@@ -35,6 +35,7 @@ function p(s: Storage): number {
  */
 export class WasmBackend implements Backend {
   readonly name = 'wasm';
+  readonly limits = { storageBytes: MAX_ALLOC_BYTES, totalBytes: MAX_MEMORY_BYTES } as const;
   readonly variant: WasmVariant;
   private readonly heap: WasmHeap;
   private readonly k: Record<DType, DTypeKernels>;
@@ -199,7 +200,7 @@ export class WasmBackend implements Backend {
       this.k[out.dtype].solve(po, pa, pr, B, n, flags);
       const v = this.heap.int32();
       const ok = new Array<boolean>(B);
-      for (let i = 0; i < B; i++) ok[i] = v[(flags >> 2) + i] === 1;
+      for (let i = 0; i < B; i++) ok[i] = v[(flags >>> 2) + i] === 1;
       return ok;
     } finally {
       this.heap.freeRaw(flags);
@@ -248,7 +249,7 @@ export class WasmBackend implements Backend {
     if (this.parallel !== null && this.parallel.andersonMix(out.dtype, po, flags, pg, pf, px, n, lam, tau, B, m, D)) {
       const f = this.heap.int32();
       let bad = 0;
-      for (let b = 0; b < B; b++) if (f[(flags >> 2) + b] === 0) bad++;
+      for (let b = 0; b < B; b++) if (f[(flags >>> 2) + b] === 0) bad++;
       return bad;
     }
     return this.k[out.dtype].andersonMix(po, flags, pg, pf, px, n, lam, tau, B, m, D);

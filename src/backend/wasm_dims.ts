@@ -16,8 +16,8 @@ import { DIMS_SHAPE, DIMS_STRIDE_BLOCK, DIMS_STRIDES, MAX_DIMS } from './wasm_co
  */
 export function packDims(v: Int32Array, dims: number, shape: readonly number[], s0: readonly number[],
   s1: readonly number[], s2: readonly number[] | null): number {
-  const S = (dims + DIMS_SHAPE) >> 2;
-  const T0 = (dims + DIMS_STRIDES) >> 2;
+  const S = (dims + DIMS_SHAPE) >>> 2;
+  const T0 = (dims + DIMS_STRIDES) >>> 2;
   const T1 = T0 + (DIMS_STRIDE_BLOCK >> 2);
   const T2 = T1 + (DIMS_STRIDE_BLOCK >> 2);
   let nd = 0;

@@ -7,6 +7,10 @@
 import type { Storage } from './backend.js';
 import { bytesPer, type DType, type TypedArray } from '../dtype.js';
 import { MAX_ALLOC_BYTES } from './wasm_constants.js';
+import { fmtBytes } from '../utils/format.js';
+
+/** The most a wasm32 module's linear memory can grow to (65536 pages of 64 KiB). */
+export const MAX_MEMORY_BYTES = 2 ** 32;
 
 /** A wasm storage: `ptr` is the byte address of element 0 (0 once freed). */
 export interface WasmStorage extends Storage {
@@ -41,6 +45,7 @@ export class WasmHeap {
   private f64v = new Float64Array(0);
   private i32v = new Int32Array(0);
   private live = 0;
+  private count = 0;
 
   constructor(exports: WebAssembly.Exports) {
     this.ex = exports as unknown as HeapExports;
@@ -49,6 +54,11 @@ export class WasmHeap {
   /** Bytes held by live storages. */
   liveBytes(): number {
     return this.live;
+  }
+
+  /** Storages allocated and not yet freed. */
+  liveCount(): number {
+    return this.count;
   }
 
   /** Current size of the linear memory in bytes. */
@@ -65,12 +75,17 @@ export class WasmHeap {
     if (!(Number.isInteger(bytes) && bytes >= 0 && bytes <= MAX_ALLOC_BYTES)) {
       throw new Error(`wasm backend: ${typeof where === 'string' ? where : where()}: expected at most ${MAX_ALLOC_BYTES} bytes per storage (the WASM allocator's limit), received a request for ${bytes} bytes`);
     }
+    let ptr: number;
     try {
-      return zeroed ? this.ex.alloc(bytes) : this.ex.alloc_uninit(bytes);
-    } catch (e) {
-      throw new Error(`wasm backend: ${typeof where === 'string' ? where : where()}: out of memory allocating ${bytes} bytes `
-        + `(live storages ${this.live} bytes, linear memory ${this.memoryBytes()} bytes): ${(e as Error).message}`);
+      // Addresses are unsigned: past 2 GiB an i32 result comes back negative.
+      ptr = (zeroed ? this.ex.alloc(bytes) : this.ex.alloc_uninit(bytes)) >>> 0;
+    } catch {
+      // The allocator traps before changing any state when memory.grow fails, so the heap stays usable.
+      throw new Error(`out of WebAssembly memory: cannot allocate ${fmtBytes(bytes)} more (${typeof where === 'string' ? where : where()}); `
+        + `${this.count} live tensors hold ${fmtBytes(this.live)} of the ${fmtBytes(MAX_MEMORY_BYTES)} the module can grow to `
+        + `(linear memory now ${fmtBytes(this.memoryBytes())}; missing tidy() or dispose()?)`);
     }
+    return ptr;
   }
 
   freeRaw(ptr: number): void {
@@ -82,6 +97,7 @@ export class WasmHeap {
     const bytes = size * bytesPer(dtype);
     const ptr = this.allocRaw(bytes, () => `alloc(${size}, '${dtype}')`, zeroed);
     this.live += bytes;
+    this.count++;
     return { dtype, size, refs: 1, ptr, packs: null };
   }
 
@@ -93,6 +109,7 @@ export class WasmHeap {
     this.ex.free(w.ptr);
     w.ptr = 0;
     this.live -= s.size * bytesPer(s.dtype);
+    this.count--;
   }
 
   private refresh(): void {

@@ -24,6 +24,7 @@ import { OffloadCache, checkOffload, offloadFunc, offloadTarget, type OffloadMod
 import { findBackend } from '../backend/registry.js';
 import { toAsync } from '../ops/transfer.js';
 import type { Backend } from '../backend/backend.js';
+import { show } from '../utils/format.js';
 
 /**
  * What `forward` returns: the sampled states (training) or `[z*]` (eval), and the solver
@@ -127,13 +128,13 @@ export abstract class DEQBase extends Module<[func: (z: any) => any, zInit: any,
     const z0 = pk.pack(zInit);
     const { fMaxIter, ...solverKwargs } = { ...(opts.solverKwargs ?? {}) };
     if (fMaxIter !== undefined && !(Number.isInteger(fMaxIter) && fMaxIter >= 0)) {
-      throw new Error(`deq.forward: solverKwargs.fMaxIter expected a non-negative integer (0 skips the solve), received ${JSON.stringify(fMaxIter)}`);
+      throw new Error(`deq.forward: solverKwargs.fMaxIter expected a non-negative integer (0 skips the solve), received ${show(fMaxIter)}`);
     }
     if (opts.backwardWriter !== undefined && typeof opts.backwardWriter !== 'function') {
       throw new Error(`deq.forward: option 'backwardWriter' expected a function (stats) => void, received ${typeof opts.backwardWriter}`);
     }
     if (opts.sradiusMode !== undefined && typeof opts.sradiusMode !== 'boolean') {
-      throw new Error(`deq.forward: option 'sradiusMode' expected a boolean, received ${JSON.stringify(opts.sradiusMode)}`);
+      throw new Error(`deq.forward: option 'sradiusMode' expected a boolean, received ${show(opts.sradiusMode)}`);
     }
     if (opts.bFailure !== undefined) checkFailureMode('deq.forward', opts.bFailure);
     const bStats: BackwardSolveInfo[] = [];

@@ -1,3 +1,4 @@
+import { show } from '../utils/format.js';
 /**
  * DEQ core options: TorchDEQ's `get_deq` arguments in camelCase, with its defaults, validated
  * in one place. Unknown keys throw (TorchDEQ silently ignores them: its issues #10 and #12).
@@ -97,7 +98,7 @@ export const DEQ_DEFAULTS: Readonly<ResolvedDEQOptions> = Object.freeze({
 export const DEQ_KEYS = Object.keys(DEQ_DEFAULTS) as (keyof DEQOptions)[];
 
 function fail(key: string, expected: string, got: unknown): never {
-  throw new Error(`getDeq: option '${key}' expected ${expected}, received ${JSON.stringify(got)}`);
+  throw new Error(`getDeq: option '${key}' expected ${expected}, received ${show(got)}`);
 }
 
 const posInt = (v: unknown): boolean => Number.isInteger(v) && (v as number) > 0;
@@ -145,7 +146,7 @@ export const TORCHDEQ_ARG_NAMES: Readonly<Record<string, keyof DEQOptions>> = {
  */
 export function fromTorchDEQArgs(args: Record<string, unknown>): DEQOptions {
   if (typeof args !== 'object' || args === null) {
-    throw new Error(`fromTorchDEQArgs: expected an object of TorchDEQ arguments, received ${JSON.stringify(args)}`);
+    throw new Error(`fromTorchDEQArgs: expected an object of TorchDEQ arguments, received ${show(args)}`);
   }
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(args)) {

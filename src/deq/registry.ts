@@ -6,6 +6,7 @@ import { DEQIndexing, DEQSliced, type DEQBase } from './core.js';
 import type { DEQOptions } from './options.js';
 import { resetNorm } from '../norm/index.js';
 import { resetDropout } from '../dropout/index.js';
+import { show } from '../utils/format.js';
 
 export type DEQClass = new (opts: DEQOptions) => DEQBase;
 
@@ -19,7 +20,7 @@ const cores = new Map<string, DEQClass>([
  * @example registerDeq('myCore', class extends DEQSliced {})
  */
 export function registerDeq(name: string, cls: DEQClass): void {
-  if (typeof name !== 'string' || !name) throw new Error(`registerDeq: expected a non-empty name, received ${JSON.stringify(name)}`);
+  if (typeof name !== 'string' || !name) throw new Error(`registerDeq: expected a non-empty name, received ${show(name)}`);
   if (typeof cls !== 'function') throw new Error(`registerDeq: expected a class for '${name}', received ${typeof cls}`);
   cores.set(name, cls);
 }
@@ -34,9 +35,12 @@ export function listDeqs(): string[] {
  * @example const deq = getDeq({ fSolver: 'anderson', fMaxIter: 30, ift: true });
  */
 export function getDeq(options: DEQOptions = {}): DEQBase {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new Error(`getDeq: expected an options object (or nothing), received ${show(options)}`);
+  }
   const name = options.core ?? 'sliced';
   const cls = cores.get(name);
-  if (!cls) throw new Error(`getDeq: unknown core '${name}'; registered cores are ${listDeqs().map((c) => `'${c}'`).join(', ')}`);
+  if (!cls) throw new Error(`getDeq: unknown core ${show(name)}; registered cores are ${listDeqs().map((c) => `'${c}'`).join(', ')}`);
   return new cls(options);
 }
 

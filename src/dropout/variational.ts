@@ -16,6 +16,7 @@ import { reshape } from '../ops/shape.js';
 import { need } from '../ops/util.js';
 import { Module, type AnyModule } from '../nn/module.js';
 import { dropMaskFrom } from '../utils/sampling.js';
+import { show } from '../utils/format.js';
 
 export interface VariationalDropoutOptions {
   /** Seed of this layer's own generator (each reset draws the next mask from it). */
@@ -45,13 +46,13 @@ export abstract class VariationalDropoutBase extends Module {
     const where = new.target.name;
     checkKeys(where, opts, ['seed', 'generator', ...extraKeys]);
     if (typeof p !== 'number' || !(p >= 0 && p <= 1)) {
-      throw new Error(`${where}: expected a drop probability p in [0, 1], received ${JSON.stringify(p)}`);
+      throw new Error(`${where}: expected a drop probability p in [0, 1], received ${show(p)}`);
     }
     if (opts.seed !== undefined && opts.generator !== undefined) {
       throw new Error(`${where}: expected at most one of the options 'seed' and 'generator', received both`);
     }
     if (opts.seed !== undefined && (typeof opts.seed !== 'number' || !Number.isFinite(opts.seed))) {
-      throw new Error(`${where}: expected option 'seed' to be a finite number, received ${JSON.stringify(opts.seed)}`);
+      throw new Error(`${where}: expected option 'seed' to be a finite number, received ${show(opts.seed)}`);
     }
     if (opts.generator !== undefined && !(opts.generator instanceof Rng)) {
       throw new Error(`${where}: expected option 'generator' to be an Rng, received ${typeof opts.generator}`);
@@ -114,7 +115,7 @@ abstract class VariationalNd extends VariationalDropoutBase {
   constructor(nd: number, p: number, opts: VariationalDropoutNdOptions) {
     super(p, opts, ['tokenFirst']);
     const tf = opts.tokenFirst ?? true;
-    if (typeof tf !== 'boolean') throw new Error(`${this.typeName}: expected option 'tokenFirst' to be a boolean, received ${JSON.stringify(tf)}`);
+    if (typeof tf !== 'boolean') throw new Error(`${this.typeName}: expected option 'tokenFirst' to be a boolean, received ${show(tf)}`);
     this.tokenFirst = tf;
     this.#nd = nd;
   }

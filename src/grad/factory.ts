@@ -12,6 +12,7 @@ import { getSolver, type Solver } from '../solvers/index.js';
 import { checkKeys } from '../autograd/engine.js';
 import { phantomGrad, type PhantomSettings } from './phantom.js';
 import { iftGrad, hookIftGrad, BACKWARD_FAILURE_MODES, type BackwardWriter, type BackwardFailureMode, type BackwardSolveInfo, type IftSettings, type SolverKwargs } from './ift.js';
+import { show } from '../utils/format.js';
 
 /**
  * What a gradient functor receives besides the state: where backward-solve stats go.
@@ -80,8 +81,7 @@ export const BACKWARD_FACTORY_DEFAULTS = Object.freeze({
 });
 
 function fail(key: string, expected: string, got: unknown): never {
-  let shown: string;
-  try { shown = JSON.stringify(got) ?? String(got); } catch { shown = String(got); }
+  const shown = show(got);
   throw new Error(`backwardFactory: option '${key}' expected ${expected}, received ${shown}`);
 }
 

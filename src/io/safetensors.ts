@@ -67,8 +67,9 @@ function checkMetadata(where: string, metadata: unknown): Record<string, string>
 
 /** Internal: serialises entries (data already on the host) to safetensors bytes. @example serialize([{ name: 'w', dtype: 'float32', shape: [1], data: new Float32Array([1]) }]) */
 export function serialize(entries: readonly Entry[], metadata?: Record<string, string>): Uint8Array {
-  const header: Record<string, unknown> = {};
-  if (metadata) header.__metadata__ = metadata;
+  // Null prototypes: a tensor named '__proto__' or 'constructor' is a name like any other.
+  const header: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  if (metadata) header.__metadata__ = Object.assign(Object.create(null) as Record<string, string>, metadata);
   let offset = 0;
   for (const e of entries) {
     if (e.name === '__metadata__') throw new Error("safetensors: the tensor name '__metadata__' is reserved");
@@ -172,14 +173,14 @@ export function parseHeader(bytes: Uint8Array): SafetensorsHeader {
     throw new Error(`${where}: bad header: expected a JSON object, received ${Array.isArray(json) ? 'an array' : typeof json}`);
   }
   const dataStart = 8 + n, dataLength = bytes.length - dataStart;
-  const metadata: Record<string, string> = {};
+  const metadata: Record<string, string> = Object.create(null) as Record<string, string>;
   const tensors: SafetensorsHeader['tensors'] = [];
   for (const [name, info] of Object.entries(json as Record<string, unknown>)) {
     if (name === '__metadata__') {
       if (info === null || typeof info !== 'object' || Array.isArray(info) || Object.values(info).some((v) => typeof v !== 'string')) {
         throw new Error(`${where}: bad header: "__metadata__" must be an object of strings`);
       }
-      Object.assign(metadata, info);
+      for (const [k, v] of Object.entries(info)) metadata[k] = v as string;
       continue;
     }
     tensors.push(parseEntry(where, name, info, dataLength));
@@ -233,8 +234,10 @@ function parseEntry(where: string, name: string, info: unknown, dataLength: numb
 function decode(bytes: Uint8Array, at: number, count: number, dtype: DType): TypedArray {
   const size = dtype === 'float32' ? 4 : 8;
   if (LITTLE_ENDIAN) {
-    // slice() copies into a fresh, aligned buffer.
-    const copy = bytes.slice(at, at + count * size);
+    // Copied into a fresh, aligned buffer: `bytes` may be a view at any offset into a larger
+    // buffer (a Node Buffer from the pool), and a Buffer's slice() would not copy.
+    const copy = new Uint8Array(count * size);
+    copy.set(bytes.subarray(at, at + count * size));
     return dtype === 'float32' ? new Float32Array(copy.buffer) : new Float64Array(copy.buffer);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset + at, count * size);
@@ -245,15 +248,20 @@ function decode(bytes: Uint8Array, at: number, count: number, dtype: DType): Typ
 
 /**
  * Reads every tensor of a safetensors file, keyed by name (in file order).
- * @example const sd = loadSafetensors(new Uint8Array(fs.readFileSync('model.safetensors')));
+ * @example const sd = loadSafetensors(fs.readFileSync('model.safetensors')); // any Uint8Array view works
  */
 export function loadSafetensors(bytes: Uint8Array, opts: ReadOptions = {}): Record<string, Tensor> {
   checkKeys('loadSafetensors', opts, ['backend']);
   const h = parseHeader(bytes);
   const backend = opts.backend ?? getBackend();
-  const out: Record<string, Tensor> = {};
-  for (const t of h.tensors) {
-    out[t.name] = tensor(decode(bytes, h.dataStart + t.begin, sizeOf(t.shape), t.dtype), t.shape, { dtype: t.dtype, backend });
+  const out: Record<string, Tensor> = Object.create(null) as Record<string, Tensor>;
+  try {
+    for (const t of h.tensors) {
+      out[t.name] = tensor(decode(bytes, h.dataStart + t.begin, sizeOf(t.shape), t.dtype), t.shape, { dtype: t.dtype, backend });
+    }
+  } catch (e) {
+    for (const t of Object.values(out)) t.dispose(); // e.g. out of memory half-way: nothing leaks
+    throw e;
   }
   return out;
 }
@@ -267,7 +275,7 @@ export function readMetadata(bytes: Uint8Array): Record<string, string> {
  * Loads a safetensors file into a model (copying into its own tensors). With `strict`
  * (default) the file's names must match the model's state dict exactly; shapes and dtypes
  * always must. Returns the keys that did not match.
- * @example load(model, new Uint8Array(fs.readFileSync('model.safetensors')));
+ * @example load(model, fs.readFileSync('model.safetensors'));
  */
 export function load(model: AnyModule, bytes: Uint8Array, opts: LoadOptions = {}): LoadStateDictResult {
   checkKeys('load', opts, ['strict']);

@@ -8,6 +8,7 @@ import { Tensor, fmtShape } from '../tensor.js';
 import { checkKeys } from '../autograd/engine.js';
 import { mul } from '../ops/arith.js';
 import { addInto } from './running_sum.js';
+import { show } from '../utils/format.js';
 
 /** Extra numeric parameters of a weight function (e.g. `{ gamma: 0.9 }`). */
 export type WeightArgs = Readonly<Record<string, number>>;
@@ -22,7 +23,7 @@ function argsOf(name: string, args: WeightArgs, defaults: Record<string, number>
   checkKeys(`fpCorrection (weightFunc '${name}' weightArgs)`, args, Object.keys(defaults));
   for (const [k, v] of Object.entries(args)) {
     if (typeof v !== 'number' || !Number.isFinite(v)) {
-      throw new Error(`fpCorrection: expected weightArgs.${k} to be a finite number, received ${JSON.stringify(v)}`);
+      throw new Error(`fpCorrection: expected weightArgs.${k} to be a finite number, received ${show(v)}`);
     }
   }
   return { ...defaults, ...args };
@@ -55,7 +56,7 @@ const weightFuncs = new Map<string, WeightFunc>([
  */
 export function registerWeightFunc(name: string, fn: WeightFunc): void {
   if (typeof name !== 'string' || name === '') {
-    throw new Error(`registerWeightFunc: expected a non-empty string name, received ${JSON.stringify(name)}`);
+    throw new Error(`registerWeightFunc: expected a non-empty string name, received ${show(name)}`);
   }
   if (typeof fn !== 'function') {
     throw new Error(`registerWeightFunc: expected a function (n, k, args) => number for '${name}', received ${typeof fn}`);
@@ -97,12 +98,12 @@ export type CorrectionArg = unknown;
  * @example correctionWeights(3, 'exp') // [0.64, 0.8, 1]
  */
 export function correctionWeights(n: number, weightFunc = 'exp', weightArgs: WeightArgs = {}): number[] {
-  if (!Number.isInteger(n) || n < 1) throw new Error(`correctionWeights: expected a positive integer n, received ${JSON.stringify(n)}`);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`correctionWeights: expected a positive integer n, received ${show(n)}`);
   const fn = getWeightFunc(weightFunc);
   return Array.from({ length: n }, (_, k) => {
     const w = fn(n, k, weightArgs);
     if (typeof w !== 'number' || !Number.isFinite(w)) {
-      throw new Error(`fpCorrection: expected weightFunc '${weightFunc}' to return a finite number for (n=${n}, k=${k}), received ${JSON.stringify(w)}`);
+      throw new Error(`fpCorrection: expected weightFunc '${weightFunc}' to return a finite number for (n=${n}, k=${k}), received ${show(w)}`);
     }
     return w;
   });

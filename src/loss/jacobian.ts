@@ -15,6 +15,7 @@ import { abs, sqrt } from '../ops/unary.js';
 import { reshape } from '../ops/shape.js';
 import { normalFrom } from '../utils/sampling.js';
 import { addInto } from './running_sum.js';
+import { show } from '../utils/format.js';
 
 export interface JacRegOptions {
   /** Number of random Gaussian probe vectors (default 1). */
@@ -29,14 +30,14 @@ const JAC_REG_DEFAULTS = { vecs: 1, createGraph: true };
 
 function positiveInt(where: string, name: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
-    throw new Error(`${where}: expected option '${name}' to be a positive integer, received ${JSON.stringify(v)}`);
+    throw new Error(`${where}: expected option '${name}' to be a positive integer, received ${show(v)}`);
   }
   return v;
 }
 
 function checkSeed(where: string, seed: unknown): number | undefined {
   if (seed !== undefined && (typeof seed !== 'number' || !Number.isFinite(seed))) {
-    throw new Error(`${where}: expected option 'seed' to be a finite number, received ${JSON.stringify(seed)}`);
+    throw new Error(`${where}: expected option 'seed' to be a finite number, received ${show(seed)}`);
   }
   return seed as number | undefined;
 }

@@ -8,6 +8,7 @@ import type { Tensor } from '../tensor.js';
 import { conv2d } from '../ops/conv.js';
 import { Module } from './module.js';
 import { checkSize, registerWeightAndBias, type LinearOptions } from './linear.js';
+import { show } from '../utils/format.js';
 
 type Pair = number | readonly [number, number];
 
@@ -26,7 +27,7 @@ export interface Conv2dLayerOptions extends LinearOptions {
 function pair(name: string, v: Pair, min: number): [number, number] {
   const p: unknown[] = typeof v === 'number' ? [v, v] : Array.isArray(v) ? [...v] : [];
   if (p.length !== 2 || p.some((d) => !Number.isInteger(d) || (d as number) < min)) {
-    throw new Error(`Conv2d: expected ${name} to be an integer >= ${min} or a pair of them, received ${JSON.stringify(v)}`);
+    throw new Error(`Conv2d: expected ${name} to be an integer >= ${min} or a pair of them, received ${show(v)}`);
   }
   return p as [number, number];
 }

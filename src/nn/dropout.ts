@@ -4,6 +4,7 @@
 import type { Tensor } from '../tensor.js';
 import { dropout } from '../ops/dropout.js';
 import { Module } from './module.js';
+import { show } from '../utils/format.js';
 
 /**
  * Zeroes each element with probability p during training (scaling the rest by 1/(1-p));
@@ -16,7 +17,7 @@ export class Dropout extends Module {
   constructor(p = 0.5) {
     super();
     if (typeof p !== 'number' || !(p >= 0 && p <= 1)) {
-      throw new Error(`Dropout: expected a drop probability p in [0, 1], received ${JSON.stringify(p)}`);
+      throw new Error(`Dropout: expected a drop probability p in [0, 1], received ${show(p)}`);
     }
     this.p = p;
   }

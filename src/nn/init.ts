@@ -14,6 +14,7 @@ import { tensor } from '../creation.js';
 import type { DType } from '../dtype.js';
 import { Rng, rngFor } from '../random.js';
 import { Tensor, fmtShape } from '../tensor.js';
+import { show } from '../utils/format.js';
 
 export interface InitOptions {
   dtype?: DType;
@@ -44,14 +45,14 @@ export function generatorFor(where: string, opts: { seed?: number; generator?: R
     return opts.generator;
   }
   if (opts.seed !== undefined && !Number.isFinite(opts.seed)) {
-    throw new Error(`${where}: expected option 'seed' to be a finite number, received ${JSON.stringify(opts.seed)}`);
+    throw new Error(`${where}: expected option 'seed' to be a finite number, received ${show(opts.seed)}`);
   }
   return rngFor(opts.seed);
 }
 
 function checkShape(where: string, shape: unknown): number[] {
   if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
-    throw new Error(`${where}: expected a shape (array of non-negative integers), received ${JSON.stringify(shape)}`);
+    throw new Error(`${where}: expected a shape (array of non-negative integers), received ${show(shape)}`);
   }
   return shape as number[];
 }
@@ -70,7 +71,7 @@ function draw(where: string, shape: readonly number[], opts: InitOptions, sample
 
 function finiteNumber(where: string, name: string, v: unknown, min = -Infinity): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < min) {
-    throw new Error(`${where}: expected option '${name}' to be a finite number${min > -Infinity ? ` >= ${min}` : ''}, received ${JSON.stringify(v)}`);
+    throw new Error(`${where}: expected option '${name}' to be a finite number${min > -Infinity ? ` >= ${min}` : ''}, received ${show(v)}`);
   }
   return v;
 }
@@ -135,7 +136,7 @@ const GAINS = new Map<string, (param?: number) => number>([
 export function calculateGain(nonlinearity: string, param?: number): number {
   const g = GAINS.get(nonlinearity);
   if (!g) {
-    throw new Error(`init.calculateGain: unknown nonlinearity ${JSON.stringify(nonlinearity)}; known: ${[...GAINS.keys()].map((k) => `'${k}'`).join(', ')}`);
+    throw new Error(`init.calculateGain: unknown nonlinearity ${show(nonlinearity)}; known: ${[...GAINS.keys()].map((k) => `'${k}'`).join(', ')}`);
   }
   if (param !== undefined) finiteNumber('init.calculateGain', 'param', param);
   return g(param);
@@ -156,7 +157,7 @@ export function fans(shape: readonly number[]): { fanIn: number; fanOut: number 
 
 function fanOf(where: string, shape: readonly number[], mode: unknown): number {
   if (mode !== 'fan_in' && mode !== 'fan_out') {
-    throw new Error(`${where}: expected option 'mode' to be 'fan_in' or 'fan_out', received ${JSON.stringify(mode)}`);
+    throw new Error(`${where}: expected option 'mode' to be 'fan_in' or 'fan_out', received ${show(mode)}`);
   }
   const f = fans(shape);
   return mode === 'fan_in' ? f.fanIn : f.fanOut;

@@ -11,6 +11,7 @@ import type { Tensor } from '../tensor.js';
 import { linear } from '../ops/linalg.js';
 import { Module } from './module.js';
 import { generatorFor, kaimingUniform, uniform } from './init.js';
+import { show } from '../utils/format.js';
 
 export interface LinearOptions {
   /** Learn an additive bias (default true). */
@@ -26,7 +27,7 @@ export interface LinearOptions {
 /** Internal: checks a layer size argument. @example checkSize('Linear', 'inFeatures', 4) */
 export function checkSize(where: string, name: string, v: unknown, min = 0): number {
   if (!Number.isInteger(v) || (v as number) < min) {
-    throw new Error(`${where}: expected ${name} to be an integer >= ${min}, received ${JSON.stringify(v)}`);
+    throw new Error(`${where}: expected ${name} to be an integer >= ${min}, received ${show(v)}`);
   }
   return v as number;
 }

@@ -17,6 +17,7 @@ import { readForMove, resolvePlacement, storageFrom, to as moveTo, toAsync as mo
 import type { Backend, Storage } from '../backend/backend.js';
 import { getBackend } from '../backend/registry.js';
 import type { DType, TypedArray } from '../dtype.js';
+import { show } from '../utils/format.js';
 
 /** Any module, whatever its forward signature. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -119,7 +120,7 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
 
   #checkName(where: string, name: unknown, kind: 'parameter' | 'buffer' | 'module' | 'attribute'): string {
     if (typeof name !== 'string' || name === '' || name.includes('.')) {
-      throw new Error(`${where}: expected a non-empty name without '.', received ${JSON.stringify(name)}`);
+      throw new Error(`${where}: expected a non-empty name without '.', received ${show(name)}`);
     }
     const taken: [Map<string, unknown>, string][] = [
       [this.#params, 'parameter'], [this.#buffers, 'buffer'], [this.#children, 'module'], [this.#attributes, 'attribute'],
@@ -412,7 +413,7 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
    * @example const snapshot = model.stateDict(); // { 'fc.weight': ..., 'fc.bias': ... }
    */
   stateDict(): StateDict {
-    const out: StateDict = {};
+    const out: StateDict = Object.create(null) as StateDict; // any name, '__proto__' included, is a plain key
     for (const [n, t] of this.stateEntries()) out[n] = noGrad(() => cast(t, t.dtype));
     return out;
   }
@@ -428,7 +429,7 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
     const where = `${this.typeName}.loadStateDict`;
     checkKeys(where, opts, ['strict']);
     const strict = opts.strict ?? true;
-    if (typeof strict !== 'boolean') throw new Error(`${where}: expected option 'strict' to be a boolean, received ${JSON.stringify(strict)}`);
+    if (typeof strict !== 'boolean') throw new Error(`${where}: expected option 'strict' to be a boolean, received ${show(strict)}`);
     if (dict === null || typeof dict !== 'object') {
       throw new Error(`${where}: expected a state dict (object or Map of name -> Tensor), received ${dict === null ? 'null' : typeof dict}`);
     }

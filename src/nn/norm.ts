@@ -11,16 +11,17 @@ import { groupNorm, layerNorm } from '../ops/norm.js';
 import { Module } from './module.js';
 import { ones, zeros } from './init.js';
 import { checkSize } from './linear.js';
+import { show } from '../utils/format.js';
 
 function checkEps(where: string, eps: unknown): number {
   if (typeof eps !== 'number' || !Number.isFinite(eps) || eps < 0) {
-    throw new Error(`${where}: expected eps to be a finite number >= 0, received ${JSON.stringify(eps)}`);
+    throw new Error(`${where}: expected eps to be a finite number >= 0, received ${show(eps)}`);
   }
   return eps;
 }
 
 function checkBool(where: string, name: string, v: unknown): boolean {
-  if (typeof v !== 'boolean') throw new Error(`${where}: expected ${name} to be a boolean, received ${JSON.stringify(v)}`);
+  if (typeof v !== 'boolean') throw new Error(`${where}: expected ${name} to be a boolean, received ${show(v)}`);
   return v;
 }
 
@@ -48,7 +49,7 @@ export class LayerNorm extends Module {
     const where = 'LayerNorm';
     checkKeys(where, opts, ['eps', 'elementwiseAffine', 'bias', 'dtype', 'backend']);
     const ns = typeof normalizedShape === 'number' ? [normalizedShape] : Array.isArray(normalizedShape) ? [...normalizedShape] : null;
-    if (!ns || ns.length === 0) throw new Error(`${where}: expected normalizedShape to be a positive integer or a non-empty array of them, received ${JSON.stringify(normalizedShape)}`);
+    if (!ns || ns.length === 0) throw new Error(`${where}: expected normalizedShape to be a positive integer or a non-empty array of them, received ${show(normalizedShape)}`);
     ns.forEach((d) => checkSize(where, 'every normalizedShape entry', d, 1));
     this.normalizedShape = ns;
     this.eps = checkEps(where, opts.eps ?? 1e-5);

@@ -10,6 +10,7 @@ import { div, minimum, mul } from '../ops/arith.js';
 import { sum } from '../ops/reduce.js';
 import { sqrt } from '../ops/unary.js';
 import { normAxis } from '../ops/util.js';
+import { show } from '../utils/format.js';
 
 /** A module class (constructor) such as `Linear`. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -56,14 +57,14 @@ export const SCALE_DEFAULTS: ScaleOptions = { learnScale: true, targetNorm: 1, c
 
 export function optBool(where: string, name: string, v: unknown, dflt: boolean): boolean {
   if (v === undefined) return dflt;
-  if (typeof v !== 'boolean') throw new Error(`${where}: expected option '${name}' to be a boolean, received ${JSON.stringify(v)}`);
+  if (typeof v !== 'boolean') throw new Error(`${where}: expected option '${name}' to be a boolean, received ${show(v)}`);
   return v;
 }
 
 export function optNumber(where: string, name: string, v: unknown, dflt: number, positive = false): number {
   if (v === undefined) return dflt;
   if (typeof v !== 'number' || !Number.isFinite(v) || (positive && v <= 0)) {
-    throw new Error(`${where}: expected option '${name}' to be a finite${positive ? ' positive' : ''} number, received ${JSON.stringify(v)}`);
+    throw new Error(`${where}: expected option '${name}' to be a finite${positive ? ' positive' : ''} number, received ${show(v)}`);
   }
   return v;
 }

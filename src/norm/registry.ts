@@ -10,6 +10,7 @@ import { checkKeys } from '../autograd/engine.js';
 import { weightNormClass } from './weight_norm.js';
 import { spectralNormClass } from './spectral_norm.js';
 import type { AppliedNorm, ModuleClass, NormClass, NormTarget } from './common.js';
+import { show } from '../utils/format.js';
 
 const norms = new Map<string, NormClass>([
   ['weight_norm', weightNormClass as NormClass],
@@ -73,7 +74,7 @@ export function listNorms(): string[] {
  */
 export function registerNorm(normType: string, cls: NormClass<any>): void {
   if (typeof normType !== 'string' || normType === '' || normType === 'none') {
-    throw new Error(`registerNorm: expected a non-empty name other than 'none', received ${JSON.stringify(normType)}`);
+    throw new Error(`registerNorm: expected a non-empty name other than 'none', received ${show(normType)}`);
   }
   const missing = ['optionKeys', 'targetModules', 'configure', 'apply'].filter((k) => !cls || !(k in cls));
   if (missing.length || !(cls.targetModules instanceof Map)) {
@@ -85,7 +86,7 @@ export function registerNorm(normType: string, cls: NormClass<any>): void {
 function asList<T>(where: string, name: string, v: T | T[], check: (x: unknown) => boolean, what: string): T[] {
   const list = Array.isArray(v) ? v : [v];
   if (list.length === 0 || list.some((x) => !check(x))) {
-    throw new Error(`${where}: expected ${name} to be ${what} or a non-empty list of them, received ${JSON.stringify(v)}`);
+    throw new Error(`${where}: expected ${name} to be ${what} or a non-empty list of them, received ${show(v)}`);
   }
   return list;
 }
@@ -120,7 +121,7 @@ function stringList(where: string, name: string, v: unknown): string[] {
   if (v === undefined) return [];
   const list = typeof v === 'string' ? [v] : v;
   if (!Array.isArray(list) || list.some((x) => typeof x !== 'string')) {
-    throw new Error(`${where}: expected option '${name}' to be a string or a list of strings, received ${JSON.stringify(v)}`);
+    throw new Error(`${where}: expected option '${name}' to be a string or a list of strings, received ${show(v)}`);
   }
   return list;
 }

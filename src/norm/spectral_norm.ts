@@ -25,6 +25,7 @@ import {
   optNumber, scaledWeight, scaleOptions, scaleShape, targetAxis,
   type AppliedNorm, type ModuleClass, type NormClass, type NormTarget, type ScaleOptions,
 } from './common.js';
+import { show } from '../utils/format.js';
 
 const WHERE = "applyNorm (normType 'spectral_norm')";
 
@@ -66,7 +67,7 @@ export class SpectralNorm implements AppliedNorm {
   static configure(opts: Readonly<Record<string, unknown>>): SpectralNormConfig {
     const n = opts.nPowerIterations ?? 1;
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) {
-      throw new Error(`${WHERE}: expected option 'nPowerIterations' to be a positive integer, received ${JSON.stringify(n)}`);
+      throw new Error(`${WHERE}: expected option 'nPowerIterations' to be a positive integer, received ${show(n)}`);
     }
     const seed = opts.seed === undefined ? undefined : optNumber(WHERE, 'seed', opts.seed, 0);
     return {

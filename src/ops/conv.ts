@@ -12,6 +12,7 @@ import { need, out, sameKind, sameShape } from './util.js';
 import { add } from './arith.js';
 import { reshape } from './shape.js';
 import { matmul } from './linalg.js';
+import { show } from '../utils/format.js';
 
 type Pair = number | readonly [number, number];
 
@@ -36,7 +37,7 @@ const WINDOW_DEFAULTS = { stride: 1, padding: 0, dilation: 1 } as const;
 function pairOf(op: string, name: string, v: Pair, min: number): [number, number] {
   const p: number[] = typeof v === 'number' ? [v, v] : Array.isArray(v) ? [...v] : [];
   if (p.length !== 2 || p.some((d) => !Number.isInteger(d) || d < min)) {
-    throw new Error(`${op}: expected option '${name}' to be an integer >= ${min} or a pair of them, received ${JSON.stringify(v)}`);
+    throw new Error(`${op}: expected option '${name}' to be an integer >= ${min} or a pair of them, received ${show(v)}`);
   }
   return [p[0], p[1]];
 }
@@ -121,7 +122,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
   const groups = opts.groups ?? 1;
   const [N, C] = X.shape, [O, Cg, kh, kw] = W.shape;
   if (!Number.isInteger(groups) || groups < 1 || C % groups !== 0 || O % groups !== 0) {
-    throw new Error(`${op}: expected option 'groups' to be a positive integer dividing both ${C} input and ${O} output channels, received ${JSON.stringify(opts.groups)}`);
+    throw new Error(`${op}: expected option 'groups' to be a positive integer dividing both ${C} input and ${O} output channels, received ${show(opts.groups)}`);
   }
   if (Cg * groups !== C) {
     throw new Error(`${op}: expected weight of shape (O, ${C / groups}, kh, kw) for input ${fmtShape(X.shape)} and groups ${groups}, received ${fmtShape(W.shape)}`);

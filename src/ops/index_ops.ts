@@ -9,6 +9,7 @@ import type { Tensor } from '../tensor.js';
 import { fmtShape } from '../tensor.js';
 import { need, normAxis, out, sameKind, stridesOf } from './util.js';
 import { reshape } from './shape.js';
+import { show } from '../utils/format.js';
 
 function offsetOf(begin: readonly number[], strides: readonly number[]): number {
   let off = 0;
@@ -19,7 +20,7 @@ function offsetOf(begin: readonly number[], strides: readonly number[]): number 
 function perAxis(op: string, name: string, v: number | readonly number[], rank: number): number[] {
   const list = typeof v === 'number' ? [v] : [...v];
   if (list.length > rank || list.some((d) => !Number.isInteger(d))) {
-    throw new Error(`${op}: expected '${name}' to be an integer or a list of at most ${rank} integers (one per axis), received ${JSON.stringify(v)}`);
+    throw new Error(`${op}: expected '${name}' to be an integer or a list of at most ${rank} integers (one per axis), received ${show(v)}`);
   }
   return list;
 }
@@ -102,7 +103,7 @@ export function pad(x: Tensor, padding: readonly number[] | readonly (readonly n
   if (typeof value !== 'number') throw new Error(`${op}: expected option 'value' to be a number, received ${typeof value}`);
   const before = X.shape.map(() => 0), after = X.shape.map(() => 0);
   const bad = (what: string): Error =>
-    new Error(`${op}: expected ${what} for a tensor of shape ${fmtShape(X.shape)}, received ${JSON.stringify(padding)}`);
+    new Error(`${op}: expected ${what} for a tensor of shape ${fmtShape(X.shape)}, received ${show(padding)}`);
   if (!Array.isArray(padding)) throw bad('an array of pads');
   if (padding.length > 0 && Array.isArray(padding[0])) {
     const pairs = padding as readonly (readonly number[])[];

@@ -12,6 +12,7 @@ import { add, sub, mul, neg, equal } from './arith.js';
 import { sum, mean } from './reduce.js';
 import { reshape, permute } from './shape.js';
 import { logSoftmax } from './softmax.js';
+import { show } from '../utils/format.js';
 
 /** How a loss combines its elements. @example mseLoss(a, b, { reduction: 'none' }) */
 export type Reduction = 'mean' | 'sum' | 'none';
@@ -31,7 +32,7 @@ export interface CrossEntropyOptions extends LossOptions {
 
 function checkReduction(op: string, r: unknown): Reduction {
   if (!REDUCTIONS.includes(r as Reduction)) {
-    throw new Error(`${op}: expected option 'reduction' to be one of ${REDUCTIONS.map((x) => `'${x}'`).join(', ')}, received ${JSON.stringify(r)}`);
+    throw new Error(`${op}: expected option 'reduction' to be one of ${REDUCTIONS.map((x) => `'${x}'`).join(', ')}, received ${show(r)}`);
   }
   return r as Reduction;
 }

@@ -73,11 +73,19 @@ export function mean(x: Tensor, axes?: number | readonly number[], opts: ReduceO
   return o;
 }
 
+/** Like torch, a max/min/argmax over an axis of size 0 has no value (over other axes of an empty tensor it is empty). */
+function checkNonEmptyAxes(op: string, X: Tensor, axes: readonly number[]): void {
+  const bad = axes.find((a) => X.shape[a] === 0);
+  if (bad !== undefined) {
+    throw new Error(`${op}: expected a non-empty axis to reduce, received axis ${bad} of size 0 (shape ${fmtShape(X.shape)}); an empty reduction has no ${op}`);
+  }
+}
+
 function extreme(op: 'max' | 'min', x: Tensor, axes: number | readonly number[] | undefined, opts: ReduceOptions): Tensor {
   const X = need(op, 'x', x);
   checkKeys(op, opts, ['keepDims']);
   const ax = normAxes(op, axes, X.rank);
-  if (X.size === 0) throw new Error(`${op}: expected a non-empty tensor, received shape ${fmtShape(X.shape)}`);
+  checkNonEmptyAxes(op, X, ax);
   const o = finish(reduceRaw(op, X, ax), X, ax, opts.keepDims);
   return record(op, o, [X], [X, o], (g, [sx, so]) => {
     // The gradient is shared evenly among tied extremes, like torch's amax/amin.
@@ -101,13 +109,17 @@ export function min(x: Tensor, axes?: number | readonly number[], opts: ReduceOp
 /** Index of the maximum along one axis (as a float tensor, no gradient). @example argmax(logits, -1) */
 export function argmax(x: Tensor, axis = -1): Tensor {
   const X = need('argmax', 'x', x);
-  return reduceRaw('argmax', X, normAxes('argmax', axis, X.rank));
+  const ax = normAxes('argmax', axis, X.rank);
+  checkNonEmptyAxes('argmax', X, ax);
+  return reduceRaw('argmax', X, ax);
 }
 
 /** Index of the minimum along one axis (as a float tensor, no gradient). @example argmin(x, 0) */
 export function argmin(x: Tensor, axis = -1): Tensor {
   const X = need('argmin', 'x', x);
-  return reduceRaw('argmin', X, normAxes('argmin', axis, X.rank));
+  const ax = normAxes('argmin', axis, X.rank);
+  checkNonEmptyAxes('argmin', X, ax);
+  return reduceRaw('argmin', X, ax);
 }
 
 /** Sums `g` down to `shape` (the adjoint of broadcasting `shape` up to `g.shape`). */

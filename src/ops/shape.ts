@@ -7,6 +7,7 @@ import type { Tensor } from '../tensor.js';
 import { fmtShape } from '../tensor.js';
 import { broadcastShapes, broadcastStrides, need, normAxis, out, sameShape, sizeOf, stridesOf } from './util.js';
 import { sumTo } from './reduce.js';
+import { show } from '../utils/format.js';
 
 /**
  * Same data, new shape (one dimension may be -1). Shares storage.
@@ -17,7 +18,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const sh = [...shape];
   const infer = sh.indexOf(-1);
   if (sh.some((d, i) => !Number.isInteger(d) || (d < 0 && !(d === -1 && i === infer))) || sh.lastIndexOf(-1) !== infer) {
-    throw new Error(`reshape: expected a shape of non-negative integers with at most one -1, received ${JSON.stringify(shape)}`);
+    throw new Error(`reshape: expected a shape of non-negative integers with at most one -1, received ${show(shape)}`);
   }
   if (infer >= 0) {
     const rest = sh.reduce((a, d, i) => (i === infer ? a : a * d), 1);
@@ -66,10 +67,10 @@ export function squeeze(x: Tensor, axis?: number): Tensor {
 export function permute(x: Tensor, perm: readonly number[]): Tensor {
   const X = need('permute', 'x', x);
   if (perm.length !== X.rank) {
-    throw new Error(`permute: expected a permutation of ${X.rank} axes for shape ${fmtShape(X.shape)}, received ${JSON.stringify(perm)}`);
+    throw new Error(`permute: expected a permutation of ${X.rank} axes for shape ${fmtShape(X.shape)}, received ${show(perm)}`);
   }
   const p = perm.map((a) => normAxis('permute', a, X.rank));
-  if (new Set(p).size !== p.length) throw new Error(`permute: expected a permutation, received ${JSON.stringify(perm)}`);
+  if (new Set(p).size !== p.length) throw new Error(`permute: expected a permutation, received ${show(perm)}`);
   const shape = p.map((a) => X.shape[a]);
   const st = stridesOf(X.shape);
   const o = out(shape, X);

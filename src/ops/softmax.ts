@@ -15,6 +15,8 @@ const KEEP = { keepDims: true };
 
 /** x - max(x, axis): the shifted logits both functions start from (no graph). */
 function shifted(X: Tensor, ax: number): Tensor {
+  // Along an axis of size 0 there is nothing to shift (and no maximum): the result is as empty as X.
+  if (X.shape[ax] === 0) return sub(X, 0);
   return sub(X, max(X, ax, KEEP));
 }
 

@@ -6,13 +6,14 @@ import { stridesOf, sizeOf } from '../backend/backend.js';
 import { Tensor, empty, fmtShape, uninitialized } from '../tensor.js';
 import { tensor } from '../creation.js';
 import { offloaded } from '../offload/offload.js';
+import { show } from '../utils/format.js';
 
 export type TensorLike = Tensor | number;
 
 /** Checks that `t` is a live Tensor, naming the op and argument otherwise. */
 export function need(op: string, name: string, t: unknown): Tensor {
   if (!(t instanceof Tensor)) {
-    throw new Error(`${op}: expected argument '${name}' to be a Tensor, received ${t === null ? 'null' : typeof t}`);
+    throw new Error(`${op}: expected argument '${name}' to be a Tensor, received ${typeof t === 'object' && t !== null && !Array.isArray(t) ? 'an object' : show(t)}`);
   }
   if (t.isDisposed) t.assertLive(`${op} (argument '${name}')`);
   return offloaded(t);
@@ -91,7 +92,7 @@ export function normAxes(op: string, axes: number | readonly number[] | undefine
   if (axes === undefined) return Array.from({ length: rank }, (_, i) => i);
   const list = typeof axes === 'number' ? [axes] : [...axes];
   const res = list.map((a) => normAxis(op, a, rank));
-  if (new Set(res).size !== res.length) throw new Error(`${op}: expected distinct axes, received ${JSON.stringify(axes)}`);
+  if (new Set(res).size !== res.length) throw new Error(`${op}: expected distinct axes, received ${show(axes)}`);
   return res.sort((x, y) => x - y);
 }
 

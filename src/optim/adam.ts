@@ -14,6 +14,7 @@ import { sqrt, square } from '../ops/unary.js';
 import { zerosLike } from '../creation.js';
 import { clone } from '../ops/cast.js';
 import { Optimizer, applyInPlace, checkRange, type ParamGroup, type ParamState, type ParamsInput } from './optimizer.js';
+import { show } from '../utils/format.js';
 
 export interface AdamOptions {
   /** Learning rate (default 1e-3). */
@@ -39,13 +40,13 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
   protected validate(h: AdamOptions, where: string): void {
     checkRange(where, 'lr', h.lr, 0);
     if (!Array.isArray(h.betas) || h.betas.length !== 2) {
-      throw new Error(`${where}: expected 'betas' to be a pair [beta1, beta2], received ${JSON.stringify(h.betas)}`);
+      throw new Error(`${where}: expected 'betas' to be a pair [beta1, beta2], received ${show(h.betas)}`);
     }
     checkRange(where, 'betas[0]', h.betas[0], 0, 1);
     checkRange(where, 'betas[1]', h.betas[1], 0, 1);
     checkRange(where, 'eps', h.eps, 0);
     checkRange(where, 'weightDecay', h.weightDecay, 0);
-    if (typeof h.amsgrad !== 'boolean') throw new Error(`${where}: expected 'amsgrad' to be a boolean, received ${JSON.stringify(h.amsgrad)}`);
+    if (typeof h.amsgrad !== 'boolean') throw new Error(`${where}: expected 'amsgrad' to be a boolean, received ${show(h.amsgrad)}`);
   }
 
   protected update(p: Tensor, g: Tensor, h: ParamGroup<AdamOptions>, state: ParamState): void {

@@ -11,6 +11,7 @@ import { abs, square, sqrt } from '../ops/unary.js';
 import { max, sum } from '../ops/reduce.js';
 import { cast } from '../ops/cast.js';
 import { zeros } from '../creation.js';
+import { show } from '../utils/format.js';
 
 export interface ClipGradNormOptions {
   /** The p of the p-norm: any number > 0, or Infinity for the max norm (default 2). */
@@ -48,11 +49,11 @@ export function clipGradNorm(params: Tensor | Iterable<Tensor>, maxNorm: number,
   checkKeys(where, opts, ['normType']);
   const list = paramList(where, params);
   if (typeof maxNorm !== 'number' || !(maxNorm >= 0)) {
-    throw new Error(`${where}: expected maxNorm to be a number >= 0, received ${JSON.stringify(maxNorm)}`);
+    throw new Error(`${where}: expected maxNorm to be a number >= 0, received ${show(maxNorm)}`);
   }
   const p = opts.normType ?? 2;
   if (typeof p !== 'number' || !(p > 0)) {
-    throw new Error(`${where}: expected option 'normType' to be a number > 0 or Infinity, received ${JSON.stringify(p)}`);
+    throw new Error(`${where}: expected option 'normType' to be a number > 0 or Infinity, received ${show(p)}`);
   }
   const withGrad = list.filter((t) => t.grad);
   withGrad.forEach((t) => t.grad!.assertLive(`${where} (a parameter's gradient)`));
@@ -86,7 +87,7 @@ export function clipGradValue(params: Tensor | Iterable<Tensor>, clipValue: numb
   const where = 'clipGradValue';
   const list = paramList(where, params);
   if (typeof clipValue !== 'number' || !(clipValue >= 0)) {
-    throw new Error(`${where}: expected clipValue to be a number >= 0, received ${JSON.stringify(clipValue)}`);
+    throw new Error(`${where}: expected clipValue to be a number >= 0, received ${show(clipValue)}`);
   }
   noGrad(() => tidy(() => {
     for (const t of list) {

@@ -14,6 +14,7 @@ import { assertNoPendingBackward } from '../autograd/pending.js';
 import { keep, tidy } from '../scope.js';
 import { Tensor, fmtShape } from '../tensor.js';
 import { to } from '../ops/transfer.js';
+import { show } from '../utils/format.js';
 
 /** A parameter group: its parameters and its hyperparameters. */
 export type ParamGroup<H> = H & { params: Tensor[] };
@@ -160,7 +161,7 @@ export abstract class Optimizer<H extends object> {
    */
   setLr(lr: number): void {
     if (typeof lr !== 'number' || !(lr >= 0) || !Number.isFinite(lr)) {
-      throw new Error(`${this.#name}.setLr: expected a finite learning rate >= 0, received ${JSON.stringify(lr)}`);
+      throw new Error(`${this.#name}.setLr: expected a finite learning rate >= 0, received ${show(lr)}`);
     }
     for (const g of this.paramGroups) (g as { lr?: number }).lr = lr;
   }
@@ -181,7 +182,7 @@ export function applyInPlace(p: Tensor, a: number, b: number, d: Tensor): void {
 /** Internal: throws unless v is a finite number >= min (and < max when given). @example checkRange('SGD', 'lr', 0.1, 0) */
 export function checkRange(where: string, name: string, v: unknown, min: number, max?: number): void {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < min || (max !== undefined && v >= max)) {
-    throw new Error(`${where}: expected '${name}' to be a finite number in [${min}, ${max ?? 'inf'}), received ${JSON.stringify(v)}`);
+    throw new Error(`${where}: expected '${name}' to be a finite number in [${min}, ${max ?? 'inf'}), received ${show(v)}`);
   }
 }
 

@@ -9,6 +9,7 @@
  */
 import { checkKeys } from '../autograd/engine.js';
 import type { Optimizer } from './optimizer.js';
+import { show } from '../utils/format.js';
 
 export interface CosineAnnealingOptions {
   /** The learning rate at step 0 of the cosine (after warmup). */
@@ -27,7 +28,7 @@ const KEYS = ['baseLr', 'tMax', 'etaMin', 'warmupSteps', 'warmupStartFactor'];
 
 function num(where: string, name: string, v: unknown, ok: (x: number) => boolean, what: string): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) {
-    throw new Error(`${where}: expected '${name}' to be ${what}, received ${JSON.stringify(v)}`);
+    throw new Error(`${where}: expected '${name}' to be ${what}, received ${show(v)}`);
   }
   return v;
 }

@@ -9,6 +9,7 @@ import type { Tensor } from '../tensor.js';
 import { add, mul } from '../ops/arith.js';
 import { clone } from '../ops/cast.js';
 import { Optimizer, applyInPlace, checkRange, type ParamGroup, type ParamState, type ParamsInput } from './optimizer.js';
+import { show } from '../utils/format.js';
 
 export interface SGDOptions {
   /** Learning rate (default 1e-3, torch's). */
@@ -41,7 +42,7 @@ export class SGD extends Optimizer<SGDOptions> {
     checkRange(where, 'momentum', h.momentum, 0);
     checkRange(where, 'dampening', h.dampening, -Infinity);
     checkRange(where, 'weightDecay', h.weightDecay, 0);
-    if (typeof h.nesterov !== 'boolean') throw new Error(`${where}: expected 'nesterov' to be a boolean, received ${JSON.stringify(h.nesterov)}`);
+    if (typeof h.nesterov !== 'boolean') throw new Error(`${where}: expected 'nesterov' to be a boolean, received ${show(h.nesterov)}`);
     if (h.nesterov && (h.momentum <= 0 || h.dampening !== 0)) {
       throw new Error(`${where}: Nesterov momentum needs momentum > 0 and dampening 0, received momentum ${h.momentum} and dampening ${h.dampening}`);
     }

@@ -77,9 +77,10 @@ async function iterate(s: Session): Promise<void> {
   const { B, D } = L;
   const m = o.m;
   // History (B, m, D): slot j of sample b at (b m + j) D. gram (B, m, m) = G G^T (no ridge).
-  const X = s.buf(m), F = s.buf(m), G = s.buf(m);
+  const why = `option 'm' (${m}): history`;
+  const X = s.buf(m, why), F = s.buf(m, why), G = s.buf(m, why);
   const xCur = s.buf(), gCur = s.buf(), mixX = s.buf();
-  const gram = s.ws.buf(B * m * m), row = s.ws.buf(B * m), alpha = s.ws.buf(B * m);
+  const gram = s.ws.buf(B * m * m, true, `option 'm' (${m}): Gram matrix`), row = s.ws.buf(B * m), alpha = s.ws.buf(B * m);
   // Backends with the fused Anderson steps need the bordered systems only for singular samples
   // (a GPU backend resolves those on the device and reports none, so its loop reads nothing);
   // the composed mix reads the same history and Gram matrices.

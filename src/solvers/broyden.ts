@@ -52,7 +52,8 @@ async function iterate(s: Session): Promise<void> {
   const mem = Math.min(o.memory, o.maxIter);
   // Low-rank terms (B, mem, D): term j of sample b at (b mem + j) D.
   // Only rows already written are ever read (r <= the number of terms stored): no zero-fill.
-  const U = s.ws.buf(B * mem * D, false), V = s.ws.buf(B * mem * D, false);
+  const why = `option 'memory' (${mem} rank-one updates kept; it defaults to maxIter)`;
+  const U = s.ws.buf(B * mem * D, false, why), V = s.ws.buf(B * mem * D, false, why);
   let x = s.buf(), g = s.buf(), xNew = s.buf(), gNew = s.buf();
   const dx = s.buf(), dg = s.buf(), upd = s.buf();
   // Scratch for -B_new g once the ring buffer wraps (memory < maxIter).

@@ -15,7 +15,8 @@ import { Tracker } from './tracker.js';
 import { resolveOptions } from './options.js';
 import { Workspace, copyAll, copyRows, readVectors, type Buf } from './workspace.js';
 import { HessenbergLsq } from './gmres_lsq.js';
-import type { SolverFunc, SolverOptions, SolverResult, SolverState } from './types.js';
+import type { SolverFunc, SolverOptions, SolverResult, SolverState, SolverStats } from './types.js';
+import { show } from '../utils/format.js';
 
 /**
  * gmres's options: the common ones plus `restart`.
@@ -73,11 +74,13 @@ export const gmres = async <S extends SolverState>(func: SolverFunc<S>, x0: S,
   const o = resolveOptions(where, options, GMRES_KEYS);
   const restart = options?.restart ?? GMRES_DEFAULT_RESTART;
   if (typeof restart !== 'number' || !Number.isInteger(restart) || restart < 1) {
-    throw new Error(`${where}: option 'restart' expected an integer >= 1, received ${JSON.stringify(restart)}`);
+    throw new Error(`${where}: option 'restart' expected an integer >= 1, received ${show(restart)}`);
   }
   const { B, D, backend: be, dtype } = L;
   const m = Math.max(1, Math.min(restart, D));
-  const ws = new Workspace(be, dtype);
+  const ws = new Workspace(be, dtype, where);
+  const trajectory: SolverState[] = [];
+  let res: SolverResult<S> | null = null, stats: SolverStats | null = null, handedOut = false;
   try {
     const X = ws.buf(B * D);
     L.pack(L.partsOf(where, 'x0', x0), X.s);
@@ -85,9 +88,8 @@ export const gmres = async <S extends SolverState>(func: SolverFunc<S>, x0: S,
     copyAll(be, X.s, best.s);
     const run = new FuncRunner(where, func as unknown as SolverFunc<SolverState>, L, ws);
     const track = new Tracker({ B, stopMode: o.stopMode, width: o.maxIter + 1, tol: o.tol, returnFinal: o.returnFinal, divergence: o.divergence });
-    const trajectory: SolverState[] = [];
     // Krylov basis, sample-major (B, m + 1, D) so each sample's basis is one matrix.
-    const V = ws.buf(B * (m + 1) * D);
+    const V = ws.buf(B * (m + 1) * D, true, `option 'restart' (${restart}): Krylov basis`);
     const [C, P, T, W, tmp, cand, fcand] = Array.from({ length: 7 }, () => ws.buf(B * D));
     const [n1, n2, n3, scale] = Array.from({ length: 4 }, () => ws.buf(B));
     const hA = Array.from({ length: m }, (_, j) => ws.buf(B * (j + 1)));
@@ -188,11 +190,17 @@ export const gmres = async <S extends SolverState>(func: SolverFunc<S>, x0: S,
       copyAll(be, cand.s, X.s); // restart from the last iterate
     }
     if (o.indexing.length > 0 && trajectory.length === 0) trajectory.push(L.unpack(best.s));
-    const stats = track.stats(dtype, be);
-    const res: SolverResult<S> = { z: L.unpack(best.s) as S, trajectory: trajectory as S[], stats, status: track.status() };
+    stats = track.stats(dtype, be);
+    res = { z: L.unpack(best.s) as S, trajectory: trajectory as S[], stats, status: track.status() };
     o.writer?.(stats);
+    handedOut = true;
     return res;
   } finally {
     ws.free();
+    if (!handedOut) {
+      // An error (func, a throwing writer, out of memory): nothing made for the result may stay alive.
+      const made = [res?.z, ...trajectory, ...(stats ? Object.values(stats) : [])];
+      for (const st of made) for (const t of st === undefined ? [] : Array.isArray(st) ? st : [st]) if (!t.isDisposed) t.dispose();
+    }
   }
 };

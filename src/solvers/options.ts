@@ -5,6 +5,7 @@
  */
 import { checkKeys } from '../autograd/engine.js';
 import type { SolverOptions, SolverStats, StopMode } from './types.js';
+import { show } from '../utils/format.js';
 
 /** Options after defaults; `memory` is resolved against `maxIter`. */
 export interface ResolvedOptions {
@@ -72,12 +73,7 @@ export const SOLVER_KEYS: Readonly<Record<string, readonly string[]>> = Object.f
 });
 
 function fail(where: string, key: string, expected: string, got: unknown): never {
-  let shown: string;
-  if (typeof got === 'function') shown = 'a function';
-  else if (typeof got === 'number') shown = String(got);
-  else {
-    try { shown = JSON.stringify(got) ?? String(got); } catch { shown = String(got); }
-  }
+  const shown = show(got);
   throw new Error(`${where}: option '${key}' expected ${expected}, received ${shown}`);
 }
 
@@ -111,6 +107,7 @@ export function resolveOptions(solver: string, options: SolverOptions | undefine
   checkKeys(where, o, keys);
   const get = <K extends keyof ResolvedOptions>(k: K): unknown => (o[k] === undefined ? SOLVER_DEFAULTS[k] : o[k]);
   const maxIter = integer(where, 'maxIter', get('maxIter'), 0);
+  if (maxIter > Number.MAX_SAFE_INTEGER) fail(where, 'maxIter', 'an integer from 0 to 2^53 - 1 (a bound a loop counter can reach)', maxIter);
   const tol = finiteAtLeast(where, 'tol', get('tol'), 0, false);
   const stopMode = get('stopMode');
   if (stopMode !== 'abs' && stopMode !== 'rel') fail(where, 'stopMode', "'abs' or 'rel'", stopMode);

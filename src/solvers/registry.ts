@@ -7,6 +7,7 @@ import { simpleFixedPointIter } from './simple_fixed_point_iter.js';
 import { anderson } from './anderson.js';
 import { broyden } from './broyden.js';
 import { gmres } from './gmres.js';
+import { show } from '../utils/format.js';
 
 const solvers = new Map<string, Solver>([
   ['fixed_point_iter', fixedPointIter],
@@ -24,7 +25,7 @@ const solvers = new Map<string, Solver>([
 export function getSolver(name: string): Solver {
   const s = typeof name === 'string' ? solvers.get(name) : undefined;
   if (!s) {
-    throw new Error(`getSolver: unknown solver ${JSON.stringify(name)}; registered solvers are ${listSolvers().map((n) => `'${n}'`).join(', ')}`);
+    throw new Error(`getSolver: unknown solver ${show(name)}; registered solvers are ${listSolvers().map((n) => `'${n}'`).join(', ')}`);
   }
   return s;
 }
@@ -35,7 +36,7 @@ export function getSolver(name: string): Solver {
  */
 export function registerSolver(name: string, fn: Solver): void {
   if (typeof name !== 'string' || name.length === 0) {
-    throw new Error(`registerSolver: expected a non-empty string name, received ${JSON.stringify(name)}`);
+    throw new Error(`registerSolver: expected a non-empty string name, received ${show(name)}`);
   }
   if (typeof fn !== 'function') {
     throw new Error(`registerSolver: expected a solver function (func, x0, options) => Promise<result> for '${name}', received ${fn === null ? 'null' : typeof fn}`);

@@ -5,7 +5,7 @@
  * iteration loop against a `Session`.
  */
 import type { Storage } from '../backend/backend.js';
-import type { Tensor } from '../tensor.js';
+import { Tensor } from '../tensor.js';
 import type { TypedArray } from '../dtype.js';
 import { StateLayout } from './layout.js';
 import { FuncRunner, type Evaluation } from './evaluate.js';
@@ -58,30 +58,35 @@ export class Session {
     this.L = StateLayout.of(name, x0);
     this.o = resolveOptions(name, options);
     const L = this.L;
-    this.ws = new Workspace(L.backend, L.dtype);
-    this.x0 = this.ws.buf(L.B * L.D);
-    L.pack(L.partsOf(name, 'x0', x0), this.x0.s);
-    this.best = this.ws.buf(L.B * L.D);
-    this.copyX0(this.best);
-    this.run = new FuncRunner(name, func as SolverFunc<SolverState>, L, this.ws);
-    this.checkEvery = defaultCheckEvery(this.o, L.backend);
-    this.stall = stall;
-    // The bookkeeping stays on the backend unless every step is tested on a backend that reads
-    // synchronously (the host Tracker: TorchDEQ's loop, step by step).
-    const onDevice = this.checkEvery > 1 || L.backend.asyncOnly === true;
-    this.dev = onDevice ? new DeviceTracker(this.ws, L.B, L.D, width(this.o), this.o, this.checkEvery, stall) : null;
-    this.track = onDevice ? null : new Tracker({
-      B: L.B, stopMode: this.o.stopMode, width: width(this.o), tol: this.o.tol,
-      returnFinal: this.o.returnFinal, divergence: this.o.divergence,
-    });
-    this.normA = this.ws.buf(L.B);
-    this.normB = this.ws.buf(L.B);
-    this.fusedNorms = this.ws.buf(2 * L.B);
+    this.ws = new Workspace(L.backend, L.dtype, name);
+    try {
+      this.x0 = this.ws.buf(L.B * L.D);
+      L.pack(L.partsOf(name, 'x0', x0), this.x0.s);
+      this.best = this.ws.buf(L.B * L.D);
+      this.copyX0(this.best);
+      this.run = new FuncRunner(name, func as SolverFunc<SolverState>, L, this.ws);
+      this.checkEvery = defaultCheckEvery(this.o, L.backend);
+      this.stall = stall;
+      // The bookkeeping stays on the backend unless every step is tested on a backend that reads
+      // synchronously (the host Tracker: TorchDEQ's loop, step by step).
+      const onDevice = this.checkEvery > 1 || L.backend.asyncOnly === true;
+      this.dev = onDevice ? new DeviceTracker(this.ws, L.B, L.D, width(this.o), this.o, this.checkEvery, stall) : null;
+      this.track = onDevice ? null : new Tracker({
+        B: L.B, stopMode: this.o.stopMode, width: width(this.o), tol: this.o.tol,
+        returnFinal: this.o.returnFinal, divergence: this.o.divergence,
+      });
+      this.normA = this.ws.buf(L.B);
+      this.normB = this.ws.buf(L.B);
+      this.fusedNorms = this.ws.buf(2 * L.B);
+    } catch (e) {
+      this.ws.free(); // a failed start frees what it allocated
+      throw e;
+    }
   }
 
-  /** A (rows * B * D)-element scratch buffer. */
-  buf(rows = 1): Buf {
-    return this.ws.buf(rows * this.L.B * this.L.D);
+  /** A (rows * B * D)-element scratch buffer; `why` names the option that sized it (see Workspace.buf). */
+  buf(rows = 1, why?: string): Buf {
+    return this.ws.buf(rows * this.L.B * this.L.D, true, why);
   }
 
   /** Copies x0 (packed) into `into`. */
@@ -223,20 +228,40 @@ export class Session {
   /** Builds a result whose status is read from the device when asked for, and calls the writer. */
   resultOnDevice<S extends SolverState>(z: Storage, trajectory: S[], stats: SolverStats, status: StatusSource): SolverResult<S> {
     const res = attachStatus<S>({ z: this.L.unpack(z) as S, trajectory, stats }, status, this.name, this.L.backend.name);
+    this.handedOut = true;
     this.o.writer?.(stats);
     return res;
   }
 
   /** Builds a result from explicit parts (solvers without per-step tracking) and calls the writer. */
   result<S extends SolverState>(z: Storage, trajectory: S[], stats: SolverStats, status: SolveStatus[]): SolverResult<S> {
-    const res: SolverResult<S> = { z: this.L.unpack(z) as S, trajectory, stats, status };
-    this.o.writer?.(stats);
-    return res;
+    let res: SolverResult<S> | null = null;
+    try {
+      res = { z: this.L.unpack(z) as S, trajectory, stats, status };
+      this.o.writer?.(stats);
+      this.handedOut = true;
+      return res;
+    } catch (e) {
+      // A throwing writer (or a failed unpack): the caller gets no result, so nothing of it may stay alive.
+      disposeStates([res?.z, ...trajectory, ...Object.values(stats)]);
+      throw e;
+    }
   }
 
-  /** Frees the scratch memory (always call, also on errors). */
+  /** Frees the scratch memory and any trajectory snapshots not handed out (always call, also on errors). */
   dispose(): void {
     this.ws.free();
+    if (!this.handedOut) disposeStates(this.trajectory.map((t) => t.state)); // a solve that failed before its result
+  }
+  private handedOut = false;
+}
+
+/** Disposes tensors and lists of tensors (solver states), skipping undefined and disposed ones. */
+function disposeStates(states: readonly (SolverState | Tensor | undefined)[]): void {
+  for (const st of states) {
+    for (const t of st === undefined ? [] : Array.isArray(st) ? st : [st]) {
+      if (t instanceof Tensor && !t.isDisposed) t.dispose();
+    }
   }
 }
 

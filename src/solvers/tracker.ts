@@ -2,24 +2,29 @@
  * Per-sample solver bookkeeping with TorchDEQ's semantics, in small JS arrays (B numbers per
  * step): residual traces that start with the 1e8 sentinel, the lowest residual of each mode and
  * the step where it occurred, which samples improved (their candidate becomes the returned
- * state), the batch-global stop test, trace padding after an early stop, and our additions:
- * NaN / divergence detection and a per-sample status.
+ * state), the batch-global stop test, and our additions: NaN / divergence detection and a
+ * per-sample status. Traces grow with the steps actually run (TorchDEQ preallocates and pads
+ * them to `maxIter + 1` columns, which a large `maxIter` turns into a huge allocation), so
+ * `width` is only the most columns a solve may record.
  */
 import { tensor } from '../creation.js';
 import type { Backend } from '../backend/backend.js';
 import type { DType } from '../dtype.js';
 import type { SolveStatus, SolverStats, StopMode } from './types.js';
+import type { Tensor } from '../tensor.js';
 
 /** TorchDEQ's "no value yet" residual. */
 export const SENTINEL = 1e8;
 
 const ALIVE = 0, NAN = 1, DIVERGED = 2;
+/** Trace columns allocated up front (more are added by doubling). */
+const INITIAL_COLUMNS = 64;
 const REF_FLOOR = 1e-8;
 
 export interface TrackerConfig {
   B: number;
   stopMode: StopMode;
-  /** Trace width (columns incl. the sentinel). */
+  /** The most trace columns the solve may record (incl. the sentinel); storage grows up to it. */
   width: number;
   tol: number;
   returnFinal: boolean;
@@ -30,8 +35,8 @@ export class Tracker {
   readonly B: number;
   readonly lowest: { abs: Float64Array; rel: Float64Array };
   readonly lowestStep: { abs: Float64Array; rel: Float64Array };
-  /** Row-major (B, width) traces. */
-  readonly trace: { abs: Float64Array; rel: Float64Array };
+  /** Column-major traces: column c of sample b at `c * B + b` (grown by doubling). */
+  private trace: { abs: Float64Array; rel: Float64Array };
   /** Samples whose stop-mode residual improved at the last `record` (1) or not (0). */
   readonly improved: Uint8Array;
   /** Columns written so far (the sentinel counts). */
@@ -43,22 +48,31 @@ export class Tracker {
 
   constructor(cfg: TrackerConfig) {
     this.cfg = cfg;
-    const { B, width } = cfg;
+    const { B } = cfg;
     this.B = B;
     // One allocation for every per-sample array (typed arrays with their own buffers are slow to make).
-    const f = new Float64Array(5 * B + 2 * B * width);
+    const f = new Float64Array(5 * B);
     const part = (i: number, n: number): Float64Array => f.subarray(i, i + n);
     this.lowest = { abs: part(0, B).fill(SENTINEL), rel: part(B, B).fill(SENTINEL) };
     this.lowestStep = { abs: part(2 * B, B), rel: part(3 * B, B) };
     this.ref = part(4 * B, B).fill(NaN);
-    this.trace = { abs: part(5 * B, B * width), rel: part(5 * B + B * width, B * width) };
-    for (let b = 0; b < B; b++) {
-      this.trace.abs[b * width] = SENTINEL;
-      this.trace.rel[b * width] = SENTINEL;
-    }
+    const cap = Math.min(cfg.width, INITIAL_COLUMNS);
+    this.trace = { abs: new Float64Array(B * cap).fill(SENTINEL, 0, B), rel: new Float64Array(B * cap).fill(SENTINEL, 0, B) };
     const u = new Uint8Array(2 * B);
     this.improved = u.subarray(0, B);
     this.dead = u.subarray(B, 2 * B);
+  }
+
+  /** Makes room for one more column (doubling, never past `width`). */
+  private grow(): void {
+    const { B, width } = this.cfg;
+    if (this.cols >= width) throw new Error(`solver bookkeeping: trace of width ${width} is full (internal error)`);
+    const cap = Math.min(width, Math.max(2 * this.cols, INITIAL_COLUMNS));
+    for (const k of ['abs', 'rel'] as const) {
+      const t = new Float64Array(B * cap);
+      t.set(this.trace[k].subarray(0, B * this.cols));
+      this.trace[k] = t;
+    }
   }
 
   /**
@@ -66,17 +80,17 @@ export class Tracker {
    * true if any sample improved in the stop mode (see `improved`).
    */
   record(abs: ArrayLike<number>, fNorm: ArrayLike<number>, step: number, eps = 1e-9): boolean {
-    const { B, width, stopMode, returnFinal, divergence } = this.cfg;
+    const { B, stopMode, returnFinal, divergence } = this.cfg;
     const c = this.cols;
-    if (c >= width) throw new Error(`solver bookkeeping: trace of width ${width} is full (internal error)`);
+    if (B * (c + 1) > this.trace.abs.length) this.grow();
     let any = false;
     const ta = this.trace.abs, tr = this.trace.rel;
     const la = this.lowest.abs, lr = this.lowest.rel, sa = this.lowestStep.abs, sr = this.lowestStep.rel;
     const improved = this.improved, dead = this.dead, ref = this.ref, byAbs = stopMode === 'abs';
     for (let b = 0; b < B; b++) {
       const a = abs[b], r = a / (fNorm[b] + eps);
-      ta[b * width + c] = a;
-      tr[b * width + c] = r;
+      ta[c * B + b] = a;
+      tr[c * B + b] = r;
       // Strict improvement of each mode's lowest value (NaN never improves); returnFinal always does.
       const betterAbs = returnFinal || a < la[b];
       if (betterAbs) { la[b] = a; sa[b] = step; }
@@ -99,8 +113,7 @@ export class Tracker {
 
   /** Stop-mode residual of the last recorded step for sample b. */
   current(b: number): number {
-    const w = this.cfg.width;
-    return this.trace[this.cfg.stopMode][b * w + this.cols - 1];
+    return this.trace[this.cfg.stopMode][(this.cols - 1) * this.B + b];
   }
 
   /**
@@ -136,13 +149,12 @@ export class Tracker {
    * (max over batch) / (min over batch) < `ratio` (NaN propagates to "no").
    */
   flatForLast(n: number, ratio: number): boolean {
-    const { width, stopMode } = this.cfg;
-    const t = this.trace[stopMode];
+    const t = this.trace[this.cfg.stopMode];
     let worst = -Infinity;
     for (let c = this.cols - n; c < this.cols; c++) {
       let mx = -Infinity, mn = Infinity, nan = false;
       for (let b = 0; b < this.B; b++) {
-        const v = t[b * width + c];
+        const v = t[c * this.B + b];
         if (Number.isNaN(v)) nan = true;
         if (v > mx) mx = v;
         if (v < mn) mn = v;
@@ -154,16 +166,12 @@ export class Tracker {
     return worst < ratio;
   }
 
-  /** Fills the remaining columns with the current lowest values (TorchDEQ's padding). */
-  pad(): void {
-    const { width } = this.cfg;
-    for (let b = 0; b < this.B; b++) {
-      for (let c = this.cols; c < width; c++) {
-        this.trace.abs[b * width + c] = this.lowest.abs[b];
-        this.trace.rel[b * width + c] = this.lowest.rel[b];
-      }
-    }
-    this.cols = width;
+  /** (B, cols) row-major copy of one trace: the columns actually recorded. */
+  traceRows(mode: StopMode): Float64Array {
+    const B = this.B, n = this.cols, t = this.trace[mode];
+    const out = new Float64Array(B * n);
+    for (let c = 0; c < n; c++) for (let b = 0; b < B; b++) out[b * n + c] = t[c * B + b];
+    return out;
   }
 
   /** Per-sample status (see `SolveStatus`). */
@@ -179,19 +187,29 @@ export class Tracker {
     return out;
   }
 
-  /** The stats as tensors of `dtype` on `backend` (traces padded to full width). */
+  /** The stats as tensors of `dtype` on `backend` (traces as wide as the columns recorded). */
   stats(dtype: DType, backend: Backend): SolverStats {
-    this.pad();
-    const { B, width, stopMode } = this.cfg;
+    const { B, stopMode } = this.cfg;
     const o = { dtype, backend };
-    return {
-      absLowest: tensor(this.lowest.abs, [B], o),
-      relLowest: tensor(this.lowest.rel, [B], o),
-      absTrace: tensor(this.trace.abs, [B, width], o),
-      relTrace: tensor(this.trace.rel, [B, width], o),
-      nstep: tensor(this.lowestStep[stopMode], [B], o),
-      sradius: tensor([-1], [1], o),
+    const made: Tensor[] = [];
+    const t = (v: ArrayLike<number>, shape: number[]): Tensor => {
+      const x = tensor(v, shape, o);
+      made.push(x);
+      return x;
     };
+    try {
+      return {
+        absLowest: t(this.lowest.abs, [B]),
+        relLowest: t(this.lowest.rel, [B]),
+        absTrace: t(this.traceRows('abs'), [B, this.cols]),
+        relTrace: t(this.traceRows('rel'), [B, this.cols]),
+        nstep: t(this.lowestStep[stopMode], [B]),
+        sradius: t([-1], [1]),
+      };
+    } catch (e) {
+      for (const x of made) x.dispose();
+      throw e;
+    }
   }
 }
 

@@ -6,6 +6,7 @@
 import type { Backend, Storage } from '../backend/backend.js';
 import type { DType, TypedArray } from '../dtype.js';
 import { releaseStorage } from '../tensor.js';
+import { checkFits } from '../creation.js';
 
 /** A solver-owned storage; `s` may be replaced by `Workspace.exclusive`. */
 export class Buf {
@@ -15,14 +16,17 @@ export class Buf {
 export class Workspace {
   private readonly bufs: Buf[] = [];
 
-  constructor(readonly backend: Backend, readonly dtype: DType) {}
+  /** `where` names the solver in errors (a buffer that cannot fit the backend). */
+  constructor(readonly backend: Backend, readonly dtype: DType, readonly where = 'solver') {}
 
   /**
    * A buffer of `size` elements, freed by `free()`: zero-filled, or with `zeroed` false of
    * unspecified contents (for buffers written before they are read, on backends with `allocUninit`).
+   * `why` names the option that sized it, for the error when it cannot fit the backend.
    */
-  buf(size: number, zeroed = true): Buf {
+  buf(size: number, zeroed = true, why?: string): Buf {
     const be = this.backend;
+    if (why !== undefined) checkFits(`${this.where}: ${why}`, [size], this.dtype, be);
     const b = new Buf(!zeroed && be.allocUninit ? be.allocUninit(size, this.dtype) : be.alloc(size, this.dtype));
     this.bufs.push(b);
     return b;

@@ -80,7 +80,8 @@ export class ThreadPool {
       if (typeof ex[name] !== 'function') throw new Error(`ThreadPool: the module has no kernel '${name}'; rebuild it with \`npm run build:wasm\``);
       return ex[name] as Kernel;
     });
-    this.alloc = ex.alloc as (bytes: number) => number;
+    const alloc = ex.alloc as (bytes: number) => number;
+    this.alloc = (bytes) => alloc(bytes) >>> 0; // unsigned: addresses past 2 GiB
     this.free = ex.free as (ptr: number) => void;
   }
 
@@ -93,7 +94,7 @@ export class ThreadPool {
   /** The running generation; a starting one whose workers are all in their loops is promoted. */
   private current(): Generation | null {
     const s = this.starting;
-    if (this.gen === null && s !== null && Atomics.load(this.views().i32, (s.ctrl + READY) >> 2) === s.workers.length) {
+    if (this.gen === null && s !== null && Atomics.load(this.views().i32, (s.ctrl + READY) >>> 2) === s.workers.length) {
       this.gen = s;
       this.starting = null;
     }
@@ -171,9 +172,9 @@ export class ThreadPool {
   private async retire(gen: Generation): Promise<void> {
     const v = this.views();
     const c = gen.ctrl;
-    Atomics.store(v.i32, (c + KERNEL) >> 2, QUIT);
-    Atomics.add(v.i32, (c + SEQ) >> 2, 1);
-    Atomics.notify(v.i32, (c + SEQ) >> 2);
+    Atomics.store(v.i32, (c + KERNEL) >>> 2, QUIT);
+    Atomics.add(v.i32, (c + SEQ) >>> 2, 1);
+    Atomics.notify(v.i32, (c + SEQ) >>> 2);
     await Promise.all(gen.workers.map((w) => w.terminate()));
     this.free(c);
   }
@@ -203,7 +204,7 @@ export class ThreadPool {
       this.scratchSize[t] = bytes;
     }
     const i32 = this.views().i32;
-    for (let t = 0; t < threads; t++) i32[((ctrl + SCRATCH) >> 2) + t] = this.scratch[t];
+    for (let t = 0; t < threads; t++) i32[((ctrl + SCRATCH) >>> 2) + t] = this.scratch[t];
   }
 
   /**
@@ -219,12 +220,12 @@ export class ThreadPool {
     const c = gen.ctrl;
     this.ensureScratch(c, gen.workers.length + 1, scratchBytes);
     const { i32, f64 } = this.views();
-    const a = (c + ARGS) >> 3;
+    const a = (c + ARGS) >>> 3;
     for (let i = 0; i < MAX_ARGS; i++) f64[a + i] = i < args.length ? args[i] : 0;
-    const seqI = (c + SEQ) >> 2, claimI = (c + CLAIM) >> 2, doneI = (c + DONE) >> 2;
-    i32[(c + KERNEL) >> 2] = kernel;
-    i32[(c + PARTS) >> 2] = parts;
-    i32[(c + ERROR) >> 2] = 0;
+    const seqI = (c + SEQ) >>> 2, claimI = (c + CLAIM) >>> 2, doneI = (c + DONE) >>> 2;
+    i32[(c + KERNEL) >>> 2] = kernel;
+    i32[(c + PARTS) >>> 2] = parts;
+    i32[(c + ERROR) >>> 2] = 0;
     Atomics.store(i32, doneI, 0);
     const seq = (i32[seqI] + 1) | 0;
     const tag = (seq & 0xffffff) << 8;
@@ -256,7 +257,7 @@ export class ThreadPool {
     const t2 = performance.now();
     this.backoff.observe(t1 - t0, t2 - t1, t2);
     if (failure !== null) throw failure;
-    if (Atomics.load(i32, (c + ERROR) >> 2) !== 0) {
+    if (Atomics.load(i32, (c + ERROR) >>> 2) !== 0) {
       throw new Error(`wasm backend: kernel '${this.kernels[kernel]}' failed in a worker thread`);
     }
   }

@@ -12,6 +12,7 @@
 import { MAX_THREADS } from './control.js';
 import { threadSupport } from './platform.js';
 import type { ParallelKernels } from '../backend/wasm_parallel.js';
+import { show } from '../utils/format.js';
 
 let requested: number | null = null;
 /** The kernels of the backend `init()` loaded on shared memory (null: none yet / none possible). */
@@ -48,7 +49,7 @@ export function attachThreads(kernels: ParallelKernels | null, reason: string | 
 function describe(n: unknown): string {
   if (typeof n === 'number') return String(n);
   if (n === null) return 'null';
-  return typeof n === 'object' ? (n as object).constructor?.name ?? 'object' : `${typeof n} ${JSON.stringify(n)}`;
+  return typeof n === 'object' ? (n as object).constructor?.name ?? 'object' : `${typeof n} ${show(n)}`;
 }
 
 /**

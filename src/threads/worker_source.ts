@@ -32,10 +32,10 @@ function body(): string {
 function loop(memory, ctrl, index, fns, spinMs) {
   const i32 = new Int32Array(memory.buffer);
   const f64 = new Float64Array(memory.buffer);
-  const seqI = (ctrl + ${SEQ}) >> 2, claimI = (ctrl + ${CLAIM}) >> 2, doneI = (ctrl + ${DONE}) >> 2;
-  const kernelI = (ctrl + ${KERNEL}) >> 2, partsI = (ctrl + ${PARTS}) >> 2, errorI = (ctrl + ${ERROR}) >> 2;
-  const scratchI = (ctrl + ${SCRATCH}) >> 2;
-  const a = (ctrl + ${ARGS}) >> 3;
+  const seqI = (ctrl + ${SEQ}) >>> 2, claimI = (ctrl + ${CLAIM}) >>> 2, doneI = (ctrl + ${DONE}) >>> 2;
+  const kernelI = (ctrl + ${KERNEL}) >>> 2, partsI = (ctrl + ${PARTS}) >>> 2, errorI = (ctrl + ${ERROR}) >>> 2;
+  const scratchI = (ctrl + ${SCRATCH}) >>> 2;
+  const a = (ctrl + ${ARGS}) >>> 3;
   let seen = 0;
   for (;;) {
     let seq = Atomics.load(i32, seqI);
@@ -77,7 +77,7 @@ listen(async (msg) => {
     post({ type: 'error', message: String((e && e.message) || e) });
     return;
   }
-  Atomics.add(new Int32Array(msg.memory.buffer), (msg.ctrl + ${READY}) >> 2, 1);
+  Atomics.add(new Int32Array(msg.memory.buffer), (msg.ctrl + ${READY}) >>> 2, 1);
   post({ type: 'ready' });
   loop(msg.memory, msg.ctrl, msg.index, fns, msg.spinMs);
   post({ type: 'exit' });

@@ -10,6 +10,7 @@ import { getBackend } from '../backend/registry.js';
 import { checkShape, tensor } from '../creation.js';
 import { checkKeys } from '../autograd/engine.js';
 import { rngFor } from '../random.js';
+import { show } from './format.js';
 
 export interface MixedInitOptions {
   /** Seed; without it the global generator (`manualSeed`) is used. */
@@ -29,7 +30,7 @@ export function mixedInit(zShape: readonly number[], opts: MixedInitOptions = {}
   const shape = checkShape('mixedInit', Array.isArray(zShape) ? [...zShape] : zShape);
   const dtype = checkDType(opts.dtype ?? 'float32', 'mixedInit');
   if (opts.seed !== undefined && (typeof opts.seed !== 'number' || !Number.isFinite(opts.seed))) {
-    throw new Error(`mixedInit: expected option 'seed' to be a finite number, received ${JSON.stringify(opts.seed)}`);
+    throw new Error(`mixedInit: expected option 'seed' to be a finite number, received ${show(opts.seed)}`);
   }
   const rng = rngFor(opts.seed);
   const n = shape.reduce((a, d) => a * d, 1);
