@@ -203,6 +203,20 @@ export class Tensor {
     releaseStorage(oldBackend, oldStorage);
   }
 
+  /**
+   * Internal: copy-on-write before an in-place update (optimizer steps, `loadStateDict`): when
+   * another handle shares this storage (`detach()`, `reshape()`, a tensor a recorded graph
+   * saved), this handle moves to a private copy, so the others keep the values they had.
+   */
+  makeExclusive(): void {
+    this.assertLive('makeExclusive');
+    if (this.storage.refs <= 1) return;
+    const be = this.backend, n = this.storage.size;
+    const fresh = be.allocUninit ? be.allocUninit(n, this.dtype) : be.alloc(n, this.dtype);
+    if (n > 0) be.copy(this.storage, 0, [1], fresh, 0, [1], [n]);
+    this.relocate(fresh, be);
+  }
+
   /** Sets requiresGrad on a leaf and returns this. */
   requireGrad(flag = true): this {
     if (!this.isLeaf && !flag) {

@@ -158,12 +158,15 @@ function topoOrder(roots: Node[], minEpoch = 0): Node[] {
 async function run(roots: Tensor[], seeds: Tensor[], wanted: Set<Key> | undefined,
   opts: { retainGraph: boolean; createGraph: boolean }, plan?: Plan): Promise<Map<Key, Tensor>> {
   const acc = new Map<Key, Tensor>();
+  const p = plan ?? makePlan(roots, wanted);
   try {
-    await propagate(acc, plan ?? makePlan(roots, wanted), seeds, opts);
+    await propagate(acc, p, seeds, opts);
   } catch (e) {
-    // A failed backward leaves no gradient storage behind.
+    // A failed backward leaves no gradient storage behind, and (unless the graph is retained)
+    // releases the rest of the graph too: the part already run is gone, so it cannot be rerun.
     for (const g of seeds) g.dispose();
     for (const g of acc.values()) g.dispose();
+    if (!opts.retainGraph) for (const n of p.order) n.release();
     throw e;
   }
   return acc;
@@ -434,8 +437,8 @@ export async function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[]
   checkKeys('grad', opts, ['gradOutputs', 'retainGraph', 'createGraph', 'allowUnused']);
   const outs = Array.isArray(outputs) ? outputs : [outputs];
   const ins = Array.isArray(inputs) ? inputs : [inputs];
-  outs.forEach((t, i) => need('grad', `outputs[${i}]`, t));
-  ins.forEach((t, i) => need('grad', `inputs[${i}]`, t));
+  outs.forEach((t, i) => { if (!(t instanceof Tensor)) need('grad', `outputs[${i}]`, t); });
+  ins.forEach((t, i) => { if (!(t instanceof Tensor)) need('grad', `inputs[${i}]`, t); });
   const createGraph = opts.createGraph ?? false;
   const retainGraph = opts.retainGraph ?? createGraph;
   const gos = opts.gradOutputs === undefined ? undefined : Array.isArray(opts.gradOutputs) ? opts.gradOutputs : [opts.gradOutputs];

@@ -125,7 +125,6 @@ export abstract class DEQBase extends Module<[func: (z: any) => any, zInit: any,
       const r = func(pk.unpack(z) as Z);
       return isPromiseLike(r) ? Promise.resolve(r).then((v) => pk.pack(v)) : pk.pack(r);
     };
-    const z0 = pk.pack(zInit);
     const { fMaxIter, ...solverKwargs } = { ...(opts.solverKwargs ?? {}) };
     if (fMaxIter !== undefined && !(Number.isInteger(fMaxIter) && fMaxIter >= 0)) {
       throw new Error(`deq.forward: solverKwargs.fMaxIter expected a non-negative integer (0 skips the solve), received ${show(fMaxIter)}`);
@@ -141,6 +140,7 @@ export abstract class DEQBase extends Module<[func: (z: any) => any, zInit: any,
     if ('maxIter' in solverKwargs) {
       throw new Error("deq.forward: solverKwargs.maxIter is set by the DEQ core; pass solverKwargs.fMaxIter to override the iteration count");
     }
+    const z0 = pk.pack(zInit);
     const { offload, ...kwargs } = solverKwargs as Partial<SolverOptions> & { offload?: unknown };
     const mode = offload === undefined ? this.options.offload : checkOffload('deq.forward (solverKwargs)', offload);
     const gpu = offloadTarget('deq.forward', mode, z0, findBackend);
@@ -163,9 +163,13 @@ export abstract class DEQBase extends Module<[func: (z: any) => any, zInit: any,
       for (const [k, t] of Object.entries(res.info)) (info as unknown as Record<string, unknown>)[k] = t instanceof Tensor ? await back(t) : t;
       return { zOut: zOut.map((z) => pk.unpack(z) as Z), info };
     }
-    const res = await this.run(f, z0, fMaxIter, kwargs, opts, record, bStats);
-    if (z0 !== zInit) z0.dispose();
-    return { zOut: res.zOut.map((z) => pk.unpack(z) as Z), info: res.info };
+    let res: { zOut: Tensor[]; info: DEQResult<Tensor>['info'] };
+    try {
+      res = await this.run(f, z0, fMaxIter, kwargs, opts, record, bStats);
+    } finally {
+      if (z0 !== zInit) z0.dispose(); // also when the forward fails
+    }
+    return { zOut: res.zOut.map((z) => unpackOwned(pk, z) as Z), info: res.info };
   }
 
   /** GPU copies of the tensors func touches, kept across calls (see src/offload/offload.ts). */
@@ -188,6 +192,7 @@ export abstract class DEQBase extends Module<[func: (z: any) => any, zInit: any,
       let { zOut, stats } = await this.trainForward(f, z0, plan, solverKwargs, call);
       // Under noGrad nothing is recorded, even by an async func's later part.
       if (!record) zOut = zOut.map((z) => dropGraph(z, firstEpoch));
+      stats.sradius.dispose(); // replaced below
       return { zOut, info: { ...stats, sradius: zeros([1], { dtype: z0.dtype, backend: z0.backend }), bStats } };
     }
     const res = await this.solve(f, z0, fMaxIter ?? evalMaxIter(this.options), solverKwargs);
@@ -204,6 +209,8 @@ export abstract class DEQBase extends Module<[func: (z: any) => any, zInit: any,
     } else {
       sradius = zeros([1], { dtype: res.z.dtype, backend: res.z.backend });
     }
+    res.stats.sradius.dispose(); // replaced by the one computed here
+    for (const t of res.trajectory) disposeAll(Array.isArray(t) ? t : [t]);
     return { zOut: [res.z], info: { ...res.stats, sradius, bStats } };
   }
 
@@ -221,6 +228,16 @@ export abstract class DEQBase extends Module<[func: (z: any) => any, zInit: any,
       return await solver(f, start, opts);
     } finally {
       start.dispose();
+    }
+  }
+
+  /** Runs gradient functor `i` on a detached handle of `z` (the functor detaches it again), freeing the handle. */
+  protected async functor(call: FunctorCall, i: number, f: StateFunc, z: Tensor): Promise<Tensor[]> {
+    const zs = z.detach();
+    try {
+      return await call(i, f, zs);
+    } finally {
+      zs.dispose();
     }
   }
 }
@@ -242,12 +259,21 @@ export class DEQSliced extends DEQBase {
     const zOut: Tensor[] = [];
     let z = z0;
     let stats: SolverResult['stats'] | undefined;
-    for (let i = 0; i < plan.length; i++) {
-      const res = await this.solve(f, z, plan[i], solverKwargs);
-      stats = res.stats;
-      const outs = await call(i, f, res.z.detach());
-      zOut.push(...outs);
-      z = outs[outs.length - 1];
+    try {
+      for (let i = 0; i < plan.length; i++) {
+        const res = await this.solve(f, z, plan[i], solverKwargs);
+        if (stats) disposeAll(Object.values(stats)); // only the last segment's stats are returned
+        stats = res.stats;
+        try {
+          zOut.push(...(await this.functor(call, i, f, res.z)));
+        } finally {
+          disposeAll([res.z, ...res.trajectory]);
+        }
+        z = zOut[zOut.length - 1];
+      }
+    } catch (e) {
+      disposeAll([...zOut, ...(stats ? Object.values(stats) : [])]);
+      throw e;
     }
     return { zOut, stats: stats! };
   }
@@ -277,8 +303,13 @@ export class DEQIndexing extends DEQBase {
     // and the last output always comes from the solver's best estimate.
     const states = plan.map((_, i) => (i < res.trajectory.length && i < plan.length - 1 ? res.trajectory[i] : res.z));
     const zOut: Tensor[] = [];
-    for (let i = 0; i < plan.length; i++) {
-      zOut.push(...(await call(i, f, states[i].detach())));
+    try {
+      for (let i = 0; i < plan.length; i++) zOut.push(...(await this.functor(call, i, f, states[i])));
+    } catch (e) {
+      disposeAll([...zOut, ...Object.values(res.stats)]);
+      throw e;
+    } finally {
+      disposeAll([res.z, ...res.trajectory]);
     }
     return { zOut, stats: res.stats };
   }
@@ -291,4 +322,20 @@ function dropGraph(z: Tensor, firstEpoch: number): Tensor {
   releaseFrom(z.node, firstEpoch);
   z.dispose();
   return plain;
+}
+
+function disposeAll(ts: readonly Tensor[]): void {
+  for (const t of ts) if (!t.isDisposed) t.dispose();
+}
+
+function remove(list: Tensor[], t: Tensor): void {
+  const i = list.indexOf(t);
+  if (i >= 0) list.splice(i, 1);
+}
+
+/** Unpacks a packed output for the user, disposing the packed handle when unpacking made new tensors. */
+function unpackOwned(pk: StatePacker, z: Tensor): Tensor | Tensor[] {
+  const u = pk.unpack(z);
+  if (u !== z) z.dispose();
+  return u;
 }

@@ -40,7 +40,7 @@ export function getDeq(options: DEQOptions = {}): DEQBase {
   }
   const name = options.core ?? 'sliced';
   const cls = cores.get(name);
-  if (!cls) throw new Error(`getDeq: unknown core ${show(name)}; registered cores are ${listDeqs().map((c) => `'${c}'`).join(', ')}`);
+  if (!cls) throw new Error(`getDeq: unknown core ${typeof name === 'string' ? `'${name}'` : show(name)}; registered cores are ${listDeqs().map((c) => `'${c}'`).join(', ')}`);
   return new cls(options);
 }
 

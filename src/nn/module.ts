@@ -64,6 +64,7 @@ function release(t: Tensor | null | undefined): void {
 
 /** Internal: writes `src`'s values into `dst`'s storage (same shape and dtype). @example copyInto(param, loaded) */
 export function copyInto(dst: Tensor, src: Tensor): void {
+  dst.makeExclusive(); // views of the parameter keep their values
   if (dst.backend === src.backend) {
     // Both are contiguous and the same size: one flat copy.
     dst.backend.copy(src.storage, 0, [1], dst.storage, 0, [1], [dst.size]);

@@ -13,7 +13,7 @@ export type TensorLike = Tensor | number;
 /** Checks that `t` is a live Tensor, naming the op and argument otherwise. */
 export function need(op: string, name: string, t: unknown): Tensor {
   if (!(t instanceof Tensor)) {
-    throw new Error(`${op}: expected argument '${name}' to be a Tensor, received ${typeof t === 'object' && t !== null && !Array.isArray(t) ? 'an object' : show(t)}`);
+    throw new Error(`${op}: expected argument '${name}' to be a Tensor, received ${t === null || t === undefined ? String(t) : typeof t === 'object' ? (Array.isArray(t) ? 'an array' : 'an object') : `${typeof t} ${show(t)}`}`);
   }
   if (t.isDisposed) t.assertLive(`${op} (argument '${name}')`);
   return offloaded(t);

@@ -173,8 +173,12 @@ export abstract class Optimizer<H extends object> {
   }
 }
 
-/** Internal: in-place p <- a * p + b * d on the parameter's own storage. @example applyInPlace(p, 1, -lr, grad) */
+/**
+ * Internal: in-place p <- a * p + b * d on the parameter's own storage, copied first if another
+ * handle shares it (views never change with the parameter). @example applyInPlace(p, 1, -lr, grad)
+ */
 export function applyInPlace(p: Tensor, a: number, b: number, d: Tensor): void {
+  p.makeExclusive();
   p.backend.axpby(a, p.storage, b, d.storage, p.storage);
   p.version++;
 }

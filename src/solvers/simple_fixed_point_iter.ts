@@ -19,13 +19,14 @@ import type { Solver, SolverFunc, SolverOptions, SolverResult, SolverState } fro
 export const simpleFixedPointIter: Solver = async <S extends SolverState>(func: SolverFunc<S>, x0: S,
   options?: SolverOptions): Promise<SolverResult<S>> => {
   const s = new Session('simple_fixed_point_iter', func, x0, options, () => 1);
+  const snapshots: S[] = [];
+  let done = false;
   try {
     const { o, L } = s;
     let x = s.buf(), fx = s.buf();
     const diff = s.buf();
     s.copyX0(fx);
     s.copyX0(x);
-    const snapshots: S[] = [];
     for (let k = 0; k < o.maxIter; k++) {
       [x, fx] = [fx, x];
       await s.dampedStep(x, fx);
@@ -40,8 +41,11 @@ export const simpleFixedPointIter: Solver = async <S extends SolverState>(func: 
     }
     const [abs, fNorm] = await s.norms(diff.s, fx.s);
     const { stats, status } = finalStepStats(abs, fNorm, o.maxIter, o, L.dtype, L.backend);
-    return s.result<S>(fx.s, snapshots, stats, status);
+    const res = s.result<S>(fx.s, snapshots, stats, status);
+    done = true;
+    return res;
   } finally {
     s.dispose();
+    if (!done) for (const z of snapshots) for (const t of Array.isArray(z) ? z : [z]) if (!t.isDisposed) t.dispose();
   }
 };
