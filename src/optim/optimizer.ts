@@ -6,8 +6,10 @@
  * that writes into existing storage, and only into the parameters' own: the update is computed
  * with ops (no graph recorded) and then applied with the backend's `axpby`, whose output may
  * alias its input. So the parameter stays the same Tensor object (modules and user code keep
- * working) and no other tensor the user holds changes, gradients included. Caveat shared with
- * torch: a graph kept with `retainGraph` that saved a parameter sees the new values.
+ * working) and no other tensor the user holds changes, gradients included: when another handle
+ * shares the parameter's storage (`p.detach()`, `p.reshape()`, a tensor a recorded graph saved),
+ * the parameter first moves to a private copy (copy-on-write), so views and retained graphs
+ * keep the values they had (unlike torch, where views change with the parameter).
  */
 import { checkKeys, noGrad } from '../autograd/engine.js';
 import { assertNoPendingBackward } from '../autograd/pending.js';
@@ -15,6 +17,7 @@ import { keep, tidy } from '../scope.js';
 import { Tensor, fmtShape } from '../tensor.js';
 import { to } from '../ops/transfer.js';
 import { show } from '../utils/format.js';
+import { watchStep } from './leak_watch.js';
 
 /** A parameter group: its parameters and its hyperparameters. */
 export type ParamGroup<H> = H & { params: Tensor[] };
@@ -112,6 +115,7 @@ export abstract class Optimizer<H extends object> {
         });
       });
     }));
+    watchStep(where);
   }
 
   #stateOf(p: Tensor): ParamState {
