@@ -185,14 +185,18 @@ export function zeros(shape: readonly number[], opts: CreateOptions = {}): Tenso
 /** @example ones([2, 3], { dtype: 'float64' }) */
 export function ones(shape: readonly number[], opts: CreateOptions = {}): Tensor {
   checkOpts('ones', opts);
-  return full(checkShape('ones', shape), 1, opts);
+  return filled('ones', checkShape('ones', shape), 1, opts);
 }
 
 /** @example full([2], 7) */
 export function full(shape: readonly number[], value: number, opts: CreateOptions = {}): Tensor {
   checkOpts('full', opts);
-  if (typeof value !== 'number') throw new Error(`full: expected a number value, received ${typeof value}`);
-  const t = make('full', null, checkShape('full', shape), { ...opts, requiresGrad: false });
+  if (typeof value !== 'number') throw new Error(`full: expected a number value, received ${describe(value)}`);
+  return filled('full', checkShape('full', shape), value, opts);
+}
+
+function filled(where: string, shape: number[], value: number, opts: CreateOptions): Tensor {
+  const t = make(where, null, shape, { ...opts, requiresGrad: false });
   if (value !== 0) t.backend.fill(t.storage, value);
   if (opts.requiresGrad) t.requiresGrad = true;
   return t;

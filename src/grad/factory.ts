@@ -85,6 +85,9 @@ function fail(key: string, expected: string, got: unknown): never {
   throw new Error(`backwardFactory: option '${key}' expected ${expected}, received ${shown}`);
 }
 
+/** The most steps a phantom gradient unrolls (each records a graph node per op of func). */
+const MAX_PHANTOM_STEPS = 2 ** 20;
+
 const isPosInt = (v: unknown): v is number => Number.isInteger(v) && (v as number) > 0;
 
 /** Validates a functor call's options; returns them (empty when none were given). */
@@ -150,8 +153,8 @@ export function backwardFactory(options: BackwardFactoryOptions = {}): GradFunct
   checkKeys('backwardFactory', options, Object.keys(BACKWARD_FACTORY_DEFAULTS));
   const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
   const o = { ...BACKWARD_FACTORY_DEFAULTS, ...defined } as typeof BACKWARD_FACTORY_DEFAULTS;
-  if (o.gradType !== 'ift' && !isPosInt(o.gradType)) {
-    fail('gradType', "'ift' or a positive integer k (phantom gradient with k steps)", o.gradType);
+  if (o.gradType !== 'ift' && !(isPosInt(o.gradType) && o.gradType <= MAX_PHANTOM_STEPS)) {
+    fail('gradType', `'ift' or a positive integer k up to ${MAX_PHANTOM_STEPS} (phantom gradient with k unrolled steps)`, o.gradType);
   }
   if (typeof o.hookIft !== 'boolean') fail('hookIft', 'a boolean', o.hookIft);
   if (typeof o.tau !== 'number' || !Number.isFinite(o.tau) || o.tau < 0) fail('tau', 'a finite number >= 0', o.tau);

@@ -85,9 +85,14 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   }
   const a2 = A.rank === 1 ? reshape(A, [1, A.shape[0]]) : A;
   const b2 = B.rank === 1 ? reshape(B, [B.shape[0], 1]) : B;
-  const o = matmulEx(a2, b2);
-  if (a2 !== A) a2.dispose();
-  if (b2 !== B) b2.dispose();
+  let o: Tensor;
+  try {
+    o = matmulEx(a2, b2);
+  } finally {
+    // The promoted handles are freed on errors too (a shape mismatch must not leak them).
+    if (a2 !== A) a2.dispose();
+    if (b2 !== B) b2.dispose();
+  }
   // Squeeze the promoted dimensions back out, freeing the intermediate handles.
   let shape = o.shape;
   if (A.rank === 1) shape = [...shape.slice(0, -2), shape[shape.length - 1]];

@@ -98,8 +98,14 @@ export function transpose(x: Tensor, dim0 = -2, dim1 = -1): Tensor {
  * Materialises x broadcast to `shape`.
  * @example broadcastTo(tensor([1, 2]), [3, 2])
  */
-export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
+export function broadcastTo(x: Tensor, target: readonly number[]): Tensor {
   const X = need('broadcastTo', 'x', x);
+  const lead = Array.isArray(target) ? target.length - X.rank : 0;
+  if (!Array.isArray(target) || target.some((d, i) => !Number.isInteger(d) || d < -1 || (d === -1 && i < lead))) {
+    throw new Error(`broadcastTo: expected a shape of non-negative integers (-1 keeps an existing dimension, like torch's expand), received ${show(target)}`);
+  }
+  // -1 keeps the size of the matching dimension of x (aligned from the right).
+  const shape = target.map((d, i) => (d === -1 ? X.shape[i - lead] : d));
   const full = broadcastShapes('broadcastTo', X.shape, shape);
   if (!sameShape(full, shape)) {
     throw new Error(`broadcastTo: cannot broadcast shape ${fmtShape(X.shape)} to ${fmtShape(shape)}`);
