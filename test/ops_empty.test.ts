@@ -94,6 +94,10 @@ describe.each(BACKENDS)('empty tensors on %s', (name) => {
   it('norms and losses', () => {
     run(() => {
       expect(T.layerNorm(T.zeros([0, 4]), 4).shape).toEqual([0, 4]);
+      expect(T.groupNorm(T.zeros([0, 4, 2]), 2).shape).toEqual([0, 4, 2]);
+      expect(T.conv2d(T.zeros([0, 2, 4, 4]), T.ones([3, 2, 3, 3])).shape).toEqual([0, 3, 2, 2]);
+      expect(T.pad(T.zeros([0, 2]), [1, 1]).shape).toEqual([0, 4]);
+      expect(arr(T.crossEntropy(T.zeros([0, 3]), []))).toEqual([NaN]); // mean over no samples, like torch
       expect(arr(T.mseLoss(T.zeros([0, 3]), T.zeros([0, 3])))).toEqual([NaN]);
       expect(arr(T.mseLoss(T.zeros([0, 3]), T.zeros([0, 3]), { reduction: 'sum' }))).toEqual([0]);
       expect(T.mseLoss(T.zeros([0, 3]), T.zeros([0, 3]), { reduction: 'none' }).shape).toEqual([0, 3]);

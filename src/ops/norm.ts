@@ -77,7 +77,8 @@ export function groupNorm(x: Tensor, numGroups: number, weight?: Tensor | null, 
   checkEps(op, eps);
   const W = affineParam(op, 'weight', weight, X, [C]), B = affineParam(op, 'bias', bias, X, [C]);
   return tidy(() => {
-    const grouped = reshape(X, [N, numGroups, -1]);
+    // Explicit group size (not -1): an empty batch (N = 0) has a shape too, as in torch.
+    const grouped = reshape(X, [N, numGroups, (C / numGroups) * X.shape.slice(2).reduce((a, d) => a * d, 1)]);
     let y = reshape(standardize(grouped, [2], eps), X.shape);
     const chan = [C, ...X.shape.slice(2).map(() => 1)];
     if (W) y = mul(y, reshape(W, chan));
