@@ -130,7 +130,7 @@ describe('error paths free what they allocated', () => {
       const z0 = T.zeros([2, 2], f64);
       const before = live();
       const { zOut, info } = await deq.forward((z: T.Tensor) => T.tanh(T.linear(z, W)), z0);
-      for (const t of Object.values(info) as T.Tensor[]) t.dispose();
+      for (const t of Object.values(info).filter((t): t is T.Tensor => t instanceof T.Tensor)) t.dispose();
       if (training) {
         const loss = T.tidy(() => T.sum(T.stack(zOut.map((z) => T.sum(z)))));
         await loss.backward();
@@ -166,7 +166,7 @@ describe('error paths free what they allocated', () => {
         await rejectsWith(loss.backward(), /already freed/);
         W.grad?.dispose();
         W.grad = null;
-        for (const t of [...zOut, ...Object.values(info) as T.Tensor[], loss]) t.dispose();
+        for (const t of [...zOut, ...Object.values(info).filter((t): t is T.Tensor => t instanceof T.Tensor), loss]) t.dispose();
         expect(live(), `failAfter ${failAfter}, tidy ${inTidy}`).toBe(before);
         z0.dispose();
       }
