@@ -6,7 +6,7 @@
  * to use import (Node >= 20.19 / 22.12 require it through the "module-sync" condition).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -22,8 +22,16 @@ beforeAll(() => {
   // `npm ci` builds the package (prepare); build what is missing when run on its own.
   if (!existsSync(join(root, 'build', 'index.js'))) expect(run('npm', ['run', 'build:js']).status).toBe(0);
   if (!existsSync(join(root, 'build', 'types', 'index.d.ts'))) expect(run('npm', ['run', 'build:types']).status).toBe(0);
-  mkdirSync(join(consumer, 'node_modules'));
-  symlinkSync(root, join(consumer, 'node_modules', 'tsdeq'), 'dir');
+  // The consumer installs the packed tarball itself (not a link to this folder), so a file the
+  // bundle needs but `files` leaves out (a lazy chunk, a wasm build) fails these tests.
+  const packs = mkdtempSync(join(tmpdir(), 'tsdeq-pack-'));
+  const packed = run('npm', ['pack', '--ignore-scripts', '--pack-destination', packs]);
+  expect(packed.status, packed.stderr).toBe(0);
+  const tgz = readdirSync(packs).find((f) => f.endsWith('.tgz'))!;
+  const dest = join(consumer, 'node_modules', 'tsdeq');
+  mkdirSync(dest, { recursive: true });
+  const untar = run('tar', ['-xzf', join(packs, tgz), '-C', dest, '--strip-components=1']);
+  expect(untar.status, untar.stderr).toBe(0);
 }, 300_000);
 
 describe('the npm package', () => {
@@ -37,7 +45,7 @@ describe('the npm package', () => {
       'build/wasm/tsdeq-relaxed-threads.wasm', 'package/wasm.d.ts', 'package/require.cjs']) {
       expect(files, need).toContain(need);
     }
-    const extra = files.filter((f) => !/^(LICENSE|README\.md|package\.json|build\/index\.js|build\/types\/.*\.d\.ts|build\/wasm\/tsdeq-[a-z-]+\.wasm|package\/(wasm\.d\.ts|require\.cjs))$/.test(f));
+    const extra = files.filter((f) => !/^(LICENSE|README\.md|package\.json|build\/index(-[a-z]+-[A-Z0-9]+)?\.js(\.map)?|build\/types\/.*\.d\.ts|build\/wasm\/tsdeq-[a-z-]+\.wasm|package\/(wasm\.d\.ts|require\.cjs))$/.test(f));
     expect(extra).toEqual([]);
     expect(files.some((f) => f.startsWith('build/types/demo/') || f.startsWith('build/types/bench/') || f === 'build/demo.js')).toBe(false);
     expect(readFileSync(join(root, 'LICENSE'), 'utf8')).toMatch(/^MIT License\n\nCopyright \(c\) 2026 the tsdeq authors\n/);
@@ -70,9 +78,9 @@ describe('the npm package', () => {
   }, 120_000);
 
   it('import works; require gives an error that says to use import (Node < 22.12) or works (module-sync)', () => {
-    const imp = run(process.execPath, ['--input-type=module', '-e', "const m = await import('tsdeq'); console.log(typeof m.init, typeof m.torchdeq.get_deq);"], consumer);
+    const imp = run(process.execPath, ['--input-type=module', '-e', "const m = await import('tsdeq'); await m.init(); const y = m.tensor([1, 2, 3]).mul(2).dataSync(); console.log(typeof m.init, typeof m.torchdeq.get_deq, Array.from(y).join(','), m.getBackend().name);"], consumer);
     expect(imp.status, imp.stderr).toBe(0);
-    expect(imp.stdout.trim()).toBe('function function');
+    expect(imp.stdout.trim()).toBe('function function 2,4,6 wasm');
     const script = "const m = require('tsdeq'); console.log(typeof m.init);";
     const req = run(process.execPath, ['-e', script], consumer);
     // Where require(esm) works (Node >= 20.19 / 22.12), "module-sync" hands over the ES module.
