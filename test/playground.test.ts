@@ -173,7 +173,7 @@ describe('npm run demo:web', () => {
       await page.close();
     }, 150_000);
 
-    it('offers the webgpu backend when the browser has an adapter (a fallback adapter is labelled) , switches the model to it and trains there', async () => {
+    it('offers the webgpu backend when the browser has an adapter (a fallback adapter is labelled), switches the model to it and trains there', async () => {
       const { chromium } = await import('playwright-core');
       // Chromium gives a SwiftShader (CPU, fallback) adapter with this flag (/work/shared/WEBGPU.md).
       const gpuBrowser = await chromium.launch({
