@@ -4,25 +4,16 @@
  * forwards. Each case checks the values against a sequential run, that grad mode is the same
  * for everyone afterwards, and that nothing is left unhandled.
  */
-import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import * as T from '../src/index.js';
 import type { Tensor } from '../src/index.js';
-import { scopes } from '../src/scope.js';
+import { expectAsyncHealth } from './helpers/async_health.js';
 
 const f64 = { dtype: 'float64' as const };
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const arr = (t: Tensor): number[] => Array.from(t.dataSync());
 
-const stray: unknown[] = [];
-const probe = (e: unknown): void => { stray.push(e); };
-beforeAll(() => { process.on('unhandledRejection', probe); });
-afterAll(() => { process.off('unhandledRejection', probe); });
-afterEach(async () => {
-  await sleep(1);
-  expect(stray).toEqual([]);
-  expect(T.isGradEnabled()).toBe(true);
-  expect(scopes.depth()).toBe(0);
-});
+expectAsyncHealth({ settleMs: 1 });
 
 /** y = x^2 with a backward that awaits a timer (2 x g). */
 const slowSquare = (ms: number) => T.customFunction<[Tensor]>({

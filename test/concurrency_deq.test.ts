@@ -4,26 +4,17 @@
  * an async `func` works in every solver and both DEQ cores; grad mode is never changed for
  * anyone else and no rejection goes unhandled.
  */
-import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import * as T from '../src/index.js';
 import type { Tensor } from '../src/index.js';
-import { scopes } from '../src/scope.js';
+import { expectAsyncHealth } from './helpers/async_health.js';
 
 const f64 = { dtype: 'float64' as const };
 const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
 const arr = (t: Tensor): number[] => Array.from(t.dataSync());
 
 // Any unhandled rejection in this file is a failure (vitest reports them too; this names the case).
-const stray: unknown[] = [];
-const probe = (e: unknown): void => { stray.push(e); };
-beforeAll(() => { process.on('unhandledRejection', probe); });
-afterAll(() => { process.off('unhandledRejection', probe); });
-afterEach(async () => {
-  await tick();
-  expect(stray).toEqual([]);
-  expect(T.isGradEnabled()).toBe(true);
-  expect(scopes.depth()).toBe(0);
-});
+expectAsyncHealth();
 
 function cell(d: number, B: number, seed: number) {
   const W = T.randn([d, d], { ...f64, seed, std: 0.4 / Math.sqrt(d) }).requireGrad();

@@ -3,22 +3,16 @@
  * gradients is still running (a missing `await`): a clear error naming the optimizer method,
  * the pass is cancelled (no late gradients in the next step), nothing goes unhandled.
  */
-import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import * as T from '../src/index.js';
 import type { Tensor } from '../src/index.js';
+import { expectAsyncHealth } from './helpers/async_health.js';
 
 const f64 = { dtype: 'float64' as const };
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const arr = (t: Tensor): number[] => Array.from(t.dataSync());
 
-const stray: unknown[] = [];
-const probe = (e: unknown): void => { stray.push(e); };
-beforeAll(() => { process.on('unhandledRejection', probe); });
-afterAll(() => { process.off('unhandledRejection', probe); });
-afterEach(async () => {
-  await sleep(20);
-  expect(stray).toEqual([]);
-});
+expectAsyncHealth({ settleMs: 20, globalState: false });
 
 /** x^2 whose backward awaits a timer, like an IFT backward running its solver. */
 const slowSquare = T.customFunction<[Tensor]>({
