@@ -33,6 +33,8 @@ export class DeviceTracker {
   private readonly spec: TrackSpec;
   private col = 1;
   private steps = 0;
+  /** step - column of the steps recorded (solvers number their steps from 1 or 2). */
+  private stepOffset = 0;
   private pending: Promise<TypedArray> | null = null;
   /** Whether a stop test can pass, i.e. whether the host ever needs to read. */
   readonly reads: boolean;
@@ -69,6 +71,7 @@ export class DeviceTracker {
     if (this.col >= this.width) throw new Error(`solver bookkeeping: trace of width ${this.width} is full (internal error)`);
     this.spec.col = this.col;
     this.spec.step = step;
+    this.stepOffset = step - this.col;
     this.be.trackStep(norms, this.state.s, this.trace.s, candidate, best, this.spec);
     this.col++;
     this.steps++;
@@ -106,16 +109,34 @@ export class DeviceTracker {
     return new Tensor(s, shape, this.be);
   }
 
+  /**
+   * Columns of the traces that hold steps: up to the stop when the host has read it, else every
+   * step recorded. As on the host, traces are as wide as the steps run (plus the sentinel
+   * column), not `maxIter + 1`.
+   */
+  private usedWidth(): number {
+    return Math.min(this.col, this.stoppedAt !== null ? this.stoppedAt - this.stepOffset + 1 : this.col);
+  }
+
+  /** The first `w` columns of the (B, width) trace block at `offset`, as a (B, w) tensor. */
+  private columns(offset: number, w: number): Tensor {
+    const { B, width } = this;
+    const s = this.be.alloc(B * w, this.trace.s.dtype);
+    this.be.copy(this.trace.s, offset, [width, 1], s, 0, [w, 1], [B, w]);
+    return new Tensor(s, [B, w], this.be);
+  }
+
   /** The stats as tensors on the backend (no read). */
   stats(): SolverStats {
     const { B, width } = this;
+    const used = this.usedWidth();
     const sr = this.be.alloc(1, this.state.s.dtype);
     this.be.fill(sr, -1);
     return {
       absLowest: this.part(this.state.s, TRACK_LOWEST_ABS * B, [B]),
       relLowest: this.part(this.state.s, TRACK_LOWEST_REL * B, [B]),
-      absTrace: this.part(this.trace.s, 0, [B, width]),
-      relTrace: this.part(this.trace.s, B * width, [B, width]),
+      absTrace: this.columns(0, used),
+      relTrace: this.columns(B * width, used),
       nstep: this.part(this.state.s, (this.spec.stopMode === 0 ? TRACK_STEP_ABS : TRACK_STEP_REL) * B, [B]),
       sradius: new Tensor(sr, [1], this.be),
     };
