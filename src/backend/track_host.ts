@@ -75,18 +75,27 @@ function stalled(tr: ArrayLike<number>, base: number, B: number, width: number, 
     if (v > mxLast) mxLast = v;
   }
   if (!(mxLast < p.stallTol)) return false;
+  return flatColumns((c, b) => tr[base + b * width + c], col + 1 - p.stallSteps, col + 1, B, p.stallRatio);
+}
+
+/**
+ * Broyden's no-progress rule, shared by the host Tracker and this reference trackStep: in each
+ * column c in [from, to), (max over the B samples of at(c, b)) / (min over them) < `ratio`;
+ * a NaN anywhere means "no".
+ */
+export function flatColumns(at: (c: number, b: number) => number, from: number, to: number, B: number, ratio: number): boolean {
   let worst = -Infinity;
-  for (let c = col + 1 - p.stallSteps; c <= col; c++) {
-    let mx = -Infinity, mn = Infinity, nan = false;
+  for (let c = from; c < to; c++) {
+    let mx = -Infinity, mn = Infinity;
     for (let b = 0; b < B; b++) {
-      const v = tr[base + b * width + c];
-      if (Number.isNaN(v)) nan = true;
+      const v = at(c, b);
+      if (Number.isNaN(v)) return false;
       if (v > mx) mx = v;
       if (v < mn) mn = v;
     }
-    const q = nan ? NaN : mx / mn;
+    const q = mx / mn;
     if (Number.isNaN(q)) return false;
     if (q > worst) worst = q;
   }
-  return worst < p.stallRatio;
+  return worst < ratio;
 }

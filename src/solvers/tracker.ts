@@ -9,6 +9,7 @@
  */
 import { tensor } from '../creation.js';
 import type { Backend } from '../backend/backend.js';
+import { flatColumns } from '../backend/track_host.js';
 import type { DType } from '../dtype.js';
 import type { SolveStatus, SolverStats, StopMode } from './types.js';
 import type { Tensor } from '../tensor.js';
@@ -150,20 +151,7 @@ export class Tracker {
    */
   flatForLast(n: number, ratio: number): boolean {
     const t = this.trace[this.cfg.stopMode];
-    let worst = -Infinity;
-    for (let c = this.cols - n; c < this.cols; c++) {
-      let mx = -Infinity, mn = Infinity, nan = false;
-      for (let b = 0; b < this.B; b++) {
-        const v = t[c * this.B + b];
-        if (Number.isNaN(v)) nan = true;
-        if (v > mx) mx = v;
-        if (v < mn) mn = v;
-      }
-      const q = nan ? NaN : mx / mn;
-      if (Number.isNaN(q)) return false;
-      if (q > worst) worst = q;
-    }
-    return worst < ratio;
+    return flatColumns((c, b) => t[c * this.B + b], this.cols - n, this.cols, this.B, ratio);
   }
 
   /** (B, cols) row-major copy of one trace: the columns actually recorded. */
