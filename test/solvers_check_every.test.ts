@@ -13,7 +13,7 @@ import { BACKENDS } from './helpers/backends.js';
 import { prng } from './helpers/ref.js';
 import { solverStatus } from '../src/solvers/status.js';
 
-const TRACKING = ['fixed_point_iter', 'anderson', 'broyden'];
+const TRACKING = ['fixed_point_iter', 'anderson', 'broyden', 'gmres'];
 
 function problem(d: number, B: number, seed: number, dtype: 'float32' | 'float64', backend: string): SolverFunc<Tensor> {
   const u = prng(seed);
@@ -64,6 +64,22 @@ describe('checkEvery > 1 (bookkeeping on the backend) equals the step-by-step so
           }
         });
       }
+    }
+  }
+
+  // With checkEvery > 1 Broyden's line search runs on the backend too (Backend.armijoStage, a
+  // fixed number of trials): the same steps as the host search, so the same solve exactly.
+  for (const be of BACKENDS) {
+    for (const [label, opts] of CASES) {
+      it(`${be} broyden lineSearch: ${label}`, async () => {
+        const f = problem(7, 5, 23, 'float64', be);
+        const x0 = T.zeros([5, 7], { dtype: 'float64', backend: be });
+        const ref = await snapshot(await T.broyden(f, x0, { ...opts, lineSearch: true, checkEvery: 1 }));
+        for (const k of [2, 5]) {
+          const got = await snapshot(await T.broyden(f, x0, { ...opts, lineSearch: true, checkEvery: k }));
+          expect(got, `checkEvery ${k}`).toEqual(ref);
+        }
+      });
     }
   }
 

@@ -84,6 +84,21 @@ run('solvers on webgpu', () => {
     });
   }
 
+  it('broyden with lineSearch and gmres with a small restart agree with wasm (their searches and least squares stay on the device)', async () => {
+    for (const [name, extra] of [['broyden', { lineSearch: true }], ['gmres', { restart: 3 }], ['gmres', { restart: 40 }]] as const) {
+      for (const [B, d] of [[1, 3], [5, 33]]) {
+        const fg = problem(d, B, 13 + d, 'webgpu'), fc = problem(d, B, 13 + d, 'wasm');
+        const x0g = T.zeros([B, d], { backend: 'webgpu' }), x0c = T.zeros([B, d], { backend: 'wasm' });
+        // Few steps at tol 0: past float32 round-off the lowest step is noise on either backend.
+        for (const opts of [{ maxIter: 6, tol: 0 }, { maxIter: 40, tol: 1e-4, stopMode: 'rel' as const }]) {
+          const g = await T.getSolver(name)(fg, x0g, { ...opts, ...extra });
+          const c = await T.getSolver(name)(fc, x0c, { ...opts, ...extra });
+          await compare(g, c, `${name} ${JSON.stringify({ ...opts, ...extra, B, d })}`);
+        }
+      }
+    }
+  });
+
   it('multi-tensor states, rel mode, damping, indexing and returnFinal agree with wasm', async () => {
     for (const name of ['fixed_point_iter', 'anderson']) {
       const mk = (be: string): SolverFunc<Tensor[]> => {
@@ -117,19 +132,22 @@ run('solvers on webgpu', () => {
   it(`maps no buffer for tol 0 and simple_fixed_point_iter; at most ceil(maxIter / checkEvery) + 1 otherwise (default checkEvery ${GPU_CHECK_EVERY})`, async () => {
     const f = problem(17, 4, 7, 'webgpu');
     const x0 = T.zeros([4, 17], { backend: 'webgpu' });
-    for (const name of ['fixed_point_iter', 'anderson', 'broyden']) {
+    const variants: [string, string, object][] = [['fixed_point_iter', 'fixed_point_iter', {}], ['anderson', 'anderson', {}],
+      ['broyden', 'broyden', {}], ['broyden lineSearch', 'broyden', { lineSearch: true }], ['gmres', 'gmres', {}],
+      ['gmres restart 4', 'gmres', { restart: 4 }]];
+    for (const [name, solver, extra] of variants) {
       let res: SolverResult<Tensor> | null = null;
-      expect(await countMaps(async () => { res = await T.getSolver(name)(f, x0, { maxIter: 30, tol: 0 }); }), `${name} tol 0`).toBe(0);
+      expect(await countMaps(async () => { res = await T.getSolver(solver)(f, x0, { maxIter: 30, tol: 0, ...extra }); }), `${name} tol 0`).toBe(0);
       expect(await countMaps(() => solverStatus(res!)), `${name} status read`).toBe(1);
       for (const checkEvery of [undefined, 1, 5]) {
         const k = checkEvery ?? GPU_CHECK_EVERY;
-        const maps = await countMaps(() => T.getSolver(name)(f, x0, { maxIter: 30, tol: 1e-30, checkEvery }));
+        const maps = await countMaps(() => T.getSolver(solver)(f, x0, { maxIter: 30, tol: 1e-30, checkEvery, ...extra }));
         expect(maps, `${name} checkEvery ${k}`).toBeGreaterThan(0);
         expect(maps, `${name} checkEvery ${k}`).toBeLessThanOrEqual(Math.ceil(30 / k) + 1);
       }
       // A solve that stops early still reads at most that many times, and stops.
       let stopped: SolverResult<Tensor> | null = null;
-      const maps = await countMaps(async () => { stopped = await T.getSolver(name)(f, x0, { maxIter: 100, tol: 1e-3, checkEvery: 4 }); });
+      const maps = await countMaps(async () => { stopped = await T.getSolver(solver)(f, x0, { maxIter: 100, tol: 1e-3, checkEvery: 4, ...extra }); });
       expect(maps).toBeLessThanOrEqual(Math.ceil(100 / 4) + 1);
       expect(await solverStatus(stopped!)).toEqual(['converged', 'converged', 'converged', 'converged']);
     }

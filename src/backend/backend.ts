@@ -205,6 +205,46 @@ export interface Backend {
    */
   trackStep(norms: Storage, state: Storage, trace: Storage, candidate: Storage, best: Storage, spec: TrackSpec): void;
 
+  /**
+   * Starts a GMRES cycle (src/solvers/gmres.ts) for every sample, with nothing read back.
+   * `beta`, `fNorm`, `xNorm` (B each) are ||f(x) - x||, ||f(x)||, ||x|| at the cycle's start
+   * point. The least-squares state `lsq` (B, gmresLsqStride(m)) of sample b restarts with the
+   * rotated right-hand side g = (beta', 0, ..) for beta' = beta when finite, else 0, no
+   * columns, and frozen (no more columns accepted) unless beta' > 0. scale[b] = 1 / beta, or 0
+   * for a frozen sample (the first Krylov vector is r0 scale); h[b] = max(1, ||f(x)||, ||x||)
+   * over the finite ones (the step of the difference quotient A v = v - (f(x + h v) - f(x)) / h).
+   */
+  gmresStart(beta: Storage, fNorm: Storage, xNorm: Storage, lsq: Storage, scale: Storage, h: Storage, B: number, m: number): void;
+  /**
+   * Adds Arnoldi column `j` (0-based) to every sample's least-squares problem
+   * min ||beta e1 - Hbar y||: the column is h[b, :] ((B, j + 1): the projections of A v_j on
+   * v_0..v_j) with subdiagonal wNorm[b] (the norm of what is left);
+   * unless the sample is frozen, the earlier Givens rotations are applied to it, a new rotation
+   * zeroes its subdiagonal (a zero or non-finite pivot freezes the sample instead) and
+   * `!(wNorm > breakdown avNorm)` (the Krylov space is exhausted) freezes it after this column.
+   * Then scale[b] = 1 / wNorm[b] (0 when frozen); y (B, j + 1) takes the solution of the
+   * triangular system with the columns accepted so far (zeros beyond them); s (B, j + 2) takes
+   * y + t, with t the coefficients of the affine residual f(x) - x0 in the basis v_0..v_k
+   * (Q^T (0, .., 0, g_k)); abs[b] = |g_k| (the residual norm of that solution). Arithmetic in
+   * the state's dtype; the `js` reference is src/backend/gmres_host.ts.
+   */
+  gmresColumn(h: Storage, avNorm: Storage, wNorm: Storage, lsq: Storage, scale: Storage, y: Storage,
+    s: Storage, abs: Storage, j: number, B: number, m: number, breakdown: number): void;
+  /**
+   * Optional: one stage of Broyden's Armijo line search kept on the device, so a solve with
+   * `lineSearch` reads nothing back: `armijo` (src/solvers/line_search.ts) with phi(a) =
+   * ||g(x + a d)||^2 (infinite when not finite), c1 = 1e-4, a0 = 1, amin = 1e-2, unrolled into
+   * a fixed number of stages (ARMIJO_STAGES) with a `done` mark instead of early returns.
+   * `norm` (1 element) is ||g|| at a = 0 for stage -1 (which initialises `state`,
+   * ARMIJO_FIELDS elements) and ||g(x + a d)|| at the step length of the previous `trial` for
+   * stages 0 .. ARMIJO_STAGES - 1. `trial` (1) takes the step length to evaluate next; once
+   * the search is done (a step accepted, the backtracking exhausted, or the last stage), the
+   * chosen step length (the accepted one, else 1). `take` (1) is 1 when g at the trial just
+   * evaluated is the one to keep: always at stage 0 (a = 1, the fallback), and at the stage
+   * whose step is accepted.
+   */
+  armijoStage?(norm: Storage, state: Storage, trial: Storage, take: Storage, stage: number): void;
+
   // ---- convolution ----
   /** x (n, c, h, w) -> cols (n, c*kh*kw, oh*ow). */
   im2col(x: Storage, cols: Storage, spec: ConvSpec): void;
@@ -268,6 +308,25 @@ export interface Backend {
   broydenStep?(dx: Storage, dg: Storage, g: Storage, d: Storage, U: Storage, V: Storage, r: number, slot: number,
     direction: boolean, B: number, mem: number, D: number): void;
 }
+
+/**
+ * Elements of one sample's GMRES least-squares state for `m` columns: the (m + 1) x m
+ * triangularised Hessenberg matrix (row-major), the m Givens cosines, the m sines, the m + 1
+ * entries of the rotated right-hand side, the number of columns accepted and the frozen mark.
+ */
+export function gmresLsqStride(m: number): number {
+  return (m + 1) * m + 2 * m + (m + 1) + 2;
+}
+
+/** Fields of the Armijo line-search state (Backend.armijoStage) and its number of stages. */
+export const ARMIJO_PHI0 = 0, ARMIJO_DERPHI0 = 1, ARMIJO_APREV = 2, ARMIJO_A1 = 3, ARMIJO_PHIPREV = 4, ARMIJO_PHIA1 = 5,
+  ARMIJO_DONE = 6, ARMIJO_RESULT = 7, ARMIJO_TRIAL = 8, ARMIJO_FIELDS = 9;
+/**
+ * Stages of the device line search: a = 1, the quadratic step, then the cubic steps. Rejecting
+ * a = 1 leaves a1 < 0.5 (phi(1) > (1 - 1e-4) phi(0)), and each rejected cubic step halves a1
+ * (the safeguard of `armijo` always applies), so at most 6 cubic steps have a1 > amin = 1e-2.
+ */
+export const ARMIJO_STAGES = 8;
 
 /** Contiguous row-major strides of a shape, in elements. */
 export function stridesOf(shape: readonly number[]): number[] {

@@ -20,8 +20,8 @@
 import type { Backend } from '../backend/backend.js';
 import { Session, type Pair } from './session.js';
 import { broydenScratch, composedBroydenStep } from '../backend/broyden_composed.js';
-import { armijo } from './line_search.js';
-import { copyAll, readVectors, type Buf } from './workspace.js';
+import { hostLineSearch, deviceLineSearch } from './broyden_line_search.js';
+import { copyAll, type Buf } from './workspace.js';
 import type { Solver, SolverFunc, SolverOptions, SolverResult, SolverState } from './types.js';
 
 /**
@@ -58,7 +58,8 @@ async function iterate(s: Session): Promise<void> {
   const dx = s.buf(), dg = s.buf(), upd = s.buf();
   // Scratch for -B_new g once the ring buffer wraps (memory < maxIter).
   const wrapped = mem < o.maxIter ? s.buf() : null;
-  const search = o.lineSearch ? new LineSearch(s) : null;
+  // On a backend that keeps the bookkeeping on the device, the line search stays there too.
+  const search = !o.lineSearch ? null : s.dev && be.armijoStage ? deviceLineSearch(s) : hostLineSearch(s);
   const gOf = async (at: Buf, out: Buf): Promise<void> => {
     const e = await s.run.eval(at);
     be.axpby(1, e.s, -1, at.s, out.s);
@@ -89,7 +90,7 @@ async function iterate(s: Session): Promise<void> {
       gNew = gOld;
       pair = undefined;
     } else {
-      if (search) await search.step(x, g, upd, xNew, gNew, gOf);
+      if (search) await search(x, g, upd, xNew, gNew, gOf);
       else {
         be.axpby(1, x.s, 1, upd.s, xNew.s);
         await gOf(xNew, gNew);
@@ -131,55 +132,4 @@ function composedStep(s: Session): NonNullable<Backend['broydenStep']> {
   const scratch = broydenScratch(be, (n) => s.ws.buf(n).s, B, D);
   return (dx, dg, g, d, U, V, r, slot, direction, _B, mem) =>
     composedBroydenStep(be, scratch, dx, dg, g, d, U, V, r, slot, direction, B, mem, D);
-}
-
-/**
- * TorchDEQ's line search for Broyden: phi(a) = ||g(x + a d)||^2 over the whole batch (infinite
- * when any entry is non-finite), Armijo from a = 1 with amin = 1e-2, falling back to a = 1;
- * the last evaluated g is reused when the accepted step is the last one tried.
- */
-class LineSearch {
-  private readonly xTrial: Buf;
-  private gTrial: Buf;
-  private gStored: Buf;
-  private readonly norm: Buf;
-
-  constructor(private readonly s: Session) {
-    this.xTrial = s.buf();
-    this.gTrial = s.buf();
-    this.gStored = s.buf();
-    this.norm = s.ws.buf(1);
-  }
-
-  private async globalNorm(v: Buf): Promise<number> {
-    const { backend, B, D } = this.s.L;
-    backend.batchedNorm(v.s, this.norm.s, 1, B * D);
-    return (await readVectors(backend, [this.norm.s]))[0][0];
-  }
-
-  async step(x: Buf, g: Buf, d: Buf, xNew: Buf, gNew: Buf, gOf: (at: Buf, out: Buf) => Promise<void>): Promise<void> {
-    const be = this.s.L.backend;
-    const n0 = await this.globalNorm(g);
-    let lastA = 0, lastPhi = n0 * n0, lastIsG0 = true;
-    const phi = async (a: number): Promise<number> => {
-      if (a === lastA) return lastPhi;
-      be.axpby(1, x.s, a, d.s, this.xTrial.s);
-      await gOf(this.xTrial, this.gTrial);
-      const n = await this.globalNorm(this.gTrial);
-      [this.gTrial, this.gStored] = [this.gStored, this.gTrial];
-      lastA = a;
-      lastIsG0 = false;
-      lastPhi = Number.isFinite(n) ? n * n : Infinity;
-      return lastPhi;
-    };
-    const found = await armijo(phi, lastPhi, -lastPhi, 1e-4, 1, 1e-2);
-    const a = found ?? 1;
-    be.axpby(1, x.s, a, d.s, xNew.s);
-    if (a === lastA) {
-      const src = lastIsG0 ? g : this.gStored;
-      copyAll(be, src.s, gNew.s);
-    } else {
-      await gOf(xNew, gNew);
-    }
-  }
 }

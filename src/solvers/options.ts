@@ -70,6 +70,7 @@ export const SOLVER_KEYS: Readonly<Record<string, readonly string[]>> = Object.f
   simple_fixed_point_iter: ['maxIter', 'tol', 'stopMode', 'indexing', 'tau', 'writer'],
   anderson: [...COMMON, 'tau', 'm', 'lam'],
   broyden: [...COMMON, 'memory', 'lineSearch'],
+  gmres: [...COMMON, 'restart'],
 });
 
 function fail(where: string, key: string, expected: string, got: unknown): never {

@@ -12,6 +12,7 @@
 import type { Backend, ConvSpec, MatmulSpec, ReduceOp, Storage, UnaryOp, BinaryOp, TrackSpec } from '../backend.js';
 import { trackCopyKernel, trackRecordKernel, trackStopKernel } from './kernels_track.js';
 import { andersonAlphaKernel } from './kernels_anderson.js';
+import { armijoStageKernel, gmresColumnKernel, gmresStartKernel } from './kernels_gmres.js';
 import type { DType, TypedArray } from '../../dtype.js';
 import { GpuContext } from './context.js';
 import { storageBytes } from './buffers.js';
@@ -263,6 +264,17 @@ export class WebGpuBackend implements Backend {
     if (B * D > 0) this.run(trackCopyKernel, [state, candidate], [best], [B * D, D, B], linearGrid(B * D));
     this.run(trackStopKernel, [], [state, trace], [B, width, col, fbits(p.step), fbits(p.tol), p.stopMode,
       p.returnFinal ? 1 : 0, p.stallSteps, fbits(p.stallRatio), fbits(p.stallTol)], [1, 1, 1]);
+  }
+
+  gmresStart(beta: Storage, fNorm: Storage, xNorm: Storage, lsq: Storage, scale: Storage, h: Storage, B: number, m: number): void {
+    if (B > 0) this.run(gmresStartKernel, [beta, fNorm, xNorm], [lsq, scale, h], [B, m], linearGrid(B));
+  }
+  gmresColumn(h: Storage, avNorm: Storage, wNorm: Storage, lsq: Storage, scale: Storage, y: Storage, s: Storage, abs: Storage,
+    j: number, B: number, m: number, breakdown: number): void {
+    if (B > 0) this.run(gmresColumnKernel, [h, avNorm, wNorm], [lsq, scale, y, s, abs], [B, m, j, fbits(breakdown)], linearGrid(B));
+  }
+  armijoStage(norm: Storage, state: Storage, trial: Storage, take: Storage, stage: number): void {
+    this.run(armijoStageKernel, [norm], [state, trial, take], [1, ibits(stage)], [1, 1, 1]);
   }
 
   // ---- convolution ----
