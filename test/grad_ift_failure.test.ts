@@ -118,4 +118,25 @@ describe('IFT backward solves that do not converge', () => {
     await expect(produce(undefined, f, zStar, { bStats: {} as never })).rejects.toThrow("gradient functor: option 'bStats' expected an array to append to, received object");
     await expect(produce(undefined, f, zStar, { bstats: [] } as never)).rejects.toThrow(/gradient functor: unknown option 'bstats'/);
   });
+
+  it('tol 0 (a fixed number of backward iterations, as in TorchDEQ benchmarks) is not a failure; divergence still is', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const W2 = T.eye(3, undefined, f64).mul(0.5).detach().requireGrad();
+    const g = (z: Tensor): Tensor => T.matmul(z, W2).add(1);
+    const produce = T.backwardFactory({ bSolverKwargs: { maxIter: 12, tol: 0 } });
+    const bStats: T.BackwardSolveInfo[] = [];
+    await (await produce(undefined, g, T.full([2, 3], 2, f64), { bStats }))[0].sum().backward();
+    expect(warn).not.toHaveBeenCalled();
+    expect(bStats[0]).toMatchObject({ converged: true, status: ['maxIter', 'maxIter'], nstep: [12, 12] });
+    expect(W2.grad).not.toBeNull();
+    // The diverging adjoint of W = 2I still warns with tol 0 (and 'error' still rejects).
+    const { f, zStar } = setup();
+    const diverging = T.backwardFactory({ bSolverKwargs: { maxIter: 20, tol: 0 } }); // 2^20 > divergence 1e4
+    const stats2: T.BackwardSolveInfo[] = [];
+    await (await diverging(undefined, f, zStar, { bStats: stats2 }))[0].sum().backward();
+    expect(stats2[0].status).toEqual(['diverged', 'diverged']);
+    expect(stats2[0].converged).toBe(false);
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(String(warn.mock.calls[0][0])).toMatch(/status diverged for 2 of 2 samples; lowest abs residual .* \(tol 0\.00e\+0\)/);
+  });
 });

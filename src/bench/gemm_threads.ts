@@ -25,9 +25,12 @@ export async function gemmThreadsTable(quick: boolean, log: (m: string) => void)
   const support = threadSupport();
   if (!support.ok) return { title, columns, rows: [], notes: [`not measured: ${support.reason}`] };
   const variant = detectFeatures().relaxed ? 'relaxed' : 'simd';
-  let want = 1;
-  const backend = await createSharedWasmBackend(await wasmBytes(variant, true), () => want, 'bench');
-  const pool = backend.parallel!.pool;
+  // The pool keeps its threads throughout (a resize restarts the workers, and a restarting pool
+  // runs on one thread meanwhile); the one-thread column is the same instance with splitting off.
+  const backend = await createSharedWasmBackend(await wasmBytes(variant, true), () => threads, 'bench');
+  const par = backend.parallel!;
+  const pool = par.pool;
+  const minFlops = par.minFlops;
   await pool.resize(threads);
   const subject = backendSubject('tsdeq threads', backend);
   const shapes: GemmShape[] = [
@@ -43,7 +46,7 @@ export async function gemmThreadsTable(quick: boolean, log: (m: string) => void)
       const jobs = pool.jobs;
       let calls = 0;
       try {
-        const ms = timeCalls([() => { want = 1; p.run(); }, () => { want = threads; calls++; p.run(); }], { ...DEFAULT_TIMING, minMs: 100 });
+        const ms = timeCalls([() => { par.minFlops = Infinity; p.run(); }, () => { par.minFlops = minFlops; calls++; p.run(); }], { ...DEFAULT_TIMING, minMs: 100 });
         const flops = 2 * shape.m * shape.n * shape.k;
         const g = ms.map((t) => flops / (t * 1e6));
         rows.push({
@@ -51,6 +54,7 @@ export async function gemmThreadsTable(quick: boolean, log: (m: string) => void)
           'split calls': `${Math.round((100 * (pool.jobs - jobs)) / calls)}%`,
         });
       } finally {
+        par.minFlops = minFlops;
         p.dispose();
       }
     }

@@ -25,6 +25,7 @@ import './solver_kernels.js';
 import './deq_step.js';
 import './ceiling.js';
 import './webgpu_gemm.js';
+import './threads_split.js';
 import { getSection, listSections, type BenchContext, type BenchSection, type BenchTable } from './registry.js';
 import { formatTable } from './table.js';
 import { setThreads, shutdownThreads } from '../threads/settings.js';

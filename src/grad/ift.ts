@@ -71,7 +71,7 @@ export const BACKWARD_FAILURE_MODES: readonly BackwardFailureMode[] = ['warn', '
 export interface BackwardSolveInfo {
   /** 'iftGrad' or 'hookIftGrad'. */
   where: string;
-  /** Whether every sample converged. */
+  /** Whether every sample converged (with tol 0, a fixed iteration count, ending at maxIter counts as converged). */
   converged: boolean;
   /** Per-sample status of the adjoint solve. */
   status: SolveStatus[];
@@ -148,7 +148,10 @@ async function reportSolve(where: string, res: SolverResult, s: IftSettings): Pr
   if (mode === 'ignore' && !s.bStats) return null;
   // Read from the device when the solve kept its bookkeeping there (webgpu).
   const status = await solverStatus(res);
-  const converged = status.every((st) => st === 'converged');
+  // tol 0 asks for exactly maxIter iterations (TorchDEQ's fixed-iteration regime): ending there
+  // is what was asked for, not a failure; a non-finite or diverged sample still is.
+  const fixed = tol0(s.bSolverKwargs);
+  const converged = status.every((st) => st === 'converged' || (fixed && st === 'maxIter'));
   if (converged && !s.bStats) return null;
   if (!converged && mode === 'ignore' && !s.bStats) return null;
   const [abs, rel, nstep] = await Promise.all([res.stats.absLowest.data(), res.stats.relLowest.data(), res.stats.nstep.data()]);
@@ -167,7 +170,7 @@ async function reportSolve(where: string, res: SolverResult, s: IftSettings): Pr
 /** "iftGrad: the backward solve did not converge: ..." naming the statuses and the worst residual. */
 function failureMessage(info: BackwardSolveInfo, kw: SolverKwargs): string {
   const counts = new Map<string, number>();
-  for (const st of info.status) if (st !== 'converged') counts.set(st, (counts.get(st) ?? 0) + 1);
+  for (const st of info.status) if (st !== 'converged' && !(tol0(kw) && st === 'maxIter')) counts.set(st, (counts.get(st) ?? 0) + 1);
   const statuses = [...counts].map(([st, n]) => `${st} for ${n} of ${info.status.length} sample${info.status.length > 1 ? 's' : ''}`).join(', ');
   const stopMode = kw.stopMode ?? 'abs';
   const res = stopMode === 'rel' ? info.relLowest : info.absLowest;
@@ -177,6 +180,11 @@ function failureMessage(info: BackwardSolveInfo, kw: SolverKwargs): string {
   return `${info.where}: the backward (adjoint) solve did not converge: status ${statuses}; lowest ${stopMode} residual ${fmtNum(worst)} (tol ${fmtNum(tol)}), so the gradient is inaccurate. `
     + "Raise bMaxIter (bSolverKwargs.maxIter), loosen bTol, or try bSolver 'anderson'; the adjoint iteration g = J^T g + v diverges when the spectral radius of J is >= 1. "
     + "Pass bFailure: 'error' to make this an error or 'ignore' to silence it.";
+}
+
+/** Whether the backward solve runs a fixed number of iterations (tol 0). */
+function tol0(kw: SolverKwargs): boolean {
+  return (kw.tol ?? SOLVER_DEFAULTS.tol) === 0;
 }
 
 function fmtNum(v: number): string {
