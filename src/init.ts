@@ -15,6 +15,7 @@ import { attachThreads, wantedThreads } from './threads/settings.js';
 import type { GpuSource, WebGpuInitInfo } from './backend/webgpu/start.js';
 import { probeAdapter } from './backend/webgpu/probe.js';
 import { show } from './utils/format.js';
+import type { DType } from './dtype.js';
 
 /**
  * Options for `init`: module sources per variant (default: the bundled bytes) and a variant choice.
@@ -31,6 +32,16 @@ export interface InitOptions {
    * 'relaxed' requires relaxed-SIMD support and throws without it.
    */
   variant?: 'auto' | WasmVariant;
+  /**
+   * The dtypes the wasm backend must compute in (default: both). `['float32']` lets `init`
+   * load the float32-only build of the module (tsdeq-*-f32.wasm: about 11 KB gzipped less to
+   * download, the same float32 kernels), for pages that count their bytes; float64 tensors on
+   * the wasm backend then throw (the js backend still takes them). Where threads are possible
+   * the shared-memory build runs as usual (it holds both dtypes: threads are never traded for
+   * bytes). With a module of your own (`init(module)`, `simd`, `relaxed`), `dtypes` including
+   * 'float64' checks that the module is not a float32-only build.
+   */
+  dtypes?: readonly DType[];
   /**
    * Where the `webgpu` backend runs: a `GPU` (`navigator.gpu`, or in Node `create([])` from the
    * npm `webgpu` package), a `GPUAdapter`, or a `GPUDevice` of the application's own. Without
@@ -50,11 +61,14 @@ export interface InitInfo {
   variant: WasmVariant | 'none';
   /** A human-readable account of the choice (why js, which variant). */
   message: string;
+  /** The dtypes the selected backend computes in (`['float32']` on the float32-only build). */
+  dtypes: DType[];
   /** The WebGPU side: the adapter found (vendor, architecture, description, fallback), or why none was. */
   webgpu: WebGpuInitInfo;
 }
 
-const OPTION_KEYS = ['simd', 'relaxed', 'variant', 'gpu'] as const;
+const OPTION_KEYS = ['simd', 'relaxed', 'variant', 'dtypes', 'gpu'] as const;
+const DTYPES: readonly DType[] = ['float32', 'float64'];
 const VARIANTS = ['auto', 'simd', 'relaxed'];
 let ready: Promise<Omit<InitInfo, 'webgpu'>> | null = null;
 
@@ -62,7 +76,7 @@ function normalise(source: unknown): { options: InitOptions; single: WasmSource 
   if (source === undefined) return { options: {}, single: null };
   if (isWasmSource(source)) return { options: {}, single: source };
   if (typeof source !== 'object' || source === null || Array.isArray(source) || ArrayBuffer.isView(source)) {
-    throw new Error(`init: expected no argument, an ArrayBuffer, a Uint8Array, a WebAssembly.Module or an options object { simd, relaxed, variant }, received ${describeValue(source)}`);
+    throw new Error(`init: expected no argument, an ArrayBuffer, a Uint8Array, a WebAssembly.Module or an options object { simd, relaxed, variant, dtypes, gpu }, received ${describeValue(source)}`);
   }
   checkKeys('init', source, OPTION_KEYS);
   const o = source as InitOptions;
@@ -74,6 +88,9 @@ function normalise(source: unknown): { options: InitOptions; single: WasmSource 
   if (o.variant !== undefined && !VARIANTS.includes(o.variant)) {
     throw new Error(`init: option 'variant': expected one of ${VARIANTS.map((v) => `'${v}'`).join(', ')}, received ${show(o.variant)}`);
   }
+  if (o.dtypes !== undefined && (!Array.isArray(o.dtypes) || o.dtypes.length === 0 || !o.dtypes.every((d) => DTYPES.includes(d)))) {
+    throw new Error(`init: option 'dtypes': expected a non-empty array of 'float32' and/or 'float64', received ${show(o.dtypes)}`);
+  }
   return { options: o, single: null };
 }
 
@@ -82,7 +99,7 @@ function normalise(source: unknown): { options: InitOptions; single: WasmSource 
  * runs on it; see ./threads/settings.ts), else the plain build; `oneThreadReason` says why it runs
  * on one thread (null when threads are possible).
  */
-async function bundled(variant: WasmVariant): Promise<{ backend: WasmBackend; oneThreadReason: string | null }> {
+async function bundled(variant: WasmVariant, float32Only: boolean): Promise<{ backend: WasmBackend; oneThreadReason: string | null }> {
   const support = threadSupport();
   let reason = support.reason;
   if (support.ok) {
@@ -92,7 +109,7 @@ async function bundled(variant: WasmVariant): Promise<{ backend: WasmBackend; on
       reason = `the shared-memory build could not be loaded (${(e as Error).message})`;
     }
   }
-  return { backend: await createWasmBackend(await wasmModule(variant, 'init'), 'init'), oneThreadReason: reason };
+  return { backend: await createWasmBackend(await wasmModule(variant, 'init', float32Only), 'init'), oneThreadReason: reason };
 }
 
 async function load(options: InitOptions, single: WasmSource | null): Promise<Omit<InitInfo, 'webgpu'>> {
@@ -104,7 +121,7 @@ async function load(options: InitOptions, single: WasmSource | null): Promise<Om
     }
     setBackend('js');
     attachThreads(null, 'WebAssembly SIMD is not supported by this engine, so the js backend runs (on one thread)');
-    return { backend: 'js', variant: 'none', message: 'WebAssembly SIMD is not supported by this engine; using the js backend' };
+    return { backend: 'js', variant: 'none', message: 'WebAssembly SIMD is not supported by this engine; using the js backend', dtypes: [...DTYPES] };
   }
   if (wanted === 'relaxed' && !features.relaxed) {
     throw new Error("init: variant 'relaxed' requested, but this engine does not support relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd)");
@@ -115,17 +132,22 @@ async function load(options: InitOptions, single: WasmSource | null): Promise<Om
     backend = await createWasmBackend(single, 'init');
   } else {
     const variant: WasmVariant = wanted === 'auto' ? (features.relaxed ? 'relaxed' : 'simd') : wanted;
-    if (options[variant] === undefined) ({ backend, oneThreadReason } = await bundled(variant));
+    const float32Only = options.dtypes !== undefined && !options.dtypes.includes('float64');
+    if (options[variant] === undefined) ({ backend, oneThreadReason } = await bundled(variant, float32Only));
     else backend = await createWasmBackend(options[variant], 'init');
     if (backend.variant !== variant) {
       throw new Error(`init: option '${variant}' holds the ${backend.variant} build of the module, expected the ${variant} build`);
     }
   }
+  if (options.dtypes?.includes('float64') && !backend.dtypes.includes('float64')) {
+    throw new Error("init: option 'dtypes' asks for float64, but the module given is a float32-only build (tsdeq-*-f32.wasm); pass a full build (tsdeq/wasm/simd.wasm or relaxed.wasm) or dtypes: ['float32']");
+  }
   registerBackend('wasm', backend);
   setBackend('wasm');
   attachThreads(backend.parallel, oneThreadReason);
   const why = backend.variant === 'relaxed' ? 'relaxed SIMD' : features.relaxed ? 'baseline SIMD (relaxed SIMD available but not selected)' : 'baseline SIMD (relaxed SIMD unsupported by this engine)';
-  return { backend: 'wasm', variant: backend.variant, message: `wasm backend ready: ${why}` };
+  const only = backend.dtypes.includes('float64') ? '' : ', float32-only build';
+  return { backend: 'wasm', variant: backend.variant, message: `wasm backend ready: ${why}${only}`, dtypes: [...backend.dtypes] };
 }
 
 /**

@@ -2,7 +2,9 @@
  * Every primitive of the wasm backend against the js reference backend, in float32 and
  * float64, on awkward sizes (1, 3, 17, 33, 100), broadcasting shapes, strided and permuted
  * copies, and NaN/Inf inputs, for BOTH builds of the module (baseline SIMD and relaxed
- * SIMD; Node 20 enables relaxed SIMD only behind a V8 flag, which this file sets first).
+ * SIMD; Node 20 enables relaxed SIMD only behind a V8 flag, which this file sets first), and
+ * for their float32-only builds (tsdeq-*-f32.wasm, `init({ dtypes: ['float32'] })`) in float32,
+ * where float64 storages are refused.
  * Matmul only checks the backend's wiring of MatmulSpec; GEMM itself is tested in depth with
  * its kernel.
  */
@@ -48,11 +50,15 @@ const TOL: Record<DType, Record<'exact' | 'arith' | 'transcendental' | 'sum', To
   },
 };
 
-const builds: Record<'simd' | 'relaxed', WasmBackend | null> = { simd: null, relaxed: null };
+type Build = 'simd' | 'relaxed' | 'simd-f32' | 'relaxed-f32';
+const BUILDS: readonly Build[] = ['simd', 'relaxed', 'simd-f32', 'relaxed-f32'];
+const builds: Record<Build, WasmBackend | null> = { simd: null, relaxed: null, 'simd-f32': null, 'relaxed-f32': null };
+const float32Only = (b: Build): boolean => b.endsWith('-f32');
 
 beforeAll(async () => {
-  builds.simd = await createWasmBackend(await embeddedBytes('simd'));
-  builds.relaxed = await createWasmBackend(await embeddedBytes('relaxed'));
+  for (const b of BUILDS) {
+    builds[b] = await createWasmBackend(await embeddedBytes(float32Only(b) ? (b.slice(0, -4) as 'simd' | 'relaxed') : (b as 'simd' | 'relaxed'), false, 'test', float32Only(b)));
+  }
 });
 
 describe('module constants', () => {
@@ -67,6 +73,29 @@ describe('module constants', () => {
   it('both builds load, and relaxed SIMD is really used by the relaxed build', () => {
     expect(builds.simd!.variant).toBe('simd');
     expect(builds.relaxed!.variant).toBe('relaxed');
+    expect(builds['simd-f32']!.variant).toBe('simd');
+    expect(builds['relaxed-f32']!.variant).toBe('relaxed');
+  });
+
+  it.each(['simd', 'relaxed'] as const)('the float32-only %s build has every float32 kernel and no float64 one, and refuses float64 storages (the instance stays usable)', async (variant) => {
+    const full = (await WebAssembly.instantiate(await embeddedBytes(variant), {})).instance.exports;
+    const f32 = (await WebAssembly.instantiate(await embeddedBytes(variant, false, 'test', true), {})).instance.exports;
+    const kernels = (ex: WebAssembly.Exports, sfx: string): string[] => Object.keys(ex).filter((k) => k.endsWith(sfx) && typeof ex[k] === 'function').sort();
+    expect(kernels(f32, '_f32')).toEqual(kernels(full, '_f32').filter((k) => !/_part_|_scratch_|^cast_/.test(k) || k.startsWith('gemm_part')));
+    expect(kernels(f32, '_f64')).toEqual([]);
+    expect(kernels(full, '_f64').length).toBeGreaterThan(50);
+    for (const [name, value] of Object.entries(SHARED_CONSTANTS)) expect((f32[name] as WebAssembly.Global).value, name).toBe(value);
+    const b = builds[`${variant}-f32`]!;
+    expect(b.dtypes).toEqual(['float32']);
+    expect(builds[variant]!.dtypes).toEqual(['float32', 'float64']);
+    const live = b.liveBytes();
+    expect(() => b.alloc(3, 'float64')).toThrow(/^wasm backend: float64 tensors are not available: this instance runs the float32-only build of the module \(init\(\{ dtypes: \['float32'\] \}\) or a tsdeq-\*-f32\.wasm module\); load the full build/);
+    expect(() => b.allocUninit(3, 'float64')).toThrow(/float32-only build/);
+    expect(b.liveBytes()).toBe(live);
+    const s = b.alloc(3, 'float32');
+    b.write(s, [1, 2, 3]);
+    expect(Array.from(b.readSync(s))).toEqual([1, 2, 3]);
+    b.free(s);
   });
 });
 
@@ -77,10 +106,10 @@ function absScale(dtype: DType, inputs: number[][], outSize: number,
   return Array.from(s, (v) => Math.max(v, 1e-300));
 }
 
-describe.each(['simd', 'relaxed'] as const)('wasm backend (%s build) vs js', (variant) => {
+describe.each(BUILDS)('wasm backend (%s build) vs js', (variant) => {
   const be = (): WasmBackend => builds[variant]!;
 
-  describe.each(DTYPES)('%s', (dtype) => {
+  describe.each(float32Only(variant) ? DTYPES.filter((d) => d === 'float32') : DTYPES)('%s', (dtype) => {
     const tol = TOL[dtype];
 
     it('alloc is zero-filled and 16-byte aligned; write/readSync round-trip; write checks bounds', () => {
@@ -233,7 +262,7 @@ describe.each(['simd', 'relaxed'] as const)('wasm backend (%s build) vs js', (va
         const g = rng(n);
         const x = values(n, dtype, () => g(-1e3, 1e3) / 3);
         x[0] = dtype === 'float64' ? 1e300 : x[0]; // overflows to Infinity in float32
-        for (const to of [other, dtype]) {
+        for (const to of be().dtypes.includes(other) ? [other, dtype] : [dtype]) {
           const run = (b: Backend): number[] => {
             const s = storageOf(b, x, dtype), o = b.alloc(n, to);
             b.cast(s, o);

@@ -38,7 +38,7 @@ describe('init()', () => {
     const T = await fresh();
     const info = await T.init();
     const expected = detectFeatures().relaxed ? 'relaxed' : 'simd';
-    expect(info).toEqual({ backend: 'wasm', variant: expected, message: expect.stringMatching(/^wasm backend ready/), webgpu: NO_GPU });
+    expect(info).toEqual({ backend: 'wasm', variant: expected, message: expect.stringMatching(/^wasm backend ready/), dtypes: ['float32', 'float64'], webgpu: NO_GPU });
     expect(T.getBackend().name).toBe('wasm');
     expect(T.listBackends()).toContain('wasm');
     expect(smoke(T)).toEqual([1, Math.E, Math.exp(2)]);
@@ -104,14 +104,14 @@ describe('init()', () => {
     const noRelaxed = (b: BufferSource): boolean => !isProbe(b, RELAXED_PROBE) && validate(b);
     vi.spyOn(WebAssembly, 'validate').mockImplementation(noRelaxed);
     const T = await fresh();
-    expect(await T.init()).toEqual({ backend: 'wasm', variant: 'simd', message: 'wasm backend ready: baseline SIMD (relaxed SIMD unsupported by this engine)', webgpu: NO_GPU });
+    expect(await T.init()).toEqual({ backend: 'wasm', variant: 'simd', message: 'wasm backend ready: baseline SIMD (relaxed SIMD unsupported by this engine)', dtypes: ['float32', 'float64'], webgpu: NO_GPU });
     const T2 = await fresh();
     await expect(T2.init({ variant: 'relaxed' })).rejects.toThrow(/init: variant 'relaxed' requested, but this engine does not support relaxed SIMD/);
 
     vi.spyOn(WebAssembly, 'validate').mockImplementation((b) => !isProbe(b, SIMD_PROBE) && !isProbe(b, RELAXED_PROBE) && validate(b));
     const T3 = await fresh();
     const info = await T3.init();
-    expect(info).toEqual({ backend: 'js', variant: 'none', message: 'WebAssembly SIMD is not supported by this engine; using the js backend', webgpu: NO_GPU });
+    expect(info).toEqual({ backend: 'js', variant: 'none', message: 'WebAssembly SIMD is not supported by this engine; using the js backend', dtypes: ['float32', 'float64'], webgpu: NO_GPU });
     expect(T3.getBackend().name).toBe('js');
     expect(() => T3.setBackend('wasm')).toThrow(/backend 'wasm' is not ready/);
     expect(smoke(T3)).toEqual([1, Math.E, Math.exp(2)]);
@@ -120,7 +120,7 @@ describe('init()', () => {
   });
 
   it.each([
-    [42, /init: expected no argument, an ArrayBuffer, a Uint8Array, a WebAssembly.Module or an options object \{ simd, relaxed, variant \}, received number/],
+    [42, /init: expected no argument, an ArrayBuffer, a Uint8Array, a WebAssembly.Module or an options object \{ simd, relaxed, variant, dtypes, gpu \}, received number/],
     ['tsdeq.wasm', /received string/],
     [null, /received null/],
     [[1, 2], /received Array/],
@@ -128,6 +128,9 @@ describe('init()', () => {
     [{ simd: 'x' }, /init: option 'simd': expected an ArrayBuffer, a Uint8Array or a WebAssembly.Module, received string/],
     [{ relaxd: new Uint8Array(1) }, /init: unknown option 'relaxd'; valid options are 'simd', 'relaxed', 'variant'/],
     [{ variant: 'fast' }, /init: option 'variant': expected one of 'auto', 'simd', 'relaxed', received "fast"/],
+    [{ dtypes: [] }, /^init: option 'dtypes': expected a non-empty array of 'float32' and\/or 'float64', received \[\]$/],
+    [{ dtypes: 'float32' }, /^init: option 'dtypes': expected a non-empty array of 'float32' and\/or 'float64', received "float32"$/],
+    [{ dtypes: ['float32', 'int32'] }, /^init: option 'dtypes': expected a non-empty array of 'float32' and\/or 'float64', received \["float32","int32"\]$/],
     [new Uint8Array([0, 97, 115, 109, 9, 9, 9, 9]), /init: could not instantiate the tsdeq WASM module/],
   ])('rejects a bad argument with a clear Error (%#)', async (arg, message) => {
     const T = await fresh();

@@ -3,9 +3,14 @@
  * (measured with `npm pack --dry-run`), LICENSE included; `tsdeq/wasm/*.wasm` has types (tsc,
  * strict, in a consumer project that installs tsdeq); `import` works and, the package being
  * ESM-only, `require('tsdeq')` where Node cannot require ES modules fails with an error that says
- * to use import (Node >= 20.19 / 22.12 require it through the "module-sync" condition).
+ * to use import (Node >= 20.19 / 22.12 require it through the "module-sync" condition); and the
+ * installed package tree-shakes: the JavaScript ships as one ES module per source module with
+ * `sideEffects` naming the two that have any, so a bundle (esbuild) of a page that imports only
+ * `tensor` and `matmul` keeps no solver, no nn and no namespace, while tensor methods
+ * (`x.mul(2)`, attached by a side-effect module) keep working in every bundle.
  */
 import { spawnSync } from 'node:child_process';
+import { build } from 'esbuild';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -35,17 +40,28 @@ beforeAll(() => {
 }, 300_000);
 
 describe('the npm package', () => {
-  it('the tarball holds the bundle, types, the four wasm modules, LICENSE and README, and nothing else', () => {
+  it('the tarball holds the modules, types, the six wasm modules, LICENSE and README, and nothing else', () => {
     const r = run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts']);
     expect(r.status, r.stderr).toBe(0);
     const info = JSON.parse(r.stdout.slice(r.stdout.indexOf('['))) as { files: { path: string }[]; size: number }[];
     const files = info[0].files.map((f) => f.path);
-    for (const need of ['LICENSE', 'README.md', 'package.json', 'build/index.js', 'build/types/index.d.ts', 'build/types/torchdeq.d.ts',
+    for (const need of ['LICENSE', 'README.md', 'package.json', 'build/index.js', 'build/index.js.map', 'build/wasm_urls.js',
+      'build/tensor_methods.js', 'build/backend/webgpu/start.js', 'build/types/index.d.ts', 'build/types/torchdeq.d.ts',
       'build/wasm/tsdeq-simd.wasm', 'build/wasm/tsdeq-relaxed.wasm', 'build/wasm/tsdeq-simd-threads.wasm',
-      'build/wasm/tsdeq-relaxed-threads.wasm', 'package/wasm.d.ts', 'package/require.cjs']) {
+      'build/wasm/tsdeq-relaxed-threads.wasm', 'build/wasm/tsdeq-simd-f32.wasm', 'build/wasm/tsdeq-relaxed-f32.wasm',
+      'package/wasm.d.ts', 'package/require.cjs']) {
       expect(files, need).toContain(need);
     }
-    const extra = files.filter((f) => !/^(LICENSE|README\.md|package\.json|build\/index(-[a-z]+-[A-Z0-9]+)?\.js(\.map)?|build\/types\/.*\.d\.ts|build\/wasm\/tsdeq-[a-z-]+\.wasm|package\/(wasm\.d\.ts|require\.cjs))$/.test(f));
+    // One module (and its map) per source module of src/ but bench/ and demo/.
+    const modules = files.filter((f) => /^build\/(?!types\/|wasm\/).*\.js$/.test(f)).map((f) => f.slice(6, -3)).sort();
+    const sources = (function walk(dir: string, rel: string): string[] {
+      return readdirSync(dir, { withFileTypes: true }).flatMap((e) => e.isDirectory()
+        ? (rel === '' && (e.name === 'bench' || e.name === 'demo') ? [] : walk(join(dir, e.name), `${rel}${e.name}/`))
+        : e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') ? [`${rel}${e.name.slice(0, -3)}`] : []);
+    })(join(root, 'src'), '').sort();
+    expect(modules).toEqual(sources);
+    for (const m of modules) expect(files, `${m}.js.map`).toContain(`build/${m}.js.map`);
+    const extra = files.filter((f) => !/^(LICENSE|README\.md|package\.json|build\/[a-z0-9_/]+\.js(\.map)?|build\/types\/.*\.d\.ts|build\/wasm\/tsdeq-[a-z0-9-]+\.wasm|package\/(wasm\.d\.ts|require\.cjs))$/.test(f));
     expect(extra).toEqual([]);
     expect(files.some((f) => f.startsWith('build/types/demo/') || f.startsWith('build/types/bench/') || f === 'build/demo.js')).toBe(false);
     expect(readFileSync(join(root, 'LICENSE'), 'utf8')).toMatch(/^MIT License\n\nCopyright \(c\) 2026 the tsdeq authors\n/);
@@ -93,6 +109,40 @@ describe('the npm package', () => {
       expect(old.status).not.toBe(0);
       expect(old.stderr).toMatch(/tsdeq is ESM-only: use `import \{ init \} from 'tsdeq'`/);
       expect(old.stderr).toMatch(/await import\('tsdeq'\)/);
+    }
+  }, 120_000);
+
+  it('tree-shakes: a bundle of tensor + matmul keeps no solver, nn or namespace; tensor methods survive in every bundle', async () => {
+    const bundle = async (code: string): Promise<string> => {
+      writeFileSync(join(consumer, 'entry.js'), code);
+      const r = await build({ entryPoints: [join(consumer, 'entry.js')], bundle: true, minify: true, format: 'esm', platform: 'browser',
+        target: 'es2022', write: false, logLevel: 'silent', absWorkingDir: consumer });
+      return r.outputFiles.map((f) => f.text).join('\n');
+    };
+    const small = await bundle("import { tensor, matmul } from 'tsdeq'; console.log(matmul(tensor([[1, 2]]), tensor([[3], [4]])).mul(2).toArray());");
+    const all = await bundle("import * as T from 'tsdeq'; console.log(Object.keys(T).length);");
+    // Error texts survive minification: they name what each module does.
+    // (solvers, the DEQ registry, the torchdeq namespace, nn/optim, init and its WASM file names)
+    for (const marker of ['fixed_point_iter', 'gmres', 'getDeq', 'iftGrad', 'get_deq', 'Linear', 'Adam', 'clipGradNorm', 'tsdeq-relaxed.wasm']) {
+      expect(all.includes(marker), marker).toBe(true);
+      expect(small.includes(marker), marker).toBe(false);
+    }
+    expect(small.length).toBeLessThan(0.4 * all.length);
+    // The methods the side-effect module attaches are in the small bundle, and run; also when
+    // Vite (Rolldown, which drops the bare imports of modules that `sideEffects` leaves out) bundles it.
+    const { build: viteBuild } = await import('vite');
+    await bundle("import { tensor, matmul } from 'tsdeq'; console.log(matmul(tensor([[1, 2]]), tensor([[3], [4]])).mul(2).toArray());");
+    const out = await viteBuild({
+      root: consumer, configFile: false, logLevel: 'silent',
+      build: { write: false, minify: true, assetsInlineLimit: 0, lib: { entry: join(consumer, 'entry.js'), formats: ['es'], fileName: 'vite' } },
+    }) as { output: { type: string; code?: string }[] }[];
+    const viteSmall = out[0].output.filter((o) => o.type === 'chunk').map((o) => o.code).join('\n');
+    expect(viteSmall.length).toBeLessThan(0.4 * all.length);
+    for (const [name, code] of [['esbuild', small], ['vite', viteSmall]]) {
+      writeFileSync(join(consumer, `small-${name}.mjs`), code);
+      const r = run(process.execPath, [join(consumer, `small-${name}.mjs`)], consumer);
+      expect(r.status, `${name}: ${r.stderr}`).toBe(0);
+      expect(r.stdout.trim(), name).toBe('[ [ 22 ] ]');
     }
   }, 120_000);
 });

@@ -1,5 +1,5 @@
 /**
- * Portability smoke tests of the BUNDLED package (build/index.js) in Node, Deno, headless
+ * Portability smoke tests of the BUILT package (build/index.js and the modules it imports) in Node, Deno, headless
  * Chromium and workerd (Cloudflare's edge runtime, which takes the module precompiled). Each runtime runs test/portability/smoke.mjs (tensors, ops, tidy, backward, seeded
  * randn and, when the package exports `init()`, the WASM backend, and with `setThreads()` a
  * matmul on 2 threads of the worker pool) and reports JSON. Node and Deno exit on their own
@@ -8,12 +8,12 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { extname, join, resolve, sep } from 'node:path';
+import { dirname, extname, join, resolve, sep } from 'node:path';
 import * as T from '../src/index.js';
 
 const root = resolve(__dirname, '..');
@@ -37,6 +37,20 @@ function newestSource(): number {
   walk(join(root, 'src'));
   walk(join(root, 'assembly'));
   return newest;
+}
+
+/** The package's JavaScript modules, relative to build/ (one per module of src/ but bench/ and demo/). */
+function packageModules(): string[] {
+  const out: string[] = [];
+  const walk = (dir: string, rel: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (e.isDirectory()) {
+        if (!(rel === '' && (e.name === 'bench' || e.name === 'demo'))) walk(join(dir, e.name), `${rel}${e.name}/`);
+      } else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) out.push(`${rel}${e.name.slice(0, -3)}.js`);
+    }
+  };
+  walk(join(root, 'src'), '');
+  return out;
 }
 
 /** Whether the package exports init() (src/init.ts, re-exported from src/index.ts). */
@@ -225,10 +239,13 @@ describe('bundled package smoke runs', () => {
     let output = '';
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'tsdeq-workerd-'));
-      copyFileSync(bundle, join(dir, 'index.js'));
-      // The package's chunks (build/index-*.js: code shared with lazily imported parts) are modules too.
-      const chunks = readdirSync(join(root, 'build')).filter((f) => /^index-.*\.js$/.test(f));
-      for (const c of chunks) copyFileSync(join(root, 'build', c), join(dir, c));
+      // The package's modules: build/index.js and every module it imports (one per source
+      // module, in src/'s tree; workerd resolves relative imports between module names).
+      const modules = packageModules();
+      for (const m of modules) {
+        mkdirSync(dirname(join(dir, m)), { recursive: true });
+        copyFileSync(join(root, 'build', m), join(dir, m));
+      }
       copyFileSync(join(root, 'test', 'portability', 'smoke.mjs'), join(dir, 'smoke.mjs'));
       copyFileSync(join(root, 'test', 'portability', 'workerd_worker.mjs'), join(dir, 'worker.mjs'));
       copyFileSync(join(root, 'build', 'wasm', 'tsdeq-simd.wasm'), join(dir, 'simd.wasm'));
@@ -244,8 +261,7 @@ describe('bundled package smoke runs', () => {
         'const smoke :Workerd.Worker = (',
         '  modules = [',
         '    (name = "worker.mjs", esModule = embed "worker.mjs"),',
-        '    (name = "index.js", esModule = embed "index.js"),',
-        ...chunks.map((c) => `    (name = "${c}", esModule = embed "${c}"),`),
+        ...modules.map((m) => `    (name = "${m}", esModule = embed "${m}"),`),
         '    (name = "smoke.mjs", esModule = embed "smoke.mjs"),',
         '    (name = "simd.wasm", wasm = embed "simd.wasm"),',
         '  ],',

@@ -104,6 +104,12 @@ export interface Backend {
    * before allocating anything. Absent: limited only by the host's memory.
    */
   readonly limits?: { readonly storageBytes: number; readonly totalBytes: number };
+  /**
+   * Optional: the dtypes this backend stores (e.g. `['float32']` for the wasm backend on the
+   * float32-only build, see `init({ dtypes })`); `alloc` throws for the others. Absent: every
+   * dtype.
+   */
+  readonly dtypes?: readonly DType[];
 
   // ---- memory ----
   /** Allocates `size` zero-filled elements. */

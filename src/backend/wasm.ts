@@ -40,6 +40,12 @@ export class WasmBackend implements Backend {
   readonly limits = { storageBytes: MAX_ALLOC_BYTES, totalBytes: MAX_MEMORY_BYTES } as const;
   readonly variant: WasmVariant;
   private readonly heap: WasmHeap;
+  /**
+   * The dtypes this instance computes in: both, or `['float32']` on the float32-only build
+   * (tsdeq-*-f32.wasm, loaded by `init({ dtypes: ['float32'] })`), which has no float64
+   * kernels; `alloc` refuses float64 storages there.
+   */
+  readonly dtypes: readonly DType[];
   private readonly k: Record<DType, DTypeKernels>;
   /** Byte address of the dims block (allocated once, never moves). */
   private readonly dims: number;
@@ -58,7 +64,11 @@ export class WasmBackend implements Backend {
   constructor(instance: WebAssembly.Instance, variant: WasmVariant) {
     this.variant = variant;
     this.heap = new WasmHeap(instance.exports);
-    this.k = { float32: bindKernels(instance.exports, 'float32'), float64: bindKernels(instance.exports, 'float64') };
+    const f64 = typeof instance.exports.add_f64 === 'function';
+    this.dtypes = f64 ? ['float32', 'float64'] : ['float32'];
+    // On the float32-only build there is no float64 table: every float64 storage is refused by
+    // `alloc` before any kernel could look for one.
+    this.k = { float32: bindKernels(instance.exports, 'float32', !f64), float64: f64 ? bindKernels(instance.exports, 'float64') : null! };
     this.dims = this.heap.allocRaw(DIMS_BYTES, 'dims block');
     this.packCache = new PackCache({
       packedBytes: (s, n, k) => this.k[s.dtype].gemmPackedBytes(n, k),
@@ -81,10 +91,17 @@ export class WasmBackend implements Backend {
 
   // ---- memory ----
   alloc(size: number, dtype: DType): Storage {
+    this.checkDtype(dtype);
     return this.heap.alloc(size, dtype);
   }
   allocUninit(size: number, dtype: DType): Storage {
+    this.checkDtype(dtype);
     return this.heap.alloc(size, dtype, false);
+  }
+  private checkDtype(dtype: DType): void {
+    if (this.k[dtype] === null) {
+      throw new Error(`wasm backend: ${dtype} tensors are not available: this instance runs the float32-only build of the module (init({ dtypes: ['float32'] }) or a tsdeq-*-f32.wasm module); load the full build (init() without 'dtypes', or with dtypes: ['float32', 'float64']) to compute in ${dtype} on wasm, or keep ${dtype} tensors on the js backend ({ backend: 'js' })`);
+    }
   }
   free(s: Storage): void {
     if ((s as WasmStorage).packs != null) this.packCache.drop(s as WasmStorage);
@@ -160,7 +177,8 @@ export class WasmBackend implements Backend {
       u8.copyWithin(this.w(out), px, px + x.size * bytesPer(x.dtype));
       return;
     }
-    this.k[x.dtype].castTo(this.w(out), p(x), x.size);
+    // castTo is null only on the float32-only build, where no storage of another dtype exists.
+    this.k[x.dtype].castTo!(this.w(out), p(x), x.size);
   }
 
   // ---- layout ----

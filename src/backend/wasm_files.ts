@@ -1,30 +1,11 @@
 /**
- * Where the package's WASM builds live and how they are fetched: each build is a file next to
- * the bundle (build/wasm/tsdeq-*.wasm), found with `new URL('...', import.meta.url)` so that
+ * How the package's WASM builds are fetched: each build is a file (build/wasm/tsdeq-*.wasm)
+ * whose URL `wasmUrl` (../wasm_urls.ts) finds with `new URL('...', import.meta.url)`, so that
  * bundlers (esbuild, Vite, webpack) see the reference and copy the file, and only the build
  * that runs is downloaded. Browsers fetch it (compiling while it downloads where the server
  * sends `application/wasm`); Node and Deno read the `file:` URL from disk.
- *
- * The URLs below are written relative to this source file (src/backend/); the package build
- * (scripts/build_js.mjs) rewrites `../../build/wasm/` to `./wasm/`, relative to build/index.js.
  */
-import type { WasmVariant } from './wasm.js';
-
-/**
- * The URL of one build: baseline or relaxed SIMD, plain or shared-memory (threads). One
- * literal per build, so that bundlers can find every file.
- * @example wasmUrl('relaxed', false).href // '.../build/wasm/tsdeq-relaxed.wasm'
- */
-export function wasmUrl(variant: WasmVariant, threads: boolean): URL {
-  if (variant === 'relaxed') {
-    return threads
-      ? new URL('../../build/wasm/tsdeq-relaxed-threads.wasm', import.meta.url)
-      : new URL('../../build/wasm/tsdeq-relaxed.wasm', import.meta.url);
-  }
-  return threads
-    ? new URL('../../build/wasm/tsdeq-simd-threads.wasm', import.meta.url)
-    : new URL('../../build/wasm/tsdeq-simd.wasm', import.meta.url);
-}
+export { wasmUrl } from '../wasm_urls.js';
 
 interface NodeFs { readFile(path: URL): Promise<Uint8Array>; }
 const g = globalThis as unknown as {

@@ -23,8 +23,8 @@ export interface DTypeKernels {
   where: NdKernel3;
   fill: (out: Ptr, value: number, n: number) => void;
   axpby: (out: Ptr, alpha: number, x: Ptr, beta: number, y: Ptr, n: number) => void;
-  /** Converts this dtype into the other one. */
-  castTo: UnaryKernel;
+  /** Converts this dtype into the other one (null on the float32-only build: no other dtype). */
+  castTo: UnaryKernel | null;
   copy: (out: Ptr, x: Ptr, nd: number, dims: Ptr) => void;
   gemm: (a: Ptr, b: Ptr, c: Ptr, batch: number, m: number, n: number, k: number, transA: number,
     transB: number, strideA: number, strideB: number) => void;
@@ -61,8 +61,11 @@ export const BINARY_OPS: readonly BinaryOp[] = ['add', 'sub', 'mul', 'div', 'pow
   'eq', 'ne', 'lt', 'le', 'gt', 'ge'];
 export const REDUCE_OPS: readonly ReduceOp[] = ['sum', 'max', 'min', 'argmax', 'argmin'];
 
-/** Looks up the kernels of `dtype` in a module's exports. */
-export function bindKernels(exports: WebAssembly.Exports, dtype: DType): DTypeKernels {
+/**
+ * Looks up the kernels of `dtype` in a module's exports; `float32Only`: the module is the
+ * float32-only build (assembly/index_f32.ts), which has no cast to float64.
+ */
+export function bindKernels(exports: WebAssembly.Exports, dtype: DType, float32Only = false): DTypeKernels {
   const sfx = dtype === 'float32' ? 'f32' : 'f64';
   const get = <F>(name: string): F => {
     const f = exports[name];
@@ -83,7 +86,7 @@ export function bindKernels(exports: WebAssembly.Exports, dtype: DType): DTypeKe
     where: get(`where_${sfx}`),
     fill: get(`fill_${sfx}`),
     axpby: get(`axpby_${sfx}`),
-    castTo: get(dtype === 'float32' ? 'cast_f32_f64' : 'cast_f64_f32'),
+    castTo: float32Only ? null : get(dtype === 'float32' ? 'cast_f32_f64' : 'cast_f64_f32'),
     copy: get(`copy_${sfx}`),
     gemm: get(`gemm_${sfx}`),
     gemmPrepack: get(`gemm_prepack_${sfx}`),

@@ -52,13 +52,13 @@ const EDGE_HINT = '; if this runtime forbids compiling WebAssembly from bytes (a
 const LOAD_HINT = "; where the package's .wasm files cannot be fetched or WebAssembly cannot be compiled from bytes (as on Cloudflare workerd), import tsdeq/wasm/simd.wasm (or relaxed.wasm) as a module and pass it: init(module)";
 
 /** Runs `get` on the URL of a packaged build; a failure names the file and what to do instead. */
-async function packaged<T>(variant: WasmVariant, threads: boolean, where: string, get: (url: URL) => Promise<T>): Promise<T> {
+async function packaged<T>(variant: WasmVariant, threads: boolean, where: string, get: (url: URL) => Promise<T>, float32Only = false): Promise<T> {
   let url: URL | null = null;
   try {
-    url = wasmUrl(variant, threads);
+    url = wasmUrl(variant, threads, float32Only);
     return await get(url);
   } catch (e) {
-    const file = url?.href ?? `build/wasm/tsdeq-${variant}${threads ? '-threads' : ''}.wasm`;
+    const file = url?.href ?? `build/wasm/tsdeq-${variant}${threads ? '-threads' : float32Only ? '-f32' : ''}.wasm`;
     throw new Error(`${where}: could not load the tsdeq WASM module ${file}: ${(e as Error).message}${LOAD_HINT}`);
   }
 }
@@ -66,11 +66,12 @@ async function packaged<T>(variant: WasmVariant, threads: boolean, where: string
 /**
  * The bytes of the build shipped with the package (build/wasm/tsdeq-*.wasm, read from disk in
  * Node and Deno, fetched elsewhere) for `variant`; with `threads`, its shared-memory build
- * (tsdeq-*-threads.wasm, see ./wasm_shared.ts).
+ * (tsdeq-*-threads.wasm, see ./wasm_shared.ts); with `float32Only` (and no `threads`), its
+ * float32-only build (tsdeq-*-f32.wasm).
  * @example const bytes = await wasmBytes('simd');
  */
-export function wasmBytes(variant: WasmVariant, threads = false, where = 'wasmBytes'): Promise<Uint8Array> {
-  return packaged(variant, threads, where, fetchWasmBytes);
+export function wasmBytes(variant: WasmVariant, threads = false, where = 'wasmBytes', float32Only = false): Promise<Uint8Array> {
+  return packaged(variant, threads, where, fetchWasmBytes, float32Only);
 }
 
 /** The old name of `wasmBytes`, from when the bytes were embedded in the bundle as base64. */
@@ -78,11 +79,12 @@ export const embeddedBytes = wasmBytes;
 
 /**
  * The plain (one-thread) build shipped with the package for `variant`, compiled; in browsers
- * with `WebAssembly.compileStreaming` (compiled while it downloads).
+ * with `WebAssembly.compileStreaming` (compiled while it downloads). With `float32Only`, its
+ * float32-only build (tsdeq-*-f32.wasm: no float64 kernels, about 11 KB gzipped less).
  * @example const module = await wasmModule('relaxed');
  */
-export function wasmModule(variant: WasmVariant, where = 'wasmModule'): Promise<WebAssembly.Module> {
-  return packaged(variant, false, where, fetchWasmModule);
+export function wasmModule(variant: WasmVariant, where = 'wasmModule', float32Only = false): Promise<WebAssembly.Module> {
+  return packaged(variant, false, where, fetchWasmModule, float32Only);
 }
 
 /**

@@ -40,8 +40,9 @@ function replaceGrad(p: Tensor, g: Tensor): void {
  * Scales all gradients together so their joint p-norm is at most `maxNorm`: with
  * total = ||(||g_1||_p, ..., ||g_n||_p)||_p, every gradient is multiplied by
  * min(1, maxNorm / (total + 1e-6)). Returns the total norm (before clipping) as a scalar
- * tensor (float64 if any gradient is float64, else float32). Parameters without `.grad` are
- * skipped.
+ * tensor (float64 if any gradient is float64, else float32). The norm is accumulated in
+ * float64 where the gradients' backend stores float64, else (a float32-only backend, see
+ * `Backend.dtypes`) in float32, as torch does. Parameters without `.grad` are skipped.
  * @example const norm = clipGradNorm(model.parameters(), 1.0); // norm.item() on CPU
  */
 export function clipGradNorm(params: Tensor | Iterable<Tensor>, maxNorm: number, opts: ClipGradNormOptions = {}): Tensor {
@@ -64,11 +65,12 @@ export function clipGradNorm(params: Tensor | Iterable<Tensor>, maxNorm: number,
     if (t.grad!.backend !== backend) throw new Error(`${where}: expected every gradient on one backend, received '${backend.name}' and '${t.grad!.backend.name}'`);
   });
   return noGrad(() => tidy(() => {
-    // In float64: the max of |g| (p = Infinity), else (sum over all gradients of |g|^p)^(1/p),
-    // which equals torch's p-norm of the per-gradient p-norms.
+    // In float64 where the backend has it: the max of |g| (p = Infinity), else (sum over all
+    // gradients of |g|^p)^(1/p), which equals torch's p-norm of the per-gradient p-norms.
+    const accDtype = backend.dtypes === undefined || backend.dtypes.includes('float64') ? 'float64' : 'float32';
     let acc: Tensor | null = null;
     for (const t of withGrad) {
-      const g = cast(t.grad!, 'float64');
+      const g = cast(t.grad!, accDtype);
       const part = p === Infinity ? (g.size ? max(abs(g)) : sum(g)) : sum(p === 2 ? square(g) : pow(abs(g), p));
       acc = acc === null ? part : p === Infinity ? maximum(acc, part) : add(acc, part);
     }
