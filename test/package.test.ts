@@ -123,7 +123,7 @@ describe('the npm package', () => {
     const all = await bundle("import * as T from 'tsdeq'; console.log(Object.keys(T).length);");
     // Error texts survive minification: they name what each module does.
     // (solvers, the DEQ registry, the torchdeq namespace, nn/optim, init and its WASM file names)
-    for (const marker of ['fixed_point_iter', 'gmres', 'getDeq', 'iftGrad', 'get_deq', 'Linear', 'Adam', 'clipGradNorm', 'tsdeq-relaxed.wasm']) {
+    for (const marker of ['fixed_point_iter', "gmres: option 'restart'", 'getDeq', 'iftGrad', 'get_deq', 'Linear', 'Adam', 'clipGradNorm', 'tsdeq-relaxed.wasm']) {
       expect(all.includes(marker), marker).toBe(true);
       expect(small.includes(marker), marker).toBe(false);
     }
