@@ -4,6 +4,8 @@
  * back to the `js` backend when WebAssembly SIMD is unavailable. Where threads are possible
  * (workers and shared WebAssembly memory), the bundled module is loaded in its shared-memory
  * build so that large kernels can use the thread pool (`setThreads`, src/threads/settings.ts).
+ * The thread pool's code is imported only then (see ./backend/wasm_shared.ts), so that pages
+ * where threads are impossible (not cross-origin isolated) do not download it.
  */
 import { registerBackend, setBackend } from './backend/registry.js';
 import { createWasmBackend, describeValue, detectFeatures, isWasmSource, wasmBytes, wasmModule, type WasmSource } from './backend/wasm_loader.js';

@@ -145,4 +145,31 @@ describe('the npm package', () => {
       expect(r.stdout.trim(), name).toBe('[ [ 22 ] ]');
     }
   }, 120_000);
+
+  it('lazy parts: a split bundle of a page calling init() loads the thread pool and the webgpu backend only through dynamic imports', async () => {
+    writeFileSync(join(consumer, 'page.js'), "import { init, getDeq } from 'tsdeq'; await init(); console.log(getDeq({}));");
+    const r = await build({ entryPoints: [join(consumer, 'page.js')], bundle: true, minify: true, format: 'esm', platform: 'browser',
+      target: 'es2022', splitting: true, outdir: join(consumer, 'split'), write: false, metafile: true, logLevel: 'silent', absWorkingDir: consumer });
+    const text = new Map(r.outputFiles.map((f) => [f.path, f.text]));
+    const outputs = r.metafile!.outputs;
+    const key = (p: string): string => Object.keys(outputs).find((k) => resolve(consumer, k) === p || k === p)!;
+    // What the page loads before any dynamic import: the entry and its static imports.
+    const entry = Object.keys(outputs).find((k) => outputs[k].entryPoint !== undefined)!;
+    const eager = new Set<string>();
+    const visit = (k: string): void => {
+      if (eager.has(k)) return;
+      eager.add(k);
+      for (const i of outputs[k].imports) if (i.kind === 'import-statement') visit(key(resolve(consumer, i.path)));
+    };
+    visit(entry);
+    const code = (k: string): string => text.get(resolve(consumer, k)) ?? '';
+    const eagerCode = [...eager].map(code).join('\n');
+    const lazyCode = Object.keys(outputs).filter((k) => !eager.has(k) && k.endsWith('.js')).map(code).join('\n');
+    // The worker's source (Node's parentPort) and the webgpu backend's WGSL are in lazy chunks only.
+    for (const marker of ['parentPort', '@compute']) {
+      expect(eagerCode.includes(marker), marker).toBe(false);
+      expect(lazyCode.includes(marker), marker).toBe(true);
+    }
+    expect(eagerCode).toContain('tsdeq-relaxed.wasm');
+  }, 120_000);
 });

@@ -5,11 +5,14 @@
  * `WebAssembly.Memory` with the limits the module declares. The calling thread's instance owns
  * the allocator; the thread pool's workers instantiate a copy whose data segments are passive
  * (./wasm_binary.ts), so starting a worker never rewrites static data in use.
+ *
+ * The thread pool's code (./wasm_threads.ts: the parallel kernels, the pool, the worker's
+ * source, the binary rewriter) is imported when a shared backend is first created: `init()`
+ * creates one only where threads are possible, so pages that cannot run threads (not
+ * cross-origin isolated) never download it.
  */
 import { WasmBackend } from './wasm.js';
 import { instantiateTsdeq } from './wasm_loader.js';
-import { memoryImportLimits, withPassiveData } from './wasm_binary.js';
-import { ParallelKernels } from './wasm_parallel.js';
 
 /**
  * A WasmBackend on shared memory, with its `parallel` kernels attached; `threads()` tells the
@@ -20,6 +23,7 @@ export async function createSharedWasmBackend(bytes: Uint8Array, threads: () => 
   if (!(bytes instanceof Uint8Array)) {
     throw new Error(`${where}: expected the bytes (Uint8Array) of a shared-memory build of the tsdeq module, received ${bytes === null ? 'null' : typeof bytes}`);
   }
+  const { memoryImportLimits, withPassiveData, ParallelKernels } = await import('./wasm_threads.js');
   const limits = memoryImportLimits(bytes);
   if (limits === null || !limits.shared || limits.maximum === null) {
     throw new Error(`${where}: expected a shared-memory build of the tsdeq module (build/wasm/tsdeq-*-threads.wasm), received a module that ${limits === null ? 'imports no memory' : 'imports an unshared memory'}`);

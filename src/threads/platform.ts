@@ -1,5 +1,6 @@
 /**
- * What the running JavaScript platform offers for threads, and how to start a worker on it:
+ * What the running JavaScript platform offers for threads (how a worker is started on it is
+ * ./spawn.ts, loaded with the pool only where threads run):
  * - Node, and Deno through its Node compatibility layer: `node:worker_threads` (idle workers
  *   are unref'd, so the pool never keeps the process alive; Deno's web workers cannot be);
  * - browsers: the web `Worker` API, as module workers from a Blob URL (browsers
@@ -8,7 +9,7 @@
  * - edge runtimes (workerd) and non-isolated pages: no workers or no shared memory, so one
  *   thread.
  */
-import { workerSource, type WorkerHost } from './worker_source.js';
+import type { WorkerHost } from './worker_source.js';
 
 /** Whether threads can run here, and if not, why. */
 export interface ThreadSupport {
@@ -19,28 +20,10 @@ export interface ThreadSupport {
   cores: number;
 }
 
-/** The minimal worker interface the pool uses. */
-export interface WorkerHandle {
-  post(message: unknown): void;
-  /** Calls `f` with each message from the worker, `fail` on an error event or unexpected exit. */
-  listen(f: (message: { type: string; message?: string }) => void, fail: (message: string) => void): void;
-  terminate(): Promise<void>;
-}
-
 interface NodeProcess {
   versions?: { node?: string };
   getBuiltinModule?: (name: string) => unknown;
 }
-
-interface NodeWorker {
-  postMessage(m: unknown): void;
-  on(event: string, f: (x: unknown) => void): void;
-  once(event: string, f: (x: unknown) => void): void;
-  unref(): void;
-  ref(): void;
-  terminate(): Promise<number>;
-}
-type NodeWorkerCtor = new (code: string, options: { eval: boolean }) => NodeWorker;
 
 const g = globalThis as unknown as {
   process?: NodeProcess;
@@ -55,13 +38,14 @@ const g = globalThis as unknown as {
  * Node's `worker_threads` where the platform has it (Node; Deno's Node compatibility layer too,
  * whose workers can be unref'd, unlike its web workers), else the web Worker API.
  */
-function host(): WorkerHost | null {
+export function host(): WorkerHost | null {
   if (typeof g.process?.versions?.node === 'string' && (g.Deno === undefined || nodeModule('node:worker_threads') !== null)) return 'node';
   if (typeof g.Worker === 'function') return 'web';
   return null;
 }
 
-function nodeModule<T>(name: string): T | null {
+/** A Node built-in module through `process.getBuiltinModule` (null elsewhere, or when absent). */
+export function nodeModule<T>(name: string): T | null {
   try {
     return (g.process?.getBuiltinModule?.(name) as T | undefined) ?? null;
   } catch {
@@ -112,71 +96,4 @@ export function canBlock(): boolean {
   } catch {
     return false;
   }
-}
-
-async function nodeWorkerCtor(): Promise<NodeWorkerCtor> {
-  const mod = nodeModule<{ Worker: NodeWorkerCtor }>('node:worker_threads')
-    // Older Node 20 releases lack process.getBuiltinModule; the specifier is computed so
-    // bundlers for other platforms leave it alone.
-    ?? await import(/* @vite-ignore */ ['node', 'worker_threads'].join(':')) as { Worker: NodeWorkerCtor };
-  return mod.Worker;
-}
-
-/**
- * Starts one pool worker on this platform (see ./worker_source.ts for what it runs).
- * @example const w = await spawnWorker(); w.post(initMessage);
- */
-export async function spawnWorker(): Promise<WorkerHandle> {
-  const h = host();
-  if (h === 'node') {
-    const Ctor = await nodeWorkerCtor();
-    const w = new Ctor(workerSource('node'), { eval: true });
-    // Referenced until its first answer (so that awaiting the pool keeps Node running), then
-    // unref'd: an idle pool never keeps the process alive.
-    let answered = false;
-    let done = false;
-    w.once('message', () => {
-      answered = true;
-      if (!done) w.unref();
-    });
-    return {
-      post: (m) => w.postMessage(m),
-      listen(f, fail) {
-        w.on('message', (m) => f(m as { type: string }));
-        w.on('error', (e) => fail(String((e as Error)?.message ?? e)));
-        w.on('exit', (code) => { if (!done) fail(`the worker exited with code ${String(code)}`); });
-        if (answered && !done) w.unref(); // a new 'message' listener refs the worker's port again
-      },
-      async terminate() {
-        done = true;
-        w.ref(); // keep Node running until the worker has exited (awaiting an unref'd worker would not)
-        await w.terminate();
-      },
-    };
-  }
-  if (h === 'web') {
-    // The Blob URL lives until the worker has answered (some engines load it asynchronously).
-    const url = URL.createObjectURL(new Blob([workerSource('web')], { type: 'text/javascript' }));
-    let w: Worker;
-    try {
-      w = new g.Worker!(url, { type: 'module', name: 'tsdeq-thread' });
-    } catch (e) {
-      URL.revokeObjectURL(url);
-      throw e;
-    }
-    const revoke = (): void => URL.revokeObjectURL(url);
-    return {
-      post: (m) => w.postMessage(m),
-      listen(f, fail) {
-        w.onmessage = (e: MessageEvent) => { revoke(); f(e.data as { type: string }); };
-        w.onerror = (e: ErrorEvent) => { revoke(); e.preventDefault?.(); fail(e.message || 'worker error'); };
-      },
-      terminate() {
-        revoke();
-        w.terminate();
-        return Promise.resolve();
-      },
-    };
-  }
-  throw new Error('spawnWorker: this platform has no workers (no Worker API, not Node)');
 }

@@ -14,7 +14,8 @@
  * off to one thread for a while, so threads never cost much on a busy machine.
  */
 import { ARGS, CLAIM, CONTROL_BYTES, DONE, ERROR, KERNEL, MAX_ARGS, MAX_PARTS, MAX_THREADS, PARTS, QUIT, READY, SCRATCH, SEQ } from './control.js';
-import { canBlock, spawnWorker, type WorkerHandle } from './platform.js';
+import { canBlock } from './platform.js';
+import { spawnWorker, type WorkerHandle } from './spawn.js';
 import { Backoff } from './backoff.js';
 
 /** The module instance a pool works for. */
