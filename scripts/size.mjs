@@ -19,10 +19,13 @@ const pages = join(root, 'scripts', 'size');
 const args = process.argv.slice(2);
 const only = args.filter((a) => !a.startsWith('--'));
 
-/** Resolves 'tsdeq' to this checkout's build/index.js, as `npm install tsdeq` would. */
+/** The files of this checkout's build that 'tsdeq' and its subpaths resolve to (as package.json's exports). */
+const ENTRIES = { tsdeq: 'index.js', 'tsdeq/nn': 'nn/index.js', 'tsdeq/optim': 'optim/index.js', 'tsdeq/torchdeq': 'torchdeq.js' };
+
+/** Resolves 'tsdeq' (and 'tsdeq/nn', ...) to this checkout's build, as `npm install tsdeq` would. */
 const tsdeqAlias = {
   name: 'tsdeq-self',
-  setup(b) { b.onResolve({ filter: /^tsdeq$/ }, () => ({ path: join(pkg, 'index.js') })); },
+  setup(b) { b.onResolve({ filter: /^tsdeq(\/(nn|optim|torchdeq))?$/ }, (a) => ({ path: join(pkg, ENTRIES[a.path]) })); },
 };
 
 /**
@@ -49,7 +52,7 @@ async function bundleVite(entry, out) {
   writeFileSync(join(src, 'index.html'), '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script type="module" src="./app.js"></script>');
   await build({
     root: src, logLevel: 'error', configFile: false,
-    resolve: { alias: { tsdeq: join(pkg, 'index.js') } },
+    resolve: { alias: Object.entries(ENTRIES).map(([name, file]) => ({ find: new RegExp(`^${name}$`), replacement: join(pkg, file) })) },
     build: { outDir: out, emptyOutDir: true, target: 'es2022', assetsInlineLimit: 0 },
   });
   rmSync(src, { recursive: true, force: true });
@@ -92,6 +95,8 @@ const cases = [
   { name: 'tsdeq: init + one DEQ training step (esbuild)', key: 'deq', make: (o) => bundleEsbuild('deq_step.js', o, [[wasmDir, 'wasm']]) },
   { name: 'tsdeq: init + one DEQ training step without nn/optim (esbuild)', key: 'deq-min', make: (o) => bundleEsbuild('deq_step_minimal.js', o, [[wasmDir, 'wasm']]) },
   { name: 'tsdeq: init + one DEQ training step (Vite)', key: 'deq-vite', make: (o) => bundleVite('deq_step.js', o) },
+  { name: "tsdeq: the same page with nn and optim imported from 'tsdeq/nn' and 'tsdeq/optim' (esbuild)", key: 'deq-sub', make: (o) => bundleEsbuild('deq_step_subpath.js', o, [[wasmDir, 'wasm']]) },
+  { name: "tsdeq: the same page with nn and optim imported from 'tsdeq/nn' and 'tsdeq/optim' (Vite)", key: 'deq-sub-vite', make: (o) => bundleVite('deq_step_subpath.js', o) },
   { name: "tsdeq: init({ dtypes: ['float32'] }) + one DEQ training step (esbuild)", key: 'deq-f32', make: (o) => bundleEsbuild('deq_step_f32.js', o, [[wasmDir, 'wasm']]) },
   { name: "tsdeq: init({ dtypes: ['float32'] }) + one DEQ training step (Vite)", key: 'deq-f32-vite', make: (o) => bundleVite('deq_step_f32.js', o) },
   { name: 'tsdeq: only tensor + matmul (esbuild)', key: 'matmul', make: (o) => bundleEsbuild('tensor_matmul.js', o, []) },

@@ -72,6 +72,14 @@ describe('the npm package', () => {
       "import { init } from 'tsdeq';",
       "import simdModule from 'tsdeq/wasm/simd.wasm';",
       "import relaxedModule from 'tsdeq/wasm/relaxed.wasm';",
+      "import { Linear } from 'tsdeq/nn';",
+      "import { Adam } from 'tsdeq/optim';",
+      "import { get_deq } from 'tsdeq/torchdeq';",
+      'export const layer: Linear = new Linear(2, 3);',
+      'export const opt = new Adam(layer.parameters(), { lr: 1e-3 });',
+      'export const deq = get_deq({ f_solver: "anderson" });',
+      '// @ts-expect-error Linear takes numbers',
+      "export const bad = new Linear('2', 3);",
       'const m: WebAssembly.Module = simdModule;',
       'export const ready = init(m);',
       'export const other: WebAssembly.Module = relaxedModule;',
@@ -97,6 +105,10 @@ describe('the npm package', () => {
     const imp = run(process.execPath, ['--input-type=module', '-e', "const m = await import('tsdeq'); await m.init(); const y = m.tensor([1, 2, 3]).mul(2).dataSync(); console.log(typeof m.init, typeof m.torchdeq.get_deq, Array.from(y).join(','), m.getBackend().name);"], consumer);
     expect(imp.status, imp.stderr).toBe(0);
     expect(imp.stdout.trim()).toBe('function function 2,4,6 wasm');
+    // The subpaths are the very modules the namespaces re-export (one copy of the library's state).
+    const sub = run(process.execPath, ['--input-type=module', '-e', "const m = await import('tsdeq'); const nn = await import('tsdeq/nn'), optim = await import('tsdeq/optim'), t = await import('tsdeq/torchdeq'); console.log(nn.Linear === m.nn.Linear, optim.Adam === m.optim.Adam, t.get_deq === m.torchdeq.get_deq, new nn.Linear(2, 3).weight.shape.join('x'));"], consumer);
+    expect(sub.status, sub.stderr).toBe(0);
+    expect(sub.stdout.trim()).toBe('true true true 3x2');
     const script = "const m = require('tsdeq'); console.log(typeof m.init);";
     const req = run(process.execPath, ['-e', script], consumer);
     // Where require(esm) works (Node >= 20.19 / 22.12), "module-sync" hands over the ES module.
