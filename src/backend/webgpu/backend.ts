@@ -40,6 +40,8 @@ export interface WebGpuAdapterInfo {
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu';
   readonly asyncOnly = true;
+  /** WGSL has no 64-bit floats: float32 only (clipGradNorm and others accumulate in float32 here). */
+  readonly dtypes: readonly DType[] = ['float32'];
   readonly ctx: GpuContext;
   private bytes = 0;
   private readonly maxBinding: number;
