@@ -31,13 +31,15 @@ describe('registry', () => {
 });
 
 const VALID_KEYS: Record<string, string> = {
-  fixed_point_iter: "'maxIter', 'tol', 'stopMode', 'indexing', 'returnFinal', 'writer', 'divergence', 'checkEvery', 'tau'",
-  simple_fixed_point_iter: "'maxIter', 'tol', 'stopMode', 'indexing', 'tau', 'writer'",
-  anderson: "'maxIter', 'tol', 'stopMode', 'indexing', 'returnFinal', 'writer', 'divergence', 'checkEvery', 'tau', 'm', 'lam'",
-  broyden: "'maxIter', 'tol', 'stopMode', 'indexing', 'returnFinal', 'writer', 'divergence', 'checkEvery', 'memory', 'lineSearch'",
+  fixed_point_iter: "'maxIter', 'tol', 'stopMode', 'indexing', 'returnFinal', 'writer', 'divergence', 'checkEvery', 'capture', 'tau'",
+  simple_fixed_point_iter: "'maxIter', 'tol', 'stopMode', 'indexing', 'tau', 'writer', 'capture'",
+  anderson: "'maxIter', 'tol', 'stopMode', 'indexing', 'returnFinal', 'writer', 'divergence', 'checkEvery', 'capture', 'tau', 'm', 'lam'",
+  broyden: "'maxIter', 'tol', 'stopMode', 'indexing', 'returnFinal', 'writer', 'divergence', 'checkEvery', 'capture', 'memory', 'lineSearch'",
 };
 
 const BAD: [keyof SolverOptions, unknown, RegExp][] = [
+  ['capture', 'on', /option 'capture' expected 'auto' or 'off', received "on"/],
+  ['capture', true, /option 'capture' expected 'auto' or 'off', received true/],
   ['maxIter', -1, /option 'maxIter' expected an integer >= 0, received -1/],
   ['maxIter', 2.5, /option 'maxIter' expected an integer >= 0, received 2.5/],
   ['maxIter', '10', /option 'maxIter' expected an integer >= 0, received "10"/],

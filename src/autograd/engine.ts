@@ -155,21 +155,26 @@ function topoOrder(roots: Node[], minEpoch = 0): Node[] {
  * the accumulated gradient for each key in `wanted` (a node's output, or a leaf tensor).
  * With `wanted` undefined every leaf that requires grad is wanted.
  */
-async function run(roots: Tensor[], seeds: Tensor[], wanted: Set<Key> | undefined,
-  opts: { retainGraph: boolean; createGraph: boolean }, plan?: Plan): Promise<Map<Key, Tensor>> {
+function run(roots: Tensor[], seeds: Tensor[], wanted: Set<Key> | undefined,
+  opts: { retainGraph: boolean; createGraph: boolean }, plan?: Plan): Map<Key, Tensor> | Promise<Map<Key, Tensor>> {
   const acc = new Map<Key, Tensor>();
   const p = plan ?? makePlan(roots, wanted);
-  try {
-    await propagate(acc, p, seeds, opts);
-  } catch (e) {
+  const failed = (e: unknown): never => {
     // A failed backward leaves no gradient storage behind, and (unless the graph is retained)
     // releases the rest of the graph too: the part already run is gone, so it cannot be rerun.
     for (const g of seeds) g.dispose();
     for (const g of acc.values()) g.dispose();
     if (!opts.retainGraph) for (const n of p.order) n.release();
     throw e;
+  };
+  let done: void | Promise<void>;
+  try {
+    done = propagate(acc, p, seeds, opts);
+  } catch (e) {
+    return failed(e);
   }
-  return acc;
+  // Synchronous unless a VJP returned a promise (then the rest of the pass continues after it).
+  return done instanceof Promise ? done.then(() => acc, failed) : acc;
 }
 
 /**
@@ -215,8 +220,8 @@ function makePlan(roots: Tensor[], wanted: Set<Key> | undefined): Plan {
   return { rootKeys, rootNodes, order, needed, wanted };
 }
 
-async function propagate(acc: Map<Key, Tensor>, plan: Plan, seeds: Tensor[],
-  opts: { retainGraph: boolean; createGraph: boolean }): Promise<void> {
+function propagate(acc: Map<Key, Tensor>, plan: Plan, seeds: Tensor[],
+  opts: { retainGraph: boolean; createGraph: boolean }): void | Promise<void> {
   const accumulate = (k: Key, g: Tensor): void => {
     const old = acc.get(k);
     if (!old) { acc.set(k, g); return; }
@@ -235,22 +240,10 @@ async function propagate(acc: Map<Key, Tensor>, plan: Plan, seeds: Tensor[],
   const { order, needed, wanted } = plan;
   for (let i = 0; i < seeds.length; i++) accumulate(plan.rootKeys[i], seeds[i]);
   const wants = (e: Edge): boolean => !!e && (e instanceof Node ? needed.has(e) || !!wanted?.has(e) : !wanted || wanted.has(e));
-  for (let i = order.length - 1; i >= 0; i--) {
-    const node = order[i];
-    const g = acc.get(node);
-    if (!needed.has(node) || !g) {
-      if (!opts.retainGraph) node.release();
-      continue;
-    }
-    const firstNew = peekNextTensorId();
-    const edges = node.edges;
-    const needs = new Array<boolean>(edges.length);
-    for (let j = 0; j < edges.length; j++) needs[j] = wants(edges[j]);
-    // A scope frees the temporaries a VJP makes; grad mode and the scope cover its
-    // synchronous part only (see withMode, tidyCall), so concurrent work never sees them.
-    let results: unknown = tidyCall(() => withMode(opts.createGraph, () => node.apply(g, needs)));
-    if (results instanceof Promise) results = settleAsync(await results, firstNew, opts.createGraph);
+  /** Hands node `node`'s input gradients on (and frees its own gradient when it is not wanted). */
+  const deliver = (node: Node, g: Tensor, needs: boolean[], firstNew: number, results: unknown): void => {
     checkResults(node, results);
+    const edges = node.edges;
     const owned: Tensor[] = [];
     for (let j = 0; j < edges.length; j++) {
       const e = edges[j];
@@ -278,7 +271,33 @@ async function propagate(acc: Map<Key, Tensor>, plan: Plan, seeds: Tensor[],
       g.dispose();
     }
     if (!opts.retainGraph) node.release();
-  }
+  };
+  // The nodes from `from` down, synchronously until a VJP returns a promise.
+  const walk = (from: number): void | Promise<void> => {
+    for (let i = from; i >= 0; i--) {
+      const node = order[i];
+      const g = acc.get(node);
+      if (!needed.has(node) || !g) {
+        if (!opts.retainGraph) node.release();
+        continue;
+      }
+      const firstNew = peekNextTensorId();
+      const edges = node.edges;
+      const needs = new Array<boolean>(edges.length);
+      for (let j = 0; j < edges.length; j++) needs[j] = wants(edges[j]);
+      // A scope frees the temporaries a VJP makes; grad mode and the scope cover its
+      // synchronous part only (see withMode, tidyCall), so concurrent work never sees them.
+      const results: unknown = tidyCall(() => withMode(opts.createGraph, () => node.apply(g, needs)));
+      if (results instanceof Promise) {
+        return results.then((r: unknown) => {
+          deliver(node, g, needs, firstNew, settleAsync(r, firstNew, opts.createGraph));
+          return walk(i - 1);
+        });
+      }
+      deliver(node, g, needs, firstNew, results);
+    }
+  };
+  return walk(order.length - 1);
 }
 
 /**
@@ -492,12 +511,13 @@ export function plannedGrad(outputs: Tensor[], inputs: Tensor[]): (gradOutputs: 
   const wanted = new Set(keys);
   let plan: Plan | null = null;
   let single: SingleNode | null | undefined;
-  const general = async (gradOutputs: Tensor[], createGraph: boolean, p: Plan): Promise<(Tensor | null)[]> => {
+  const general = (gradOutputs: Tensor[], createGraph: boolean, p: Plan): (Tensor | null)[] | Promise<(Tensor | null)[]> => {
     const seeds = seedsFor('grad', outputs, gradOutputs);
-    const acc = await run(outputs, seeds, wanted, { retainGraph: true, createGraph }, p);
-    return gradsOf(keys, acc, inputs, true);
+    const acc = run(outputs, seeds, wanted, { retainGraph: true, createGraph }, p);
+    return acc instanceof Promise ? acc.then((a) => gradsOf(keys, a, inputs, true)) : gradsOf(keys, acc, inputs, true);
   };
-  // Synchronous when the pass is one node with a synchronous VJP (no promise per call).
+  // Synchronous when every VJP of the pass is (no promise per call): one node without the
+  // general pass's bookkeeping, else the general pass.
   return (gradOutputs, createGraph) => {
     for (const t of inputs) t.assertLive('grad');
     plan ??= makePlan(outputs, wanted);

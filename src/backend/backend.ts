@@ -313,6 +313,37 @@ export interface Backend {
    */
   broydenStep?(dx: Storage, dg: Storage, g: Storage, d: Storage, U: Storage, V: Storage, r: number, slot: number,
     direction: boolean, B: number, mem: number, D: number): void;
+  /**
+   * Record once, replay (optional; absent: not supported, the solver runs every iteration):
+   * a recorder of one solver loop whose iterations repeat with period `period` (the same work
+   * every `period` iterations, e.g. a ring of history slots). See `LoopCapture`.
+   */
+  captureLoop?(period: number): LoopCapture;
+}
+
+/**
+ * A solver loop's record-and-replay (ORT-web's graph capture, CUDA graphs): the backend work
+ * issued between `begin()` and `end()` is one iteration. After two periods of traced iterations
+ * that agree (same kernels, sizes, buffers and uniforms, except the per-iteration words a
+ * backend's own bookkeeping kernels declare, which must step by a constant), `begin()` issues
+ * each next iteration from the recording, without running its JS. Anything
+ * that makes a recording unsafe (a read or an await inside an iteration, a temporary that
+ * outlives its iteration, a freed input, a mismatch) sets `failure`, after which the caller runs
+ * its iterations as usual. A trace must begin and end in one synchronous stretch of JS.
+ */
+export interface LoopCapture {
+  /**
+   * Starts the next iteration. Returns true when the iteration was issued from the recording
+   * (its JS must not run, and `end()` is not called); false when the caller runs it (traced
+   * while a recording is being made; then `end()` follows).
+   */
+  begin(): boolean;
+  /** Ends the iteration run since `begin()`. */
+  end(): void;
+  /** Why the recording was abandoned, or null. */
+  readonly failure: string | null;
+  /** Frees the recording (after the work already issued with it). */
+  dispose(): void;
 }
 
 /**

@@ -16,6 +16,7 @@ import { Module } from '../nn/module.js';
 import { withMode, isGradEnabled, isPromiseLike, releaseFrom, didYouMean } from '../autograd/engine.js';
 import { peekNextTensorId } from '../tensor.js';
 import { getSolver, type SolverOptions, type SolverResult } from '../solvers/index.js';
+import { SOLVER_KEYS, type CaptureMode } from '../solvers/options.js';
 import { backwardFactory, checkFailureMode, type BackwardFailureMode, type BackwardSolveInfo, type BackwardWriter, type GradFunctor } from '../grad/index.js';
 import { powerMethod } from '../loss/index.js';
 import { resolveDEQOptions, evalMaxIter, type DEQOptions, type ResolvedDEQOptions } from './options.js';
@@ -92,7 +93,7 @@ export abstract class DEQBase extends Module<[func: (z: any) => any, zInit: any,
     if (o.ift || o.hookIft) {
       this.produceGrad[this.produceGrad.length - 1] = backwardFactory({
         gradType: 'ift', hookIft: o.hookIft, bSolver: o.bSolver,
-        bSolverKwargs: { maxIter: o.bMaxIter, tol: o.bTol, stopMode: o.bStopMode }, bFailure: o.bFailure,
+        bSolverKwargs: { maxIter: o.bMaxIter, tol: o.bTol, stopMode: o.bStopMode, ...captureKwarg(o.bSolver, o.capture) }, bFailure: o.bFailure,
       });
     }
   }
@@ -219,7 +220,7 @@ export abstract class DEQBase extends Module<[func: (z: any) => any, zInit: any,
     solverKwargs: Partial<SolverOptions>, indexing?: number[]): Promise<SolverResult> {
     const o = this.options;
     const solver = getSolver(o.fSolver);
-    const opts: Partial<SolverOptions> = { tol: o.fTol, stopMode: o.fStopMode, ...solverKwargs, maxIter };
+    const opts: Partial<SolverOptions> = { tol: o.fTol, stopMode: o.fStopMode, ...captureKwarg(o.fSolver, o.capture), ...solverKwargs, maxIter };
     // Steps below 1 (a plan for fMaxIter 0) are never reached; their states are the start state.
     if (indexing) opts.indexing = indexing.filter((i) => i >= 1);
     // Solvers call func under noGrad themselves (its synchronous part; see SolverFunc).
@@ -338,4 +339,12 @@ function unpackOwned(pk: StatePacker, z: Tensor): Tensor | Tensor[] {
   const u = pk.unpack(z);
   if (u !== z) z.dispose();
   return u;
+}
+
+/**
+ * The `capture` option for a solver that takes it (the built-in solvers with a loop to replay);
+ * 'auto' is every solver's default and is not passed, so solvers without the option keep working.
+ */
+function captureKwarg(solver: string, mode: CaptureMode): Partial<SolverOptions> {
+  return mode !== 'auto' && SOLVER_KEYS[solver]?.includes('capture') ? { capture: mode } : {};
 }

@@ -7,6 +7,7 @@ import { show } from '../utils/format.js';
 import { checkOffload, type OffloadMode } from '../offload/offload.js';
 import { didYouMean } from '../autograd/engine.js';
 import { BACKWARD_FAILURE_MODES, type BackwardFailureMode } from '../grad/ift.js';
+import type { CaptureMode } from '../solvers/options.js';
 
 export type StopMode = 'abs' | 'rel';
 
@@ -63,6 +64,13 @@ export interface DEQOptions {
    * Per call: `solverKwargs.offload`.
    */
   offload?: OffloadMode;
+  /**
+   * Record once, replay, for the forward and the IFT backward solves (not a TorchDEQ option):
+   * 'auto' (default: on webgpu, a solve traces its iterations and replays their GPU work without
+   * running `func`'s JS again, see SolverOptions.capture) or 'off' (func's JS runs every
+   * iteration). On CPU backends 'auto' changes nothing. Per call: `solverKwargs.capture`.
+   */
+  capture?: CaptureMode;
 }
 
 export type ResolvedDEQOptions = Required<DEQOptions> & { grad: number[] };
@@ -93,6 +101,7 @@ export const DEQ_DEFAULTS: Readonly<ResolvedDEQOptions> = Object.freeze({
   nStates: 1,
   indexing: [] as number[],
   offload: 'auto' as OffloadMode,
+  capture: 'auto' as CaptureMode,
 });
 
 export const DEQ_KEYS = Object.keys(DEQ_DEFAULTS) as (keyof DEQOptions)[];
@@ -114,6 +123,7 @@ export function resolveDEQOptions(opts: DEQOptions = {}): ResolvedDEQOptions {
   const o = { ...DEQ_DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) } as ResolvedDEQOptions & { grad: number | number[] };
   for (const k of ['core', 'fSolver', 'bSolver'] as const) if (typeof o[k] !== 'string') fail(k, 'a string', o[k]);
   checkOffload('getDeq', o.offload);
+  if (o.capture !== 'auto' && o.capture !== 'off') fail('capture', "'auto' or 'off'", o.capture);
   for (const k of ['bMaxIter', 'nStates'] as const) if (!posInt(o[k])) fail(k, 'a positive integer', o[k]);
   if (!nonNegInt(o.fMaxIter)) fail('fMaxIter', 'a non-negative integer (0 skips the solve)', o.fMaxIter);
   if (!nonNegInt(o.evalFMaxIter)) fail('evalFMaxIter', 'a non-negative integer', o.evalFMaxIter);

@@ -125,6 +125,13 @@ async function iterate(s: Session): Promise<void> {
   (await evalInto(xCur, 1)).release();
 
   for (let k = 2; k < o.maxIter; k++) {
+    // From k = m on, the history is full and step k repeats step k - m's work (slot k mod m).
+    if (k === m) s.capture(m);
+    if (s.beginIteration()) {
+      const stop = s.recordReplayed(k + 1);
+      if (stop instanceof Promise ? await stop : stop) break;
+      continue;
+    }
     const n = Math.min(k, m);
     // A fused mix that meets a singular system is redone composed (with its fallback ridges).
     if (!fusedMix || be.andersonMix!(gram.s, F.s, X.s, xCur.s, n, o.lam, o.tau, B, m, D, (k - 1) % m) > 0) {

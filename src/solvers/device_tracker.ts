@@ -68,13 +68,35 @@ export class DeviceTracker {
    * asynchronously (at check points only).
    */
   record(norms: Storage, step: number, candidate: Storage, best: Storage): boolean | Promise<boolean> {
+    this.step(norms, step, candidate, best);
+    return this.afterStep();
+  }
+
+  /** The device side of `record` (no read): one trackStep. */
+  step(norms: Storage, step: number, candidate: Storage, best: Storage): void {
+    this.advance(step);
+    this.be.trackStep(norms, this.state.s, this.trace.s, candidate, best, this.spec);
+    this.col++;
+    this.steps++;
+  }
+
+  /** The host side of a step whose trackStep was replayed from a recording (see Session.beginIteration). */
+  replayed(step: number): boolean | Promise<boolean> {
+    this.advance(step);
+    this.col++;
+    this.steps++;
+    return this.afterStep();
+  }
+
+  private advance(step: number): void {
     if (this.col >= this.width) throw new Error(`solver bookkeeping: trace of width ${this.width} is full (internal error)`);
     this.spec.col = this.col;
     this.spec.step = step;
     this.stepOffset = step - this.col;
-    this.be.trackStep(norms, this.state.s, this.trace.s, candidate, best, this.spec);
-    this.col++;
-    this.steps++;
+  }
+
+  /** At a check point, the stop test's read (see `check`). */
+  afterStep(): boolean | Promise<boolean> {
     if (!this.reads || this.steps % this.checkEvery !== 0) return false;
     return this.check(true);
   }

@@ -21,12 +21,18 @@ export const fixedPointIter: Solver = async <S extends SolverState>(func: Solver
     let x = s.buf(), fx = s.buf();
     const diff = s.buf();
     s.copyX0(fx);
+    s.capture(2); // x and fx trade places every step
     for (let k = 0; k < o.maxIter; k++) {
       const t = x;
       x = fx;
       fx = t;
-      const p = s.dampedStepForRecord(x, fx, diff);
-      const stop = s.record(k + 1, fx.s, p instanceof Promise ? await p : p);
+      let stop: boolean | Promise<boolean>;
+      if (s.beginIteration()) {
+        stop = s.recordReplayed(k + 1);
+      } else {
+        const p = s.dampedStepForRecord(x, fx, diff);
+        stop = s.record(k + 1, fx.s, p instanceof Promise ? await p : p);
+      }
       if (stop instanceof Promise ? await stop : stop) break;
     }
     return await s.finish<S>();

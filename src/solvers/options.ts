@@ -23,7 +23,12 @@ export interface ResolvedOptions {
   lineSearch: boolean;
   /** null: the backend's default (`defaultCheckEvery`). */
   checkEvery: number | null;
+  /** Record one iteration's backend work and replay it (backends with `captureLoop`); 'off' runs every iteration's JS. */
+  capture: CaptureMode;
 }
+
+/** `capture`: 'auto' records and replays the loop where the backend supports it (webgpu); 'off' never. */
+export type CaptureMode = 'auto' | 'off';
 
 /**
  * TorchDEQ's defaults (`divergence` is ours). `memory: 0` means "same as maxIter".
@@ -43,6 +48,7 @@ export const SOLVER_DEFAULTS: Readonly<ResolvedOptions> = Object.freeze({
   memory: 0,
   lineSearch: false,
   checkEvery: null,
+  capture: 'auto',
 });
 
 /**
@@ -59,7 +65,7 @@ export function defaultCheckEvery(o: ResolvedOptions, backend: { asyncOnly?: boo
   return o.checkEvery ?? (backend.asyncOnly ? GPU_CHECK_EVERY : 1);
 }
 
-const COMMON = ['maxIter', 'tol', 'stopMode', 'indexing', 'returnFinal', 'writer', 'divergence', 'checkEvery'] as const;
+const COMMON = ['maxIter', 'tol', 'stopMode', 'indexing', 'returnFinal', 'writer', 'divergence', 'checkEvery', 'capture'] as const;
 
 /**
  * The option keys each built-in solver accepts.
@@ -67,7 +73,7 @@ const COMMON = ['maxIter', 'tol', 'stopMode', 'indexing', 'returnFinal', 'writer
  */
 export const SOLVER_KEYS: Readonly<Record<string, readonly string[]>> = Object.freeze({
   fixed_point_iter: [...COMMON, 'tau'],
-  simple_fixed_point_iter: ['maxIter', 'tol', 'stopMode', 'indexing', 'tau', 'writer'],
+  simple_fixed_point_iter: ['maxIter', 'tol', 'stopMode', 'indexing', 'tau', 'writer', 'capture'],
   anderson: [...COMMON, 'tau', 'm', 'lam'],
   broyden: [...COMMON, 'memory', 'lineSearch'],
   gmres: [...COMMON, 'restart'],
@@ -129,8 +135,11 @@ export function resolveOptions(solver: string, options: SolverOptions | undefine
   const memory = o.memory === undefined ? maxIter : integer(where, 'memory', o.memory, 1);
   const lineSearch = bool(where, 'lineSearch', get('lineSearch'));
   const checkEvery = o.checkEvery === undefined ? null : integer(where, 'checkEvery', o.checkEvery, 1);
+  const capture = get('capture');
+  if (capture !== 'auto' && capture !== 'off') fail(where, 'capture', "'auto' or 'off'", capture);
   return {
     maxIter, tol, stopMode, indexing: [...(idx as number[])], tau, returnFinal,
     writer: writer as ResolvedOptions['writer'], divergence, m, lam, memory: Math.max(memory, 1), lineSearch, checkEvery,
+    capture: capture as CaptureMode,
   };
 }

@@ -4,7 +4,7 @@
  * per sample and the `indexing` snapshots, and build the result. A solver only writes its
  * iteration loop against a `Session`.
  */
-import type { Storage } from '../backend/backend.js';
+import type { LoopCapture, Storage } from '../backend/backend.js';
 import { Tensor } from '../tensor.js';
 import type { TypedArray } from '../dtype.js';
 import { StateLayout } from './layout.js';
@@ -94,11 +94,53 @@ export class Session {
     copyAll(this.L.backend, this.x0.s, into.s);
   }
 
-  /** One damped fixed-point step: out = tau f(x) + (1 - tau) x. */
-  async dampedStep(x: Buf, out: Buf): Promise<void> {
-    const e = await this.run.eval(x);
-    this.L.backend.axpby(this.o.tau, e.s, 1 - this.o.tau, x.s, out.s);
-    e.release();
+  /** One damped fixed-point step: out = tau f(x) + (1 - tau) x (without a promise when func is synchronous). */
+  dampedStep(x: Buf, out: Buf): void | Promise<void> {
+    const e = this.run.eval(x);
+    const after = (ev: Evaluation): void => {
+      this.L.backend.axpby(this.o.tau, ev.s, 1 - this.o.tau, x.s, out.s);
+      ev.release();
+    };
+    return e instanceof Promise ? e.then(after) : after(e);
+  }
+
+  /**
+   * Turns on record-and-replay for this solve's loop (option `capture`, backends with
+   * `captureLoop`): from the next `beginIteration()` on, iterations are traced, and once two
+   * periods of them agree, replayed. `period`: iterations after which the loop's work repeats
+   * (2 for a ping-pong of two state buffers, m for a ring of m history slots). A no-op on
+   * backends without capture, with `capture: 'off'`, and with host bookkeeping.
+   */
+  capture(period: number): void {
+    const be = this.L.backend;
+    if (this.cap === null && this.o.capture === 'auto' && this.dev !== null && be.captureLoop) this.cap = be.captureLoop(period);
+  }
+  private cap: LoopCapture | null = null;
+
+  /**
+   * Starts an iteration. True: it was replayed from the recording, and the solver skips its
+   * body (then calls `recordReplayed`, or nothing for a loop without tracking). False: the
+   * solver runs the body, which ends with `record` (or `endIteration`) before anything is read.
+   */
+  beginIteration(): boolean {
+    return this.cap !== null && this.cap.begin();
+  }
+
+  /** Ends an iteration run by the solver (`record` does this itself). */
+  endIteration(): void {
+    this.cap?.end();
+  }
+
+  /** Why this solve's recording was abandoned (null: none was, or none was made); for tests. */
+  get captureFailure(): string | null {
+    return this.cap?.failure ?? null;
+  }
+
+  /** The host side of `record` for a replayed iteration (its trackStep was replayed). */
+  recordReplayed(step: number): boolean | Promise<boolean> {
+    const stop = this.dev!.replayed(step);
+    this.snapshot(step);
+    return stop;
   }
 
   /**
@@ -184,9 +226,10 @@ export class Session {
         backend.copy(this.normA.s, 0, [1], this.fusedNorms.s, 0, [1], [B]);
         backend.copy(this.normB.s, 0, [1], this.fusedNorms.s, B, [1], [B]);
       }
-      const stop = this.dev.record(this.fusedNorms.s, step, candidate, this.best.s);
+      this.dev.step(this.fusedNorms.s, step, candidate, this.best.s);
+      this.endIteration();
       this.snapshot(step);
-      return stop;
+      return this.dev.afterStep();
     }
     const r = pair ? this.norms(pair[0], pair[1]) : this.readFusedNorms();
     if (r instanceof Promise) return r.then(([abs, fNorm]) => this.hostRecord(abs, fNorm, step, candidate));
@@ -250,6 +293,7 @@ export class Session {
 
   /** Frees the scratch memory and any trajectory snapshots not handed out (always call, also on errors). */
   dispose(): void {
+    this.cap?.dispose();
     this.ws.free();
     if (!this.handedOut) disposeStates(this.trajectory.map((t) => t.state)); // a solve that failed before its result
   }

@@ -27,9 +27,14 @@ export const simpleFixedPointIter: Solver = async <S extends SolverState>(func: 
     const diff = s.buf();
     s.copyX0(fx);
     s.copyX0(x);
+    s.capture(2); // x and fx trade places every step
     for (let k = 0; k < o.maxIter; k++) {
       [x, fx] = [fx, x];
-      await s.dampedStep(x, fx);
+      if (!s.beginIteration()) {
+        const step = s.dampedStep(x, fx);
+        if (step instanceof Promise) await step;
+        s.endIteration();
+      }
       if (o.indexing.includes(k + 1)) snapshots.push(L.unpack(fx.s) as S);
     }
     L.backend.axpby(1, fx.s, -1, x.s, diff.s);

@@ -96,6 +96,17 @@ export interface SolverOptions {
    * those of a step-by-step solve. Not a TorchDEQ option.
    */
   checkEvery?: number;
+  /**
+   * Record once, replay (default 'auto'): on a backend that can (webgpu), the solver traces its
+   * iterations and, once two periods of them issued the same GPU work, replays that work for the
+   * remaining iterations without running their JS, `func` included, many iterations per submit.
+   * Like `jax.jit` and CUDA graphs, a replayed `func`'s JS side effects (counters, logging) do
+   * not happen again; a `func` that reads data, awaits, allocates differently or issues other
+   * work from one call to the next is detected and runs every iteration as usual. 'off' runs
+   * every iteration's JS. On CPU backends 'auto' changes nothing. anderson, fixed_point_iter and
+   * simple_fixed_point_iter capture; broyden does not yet. Not a TorchDEQ option.
+   */
+  capture?: 'auto' | 'off';
   /** anderson: history size (default 6). */
   m?: number;
   /** anderson: ridge added to the Gram matrix (absolute, default 1e-4). */

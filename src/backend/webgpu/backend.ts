@@ -9,7 +9,7 @@
  * contract lets `axpby`, `addTanh`, ... alias) writes to a temporary that is copied back, since
  * WebGPU forbids a buffer bound writable twice in one dispatch.
  */
-import type { Backend, ConvSpec, MatmulSpec, ReduceOp, Storage, UnaryOp, BinaryOp, TrackSpec } from '../backend.js';
+import type { Backend, ConvSpec, LoopCapture, MatmulSpec, ReduceOp, Storage, UnaryOp, BinaryOp, TrackSpec } from '../backend.js';
 import { trackCopyKernel, trackRecordKernel, trackStopKernel } from './kernels_track.js';
 import { andersonAlphaKernel } from './kernels_anderson.js';
 import { armijoStageKernel, gmresColumnKernel, gmresStartKernel } from './kernels_gmres.js';
@@ -95,6 +95,12 @@ export class WebGpuBackend implements Backend {
   }
   liveBytes(): number {
     return this.bytes;
+  }
+
+  /** Record once, replay: see ./capture.ts. */
+  captureLoop(period: number): LoopCapture {
+    this.ctx.check('captureLoop');
+    return this.ctx.captureLoop(period);
   }
 
   /** Waits until every recorded command has run on the GPU. */

@@ -19,14 +19,18 @@
 import { BufferPool } from './buffers.js';
 import { MAP_READ, USAGE } from './gpu_constants.js';
 import { PipelineCache, type KernelDef, type PipelineEntry } from './pipelines.js';
+import { CycleCapture, type CaptureHost, type IterationTrace } from './capture.js';
 
 type Command =
   | { kind: 'dispatch'; entry: PipelineEntry; buffers: GPUBuffer[]; params: Uint32Array; groups: [number, number, number] }
   | { kind: 'copy'; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number }
-  | { kind: 'clear'; buffer: GPUBuffer; offset: number; size: number };
+  | { kind: 'clear'; buffer: GPUBuffer; offset: number; size: number }
+  | { kind: 'replay'; cap: CycleCapture; t: number };
 
 /** Commands recorded before a batch is submitted without a read asking for it. */
 const BATCH_SIZE = 128;
+/** Replayed iterations recorded before a batch is submitted (each holds one uniform region). */
+const BATCH_REPLAYS = 64;
 /** Bytes of storage buffers kept in the pool for reuse. */
 const POOL_BYTES = 256 * 1024 * 1024;
 /** Bytes of released buffers waiting for a submit that trigger one. */
@@ -34,7 +38,7 @@ const RELEASE_FLUSH_BYTES = 64 * 1024 * 1024;
 /** Bytes of readback staging buffers kept for reuse. */
 const STAGING_POOL_BYTES = 64 * 1024 * 1024;
 
-export class GpuContext {
+export class GpuContext implements CaptureHost {
   readonly pipelines: PipelineCache;
   readonly storagePool: BufferPool;
   private readonly stagingPool: BufferPool;
@@ -45,7 +49,12 @@ export class GpuContext {
   private inFlight = 0;
   private pendingError: Error | null = null;
   private lostInfo: { reason: string; message: string } | null = null;
-  private readonly align: number;
+  readonly align: number;
+  /** The iteration being traced for a loop capture (./capture.ts), if any. */
+  tracer: IterationTrace | null = null;
+  readonly held = new Map<GPUBuffer, IterationTrace>();
+  readonly inputs = new Map<GPUBuffer, Set<CycleCapture>>();
+  private replays = 0;
 
   constructor(readonly device: GPUDevice) {
     this.pipelines = new PipelineCache(device);
@@ -94,15 +103,52 @@ export class GpuContext {
     if (groups[0] === 0 || groups[1] === 0 || groups[2] === 0) return;
     const p = new Uint32Array(Math.max(4, Math.ceil(params.length / 4) * 4));
     p.set(params);
-    this.push({ kind: 'dispatch', entry: this.pipelines.get(def), buffers, params: p, groups });
+    const entry = this.pipelines.get(def);
+    this.tracer?.dispatch(entry, buffers, p, groups);
+    this.push({ kind: 'dispatch', entry, buffers, params: p, groups });
   }
 
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {
-    if (size > 0) this.push({ kind: 'copy', src, srcOffset, dst, dstOffset, size });
+    if (size <= 0) return;
+    this.tracer?.copy(src, srcOffset, dst, dstOffset, size);
+    this.push({ kind: 'copy', src, srcOffset, dst, dstOffset, size });
   }
 
   clear(buffer: GPUBuffer, offset = 0, size = buffer.size): void {
-    if (size > 0) this.push({ kind: 'clear', buffer, offset, size });
+    if (size <= 0) return;
+    this.tracer?.clear(buffer, offset, size);
+    this.push({ kind: 'clear', buffer, offset, size });
+  }
+
+  /** A recorder of one solver loop (Backend.captureLoop). */
+  captureLoop(period: number): CycleCapture {
+    return new CycleCapture(this, period);
+  }
+
+  /** Records replay `t` of `cap` (one command; many replays share a batch). */
+  pushReplay(cap: CycleCapture, t: number): void {
+    // A replay inside another loop's traced iteration (a nested solve) is not in that trace.
+    this.tracer?.fail('a recorded loop was replayed inside the iteration');
+    this.replays++;
+    this.replayed++;
+    this.push({ kind: 'replay', cap, t });
+    if (this.replays >= BATCH_REPLAYS && this.cmds.length > 0) {
+      this.flush().catch((e: Error) => { this.pendingError ??= e; });
+    }
+  }
+
+  acquireUntraced(bytes: number): GPUBuffer {
+    return this.storagePool.acquire(bytes).buffer;
+  }
+
+  /** Destroys a buffer (not pooled) once the commands recorded so far are submitted. */
+  destroyLater(buffer: GPUBuffer): void {
+    if (this.cmds.length === 0 && this.inFlight === 0) {
+      buffer.destroy();
+      return;
+    }
+    this.uploads.push(buffer);
+    if (this.cmds.length === 0) this.flush().catch((e: Error) => { this.pendingError ??= e; });
   }
 
   /**
@@ -111,6 +157,7 @@ export class GpuContext {
    */
   upload(dst: GPUBuffer, dstOffset: number, data: Float32Array): void {
     if (data.length === 0) return;
+    this.tracer?.upload(dst, dstOffset, data);
     if (this.cmds.length === 0 && this.inFlight === 0) {
       this.device.queue.writeBuffer(dst, dstOffset, data.buffer, data.byteOffset, data.byteLength);
       return;
@@ -122,9 +169,20 @@ export class GpuContext {
     this.push({ kind: 'copy', src: up, srcOffset: 0, dst, dstOffset, size: data.byteLength });
   }
 
-  /** A pooled storage buffer of `bytes`; zeroed (in stream order) when `zero`. */
+  /**
+   * A pooled storage buffer of `bytes`; zeroed (in stream order) when `zero`. While a loop
+   * iteration is traced it is one of the iteration's temporaries, and zeroing is always a
+   * command (a replay reuses the buffer).
+   */
   acquire(bytes: number, zero: boolean): GPUBuffer {
     const { buffer, fresh } = this.storagePool.acquire(bytes);
+    const t = this.tracer;
+    if (t) {
+      t.acquired(buffer);
+      this.held.set(buffer, t);
+      if (zero) this.clear(buffer);
+      return buffer;
+    }
     if (zero && !fresh) this.clear(buffer);
     return buffer;
   }
@@ -134,6 +192,15 @@ export class GpuContext {
    * (at once when everything is submitted already). Many bytes waiting trigger a submit.
    */
   release(buffer: GPUBuffer): void {
+    const t = this.held.get(buffer);
+    if (t) {
+      t.released(buffer);
+      this.held.delete(buffer);
+    } else if (this.tracer?.usesInput(buffer)) {
+      this.tracer.fail('a tensor the iteration did not make was freed inside it');
+    }
+    const users = this.inputs.get(buffer);
+    if (users) for (const c of [...users]) c.abandon('a buffer the recording reads was freed');
     if (this.cmds.length === 0 && this.inFlight === 0) {
       this.storagePool.release(buffer);
       return;
@@ -161,11 +228,12 @@ export class GpuContext {
    */
   flush(): Promise<void> {
     const cmds = this.cmds, released = this.released, uploads = this.uploads;
+    this.replays = 0;
     this.cmds = [];
     this.released = [];
     this.uploads = []; // this batch's upload buffers are destroyed after its submit, later ones after theirs
     this.releasedBytes = 0;
-    const ready = cmds.every((c) => c.kind !== 'dispatch' || c.entry.pipeline !== null);
+    const ready = cmds.every((c) => (c.kind === 'dispatch' ? c.entry.pipeline !== null : c.kind !== 'replay' || c.cap.pending().length === 0));
     if (this.inFlight === 0 && ready && !this.lostInfo) {
       let checked: Promise<void>;
       try {
@@ -190,7 +258,10 @@ export class GpuContext {
     try {
       if (this.lostInfo) throw this.lostError('webgpu backend');
       const waits: Promise<unknown>[] = [];
-      for (const c of cmds) if (c.kind === 'dispatch' && c.entry.pipeline === null) waits.push(c.entry.ready);
+      for (const c of cmds) {
+        if (c.kind === 'dispatch' && c.entry.pipeline === null) waits.push(c.entry.ready);
+        else if (c.kind === 'replay') waits.push(...c.cap.pending());
+      }
       if (waits.length) await Promise.all(waits);
       if (cmds.length) checked = this.encodeAndSubmit(cmds);
     } catch (e) {
@@ -226,7 +297,15 @@ export class GpuContext {
     const enc = device.createCommandEncoder({ label: 'tsdeq batch' });
     let pass: GPUComputePassEncoder | null = null;
     let slot = 0;
+    const replayed = new Map<CycleCapture, number>();
     for (const c of cmds) {
+      if (c.kind === 'replay') {
+        if (pass) { pass.end(); pass = null; }
+        const j = replayed.get(c.cap) ?? 0;
+        replayed.set(c.cap, j + 1);
+        c.cap.encode(enc, c.t, j);
+        continue;
+      }
       if (c.kind === 'dispatch') {
         pass ??= enc.beginComputePass();
         const pipeline = c.entry.pipeline!;
@@ -244,7 +323,9 @@ export class GpuContext {
     }
     if (pass) pass.end();
     device.queue.submit([enc.finish()]);
+    this.submits++;
     arena?.destroy();
+    for (const cap of replayed.keys()) cap.afterSubmit();
     return Promise.all([device.popErrorScope(), device.popErrorScope(), device.popErrorScope()]).then((errors) => {
       const err = errors.find((e) => e !== null);
       if (err) throw new Error(`webgpu backend: GPU error: ${err.message}`);
@@ -254,6 +335,7 @@ export class GpuContext {
   /** Reads `bytes` of `src` from `offset` once every command recorded so far has run. */
   async read(src: GPUBuffer, offset: number, bytes: number, where: string): Promise<ArrayBuffer> {
     this.check(where);
+    this.tracer?.fail(`${where}: a read inside the iteration`);
     const { buffer: staging } = this.stagingPool.acquire(Math.max(4, bytes));
     let ok = false;
     try {
@@ -284,6 +366,11 @@ export class GpuContext {
     await this.flush();
     await this.device.queue.onSubmittedWorkDone();
   }
+
+  /** Number of queue submits so far (for tests and benchmarks). */
+  submits = 0;
+  /** Number of iterations replayed from loop recordings so far (for tests and benchmarks). */
+  replayed = 0;
 
   /** Bytes of storage buffers in use and pooled. */
   stats(): { inUseBytes: number; pooledBytes: number; pipelines: number } {

@@ -20,7 +20,7 @@ const F_SR = ${TRACK_STEP_REL}u; const F_REF = ${TRACK_REF}u; const F_DEAD = ${T
 const NF = ${TRACK_FIELDS}u;`;
 
 /** Words: [B, width, col, step (f32), eps (f32), stopMode, returnFinal, divergence (f32)]. */
-export const trackRecordKernel: KernelDef = def('trackRecord', () => `${header(8, [{ name: 'nv' }, { name: 'st', write: true }, { name: 'tr', write: true }])}
+export const trackRecordKernel: KernelDef = iterationWords(def('trackRecord', () => `${header(8, [{ name: 'nv' }, { name: 'st', write: true }, { name: 'tr', write: true }])}
 ${FIELDS}
 ${linearMain(`  let B = P(0u); let width = P(1u); let col = P(2u); let step = PF(3u);
   let b = gid; let G = NF * B;
@@ -46,7 +46,7 @@ ${linearMain(`  let B = P(0u); let width = P(1u); let col = P(2u); let step = PF
     else if (!is_finite(a) || (!is_nan(refv) && a > PF(7u) * refv)) { st[F_DEAD * B + b] = 2.0; }
   }
   if (is_nan(refv)) { st[F_REF * B + b] = select(max(a, 1e-8 * (fn_ + 1.0)), nan(), is_nan(a) || is_nan(fn_)); }
-  if (b == 0u) { st[G + 2u] = f32(col + 1u); }`)}`);
+  if (b == 0u) { st[G + 2u] = f32(col + 1u); }`)}`));
 
 /** Words: [B D, D, B]. */
 export const trackCopyKernel: KernelDef = def('trackCopy', () => `${header(3, [{ name: 'st' }, { name: 'cand' }, { name: 'best', write: true }])}
@@ -60,7 +60,7 @@ const SWG = 64;
  * Words: [B, width, col, step (f32), tol (f32), stopMode, returnFinal, stallSteps,
  * stallRatio (f32), stallTol (f32)]. One workgroup.
  */
-export const trackStopKernel: KernelDef = def('trackStop', () => `${header(10, [{ name: 'st', write: true }, { name: 'tr' }])}
+export const trackStopKernel: KernelDef = iterationWords(def('trackStop', () => `${header(10, [{ name: 'st', write: true }, { name: 'tr' }])}
 ${FIELDS}
 var<workgroup> live: array<u32, ${SWG}>;
 var<workgroup> fail: array<u32, ${SWG}>;
@@ -108,4 +108,9 @@ fn main(@builtin(local_invocation_index) li: u32) {
     stop = ok && worst < PF(8u);
   }
   if (stop) { st[G] = 1.0; st[G + 1u] = PF(3u); }
-}`);
+}`));
+
+/** Both step kernels take the trace column (word 2) and the step number (word 3, f32) per iteration. */
+function iterationWords(k: KernelDef): KernelDef {
+  return { ...k, iterationWords: { 2: 'u32', 3: 'f32' } };
+}

@@ -9,6 +9,11 @@
 export interface KernelDef {
   readonly key: string;
   readonly code: () => string;
+  /**
+   * Uniform words that carry a per-iteration value (a step counter) and may differ between
+   * replays of a captured loop, as an affine function of the iteration (see ./capture.ts).
+   */
+  readonly iterationWords?: Readonly<Record<number, 'u32' | 'f32'>>;
 }
 
 /** One cache entry: the pipeline once compiled, and the promise of it meanwhile. */
@@ -16,6 +21,8 @@ export interface PipelineEntry {
   pipeline: GPUComputePipeline | null;
   ready: Promise<GPUComputePipeline>;
   key: string;
+  /** The kernel's `iterationWords`, or null. */
+  iterationWords: Readonly<Record<number, 'u32' | 'f32'>> | null;
 }
 
 export class PipelineCache {
@@ -29,7 +36,7 @@ export class PipelineCache {
     if (e) return e;
     const device = this.device;
     const code = def.code();
-    const entry: PipelineEntry = { pipeline: null, key: def.key, ready: null as unknown as Promise<GPUComputePipeline> };
+    const entry: PipelineEntry = { pipeline: null, key: def.key, iterationWords: def.iterationWords ?? null, ready: null as unknown as Promise<GPUComputePipeline> };
     entry.ready = (async () => {
       device.pushErrorScope('validation');
       const module = device.createShaderModule({ code, label: def.key });
