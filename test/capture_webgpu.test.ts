@@ -141,14 +141,18 @@ run('record once, replay: funcs that cannot be replayed run every iteration', ()
     }
   });
 
-  it('list states (several tensors) give the same results as capture off', async () => {
+  it('list states (several tensors) are replayed and give the same results as capture off', async () => {
     const p = problem(8, 2, 13), q = problem(8, 2, 13);
     const x0 = [T.zeros([2, 8], { backend: 'webgpu' }), T.zeros([2, 8], { backend: 'webgpu' })];
     const mk = (pp: typeof p) => (s: Tensor[]): Tensor[] => [pp.f(s[1]), T.mul(pp.f(s[0]), 0.5)];
-    for (const name of ['fixed_point_iter', 'anderson']) {
+    for (const name of ['fixed_point_iter', 'anderson', 'simple_fixed_point_iter']) {
+      const c0 = p.calls(), r0 = gpu().ctx.replayed;
       const a = await T.getSolver(name)(mk(p), x0, { maxIter: 30, tol: 0, capture: 'auto' });
+      expect(gpu().ctx.replayed - r0, `${name} replays`).toBeGreaterThanOrEqual(12);
+      expect((p.calls() - c0) / 2, `${name} func calls`).toBeLessThanOrEqual(18);
       const b = await T.getSolver(name)(mk(q), x0, { maxIter: 30, tol: 0, capture: 'off' });
       for (let i = 0; i < 2; i++) expect(Array.from(await a.z[i].data())).toEqual(Array.from(await b.z[i].data()));
+      for (const k of ['absTrace', 'nstep'] as const) expect(Array.from(await a.stats[k].data())).toEqual(Array.from(await b.stats[k].data()));
     }
   });
 

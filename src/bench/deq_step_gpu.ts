@@ -32,7 +32,8 @@ function ms(v: number): string {
   return v < 10 ? v.toFixed(3) : v < 100 ? v.toFixed(2) : v.toFixed(1);
 }
 
-async function webgpu(ctx: BenchContext): Promise<WebGpuBackend> {
+/** Starts the webgpu backend through the npm `webgpu` package (the machine's Vulkan driver, else SwiftShader). */
+export async function webgpu(ctx: BenchContext): Promise<WebGpuBackend> {
   const mod = (await import('webgpu')) as unknown as { create(flags: string[]): object };
   if (!process.env.VK_ICD_FILENAMES) {
     const { existsSync } = await import('node:fs');

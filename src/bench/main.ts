@@ -23,6 +23,7 @@ import './grad_memory.js';
 import './solvers.js';
 import './solver_kernels.js';
 import './deq_step.js';
+import './deq_capture_gpu.js';
 import './ceiling.js';
 import './webgpu_gemm.js';
 import './threads_split.js';

@@ -42,7 +42,8 @@ export class FuncRunner {
     return this.layout.isList ? this.evalList(x) : this.evalOne(x);
   }
 
-  private async evalList(x: Buf): Promise<Evaluation> {
+  /** A list state: synchronous when func is (so a loop capture can trace it; see Session.capture). */
+  private evalList(x: Buf): Evaluation | Promise<Evaluation> {
     const L = this.layout;
     const inputBufs = L.isList ? this.parts : [x];
     if (L.isList) this.parts.forEach((p, i) => L.unpackPart(x.s, i, p.s));
@@ -61,25 +62,30 @@ export class FuncRunner {
       for (const h of handles) h.dispose();
       for (const b of inputBufs) this.ws.exclusive(b);
     };
+    const done = (out: unknown): Evaluation => {
+      this.calls++;
+      let outs: Tensor[];
+      try {
+        outs = L.partsOf(this.where, 'the value returned by func', out);
+      } catch (e) {
+        cleanup(Array.isArray(out) ? out : [out as Tensor]);
+        throw e;
+      }
+      L.pack(outs, this.packed!.s);
+      cleanup(outs);
+      return { s: this.packed!.s, release: () => {} };
+    };
     let out: unknown;
     try {
       out = withMode(false, () => tidyCall(() => this.func(arg)));
-      if (out instanceof Promise) out = dropGraphs(await out, firstNew);
     } catch (e) {
       cleanup([]);
       throw e;
     }
-    this.calls++;
-    let outs: Tensor[];
-    try {
-      outs = L.partsOf(this.where, 'the value returned by func', out);
-    } catch (e) {
-      cleanup(Array.isArray(out) ? out : [out as Tensor]);
-      throw e;
+    if (out instanceof Promise) {
+      return out.then((v) => done(dropGraphs(v, firstNew)), (e) => { cleanup([]); throw e; });
     }
-    L.pack(outs, this.packed!.s);
-    cleanup(outs);
-    return { s: this.packed!.s, release: () => {} };
+    return done(out);
   }
 
   // The single-tensor state (the common case) without per-call arrays or closures: one handle,
