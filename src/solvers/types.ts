@@ -104,7 +104,7 @@ export interface SolverOptions {
    * not happen again; a `func` that reads data, awaits, allocates differently or issues other
    * work from one call to the next is detected and runs every iteration as usual. 'off' runs
    * every iteration's JS. On CPU backends 'auto' changes nothing. anderson, fixed_point_iter and
-   * simple_fixed_point_iter capture; broyden does not yet. Not a TorchDEQ option.
+   * simple_fixed_point_iter capture; broyden and gmres do not yet. Not a TorchDEQ option.
    */
   capture?: 'auto' | 'off';
   /** anderson: history size (default 6). */
