@@ -69,6 +69,27 @@ run('record once, replay', () => {
     }
   }
 
+  it('other options replay exactly too: indexing snapshots, returnFinal, damping, rel mode, a small history', async () => {
+    const cases: [string, SolverOptions][] = [
+      ['fixed_point_iter', { maxIter: 30, tol: 0, indexing: [3, 9, 20, 30], tau: 0.7 }],
+      ['fixed_point_iter', { maxIter: 30, tol: 1e-4, returnFinal: true, stopMode: 'rel' }],
+      ['anderson', { maxIter: 30, tol: 0, indexing: [2, 12, 25], m: 3, tau: 0.8 }],
+      ['anderson', { maxIter: 35, tol: 1e-6, m: 4, lam: 1e-6, returnFinal: true, checkEvery: 5 }],
+      ['simple_fixed_point_iter', { maxIter: 30, tol: 1e-3, indexing: [1, 7, 29], tau: 0.9 }],
+    ];
+    for (const [name, opts] of cases) {
+      const p = problem(17, 3, 31), q = problem(17, 3, 31);
+      const x0 = T.zeros([3, 17], { backend: 'webgpu' });
+      const a = await T.getSolver(name)(p.f, x0, { ...opts, capture: 'auto' });
+      const b = await T.getSolver(name)(q.f, x0, { ...opts, capture: 'off' });
+      const what = `${name} ${JSON.stringify(opts)}`;
+      expect(await values(a), what).toEqual(await values(b));
+      expect(a.trajectory.length, what).toBe(b.trajectory.length);
+      for (let i = 0; i < a.trajectory.length; i++) expect(Array.from(await a.trajectory[i].data()), `${what} trajectory ${i}`).toEqual(Array.from(await b.trajectory[i].data()));
+      expect(p.calls(), what).toBeLessThan(q.calls());
+    }
+  });
+
   it('a 30-iteration tol-0 solve submits a few times and calls func fewer than 30 times; capture off calls it every time', async () => {
     for (const name of ['fixed_point_iter', 'anderson', 'simple_fixed_point_iter']) {
       const r = await solveBoth(name, 17, 3, { maxIter: 30, tol: 0 });

@@ -42,7 +42,9 @@ export const simpleFixedPointIter: Solver = async <S extends SolverState>(func: 
       // Nothing is read: the stats are computed on the backend, the status when asked for.
       const n = s.normsOnDevice(diff.s, fx.s);
       const { stats, status } = finalStepStatsOnDevice(L.backend, n[0], n[1], L.B, o.maxIter, o);
-      return s.resultOnDevice<S>(fx.s, snapshots, stats, status);
+      const res = s.resultOnDevice<S>(fx.s, snapshots, stats, status);
+      done = true; // the snapshots are the caller's now
+      return res;
     }
     const [abs, fNorm] = await s.norms(diff.s, fx.s);
     const { stats, status } = finalStepStats(abs, fNorm, o.maxIter, o, L.dtype, L.backend);
