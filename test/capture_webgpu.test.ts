@@ -137,6 +137,29 @@ run('record once, replay: funcs that cannot be replayed run every iteration', ()
     }
   }
 
+  it('a func that makes the same constant every call (an upload) is replayed, the constant kept by the recording', async () => {
+    for (const name of ['fixed_point_iter', 'anderson']) {
+      const make = (): { f: SolverFunc<Tensor>; calls: () => number } => {
+        const p = problem(17, 3, 12);
+        return { f: (z) => T.mul(p.f(z), T.tensor([0.5, 0.9, 1.1], [3, 1], { backend: 'webgpu' })), calls: p.calls };
+      };
+      const r = await autoVsOff(name, make, opts);
+      expect(r.on, name).toEqual(r.off);
+      expect(r.callsOn, name).toBeLessThan(r.callsOff);
+    }
+  });
+
+  it('a func that throws while its iterations are traced or replayed: the error reaches the caller and the next solve replays normally', async () => {
+    for (const at of [1, 3]) { // the 2nd and the 4th (last traced) call
+      const p = problem(9, 2, 8);
+      const f: SolverFunc<Tensor> = (z) => { if (p.calls() === at) throw new Error(`boom at ${at}`); return p.f(z); };
+      await expect(T.getSolver('fixed_point_iter')(f, T.zeros([2, 9], { backend: 'webgpu' }), opts)).rejects.toThrow(`boom at ${at}`);
+    }
+    const r = await autoVsOff('fixed_point_iter', () => problem(9, 2, 8), opts, 2, 9);
+    expect(r.on).toEqual(r.off);
+    expect(r.callsOn).toBeLessThan(30);
+  });
+
   it('a func that keeps a tensor it made is not replayed (its temporaries must end with the iteration)', async () => {
     const kept: Tensor[] = [];
     const make = (): { f: SolverFunc<Tensor>; calls: () => number } => {
