@@ -154,6 +154,41 @@ run('solvers on webgpu', () => {
     expect(await countMaps(() => T.simpleFixedPointIter(f, x0, { maxIter: 30, tol: 1e-3 })), 'simple_fixed_point_iter').toBe(0);
   });
 
+  it("Broyden's fused step (Backend.broydenStep, 4 dispatches) cuts the dispatches per iteration by 15 against the composition", async () => {
+    const be = T.zeros([1], { backend: 'webgpu' }).backend as unknown as { ctx: { dispatch: (...a: unknown[]) => void }; broydenStep?: unknown };
+    const f = problem(17, 3, 21, 'webgpu');
+    const x0 = T.zeros([3, 17], { backend: 'webgpu' });
+    const perIteration = async (): Promise<number> => {
+      const orig = be.ctx.dispatch;
+      const counts: number[] = [];
+      for (const maxIter of [10, 20]) {
+        let n = 0;
+        be.ctx.dispatch = function (this: unknown, ...a: unknown[]) { n++; return orig.apply(this, a); };
+        try {
+          await T.broyden(f, x0, { maxIter, tol: 0, memory: 30 });
+        } finally {
+          be.ctx.dispatch = orig;
+        }
+        counts.push(n);
+      }
+      return (counts[1] - counts[0]) / 10;
+    };
+    const fused = await perIteration();
+    const fusedStep = be.broydenStep;
+    be.broydenStep = undefined; // the solver composes the step from primitives
+    let composed: number;
+    try {
+      composed = await perIteration();
+    } finally {
+      be.broydenStep = fusedStep;
+      delete be.broydenStep; // back to the prototype's method
+    }
+    expect(composed - fused).toBe(15);
+    const g = await T.broyden(f, x0, { maxIter: 6, tol: 0 });
+    const c = await T.broyden(problem(17, 3, 21, 'wasm'), T.zeros([3, 17], { backend: 'wasm' }), { maxIter: 6, tol: 0 });
+    await compare(g, c, 'fused broyden');
+  });
+
   it('res.status on webgpu before solverStatus names the way to read it', async () => {
     const f = problem(3, 2, 1, 'webgpu');
     const res = await T.fixedPointIter(f, T.zeros([2, 3], { backend: 'webgpu' }), { maxIter: 5, tol: 0 });

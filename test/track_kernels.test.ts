@@ -95,4 +95,28 @@ run('webgpu solver kernels vs js', () => {
       assertClose(outs[1], outs[0], { rtol: 2e-3, atol: 2e-4 }, 'mixed state');
     });
   }
+
+  // Broyden's fused step: four dispatches on webgpu against the js composition.
+  for (const [B, D] of [[1, 1], [3, 17], [17, 3], [33, 100], [100, 1]]) {
+    it(`broydenStep B=${B} D=${D} (filling, wrapped, non-finite entries)`, async () => {
+      for (const [mem, r, slot, direction] of [[1, 0, 0, true], [4, 0, 0, true], [4, 3, 3, true], [4, 4, 1, false], [5, 4, 4, true]] as const) {
+        const u = prng(B * 31 + D + mem * 7 + r);
+        const vec = (n: number, s = 1): number[] => f32(Array.from({ length: n }, () => (u() - 0.5) * 2 * s));
+        const dx = vec(B * D), dg = vec(B * D), g = vec(B * D), d = vec(B * D);
+        const U = vec(B * mem * D), V = vec(B * mem * D, 0.5);
+        if (D >= 3) U[1] = Infinity; // sample 0's products overflow: its u and v are zeroed
+        if (B >= 3) dg.fill(0, 2 * D, 3 * D); // sample 2: den = 0, u zeroed
+        const outs: number[][][] = [];
+        for (const be of [js, WEBGPU!] as Backend[]) {
+          const st = [dx, dg, g, d, U, V].map((v) => put(be, v));
+          be.broydenStep!(st[0], st[1], st[2], st[3], st[4], st[5], r, slot, direction, B, mem, D);
+          outs.push(await Promise.all([st[3], st[4], st[5]].map(async (x) => Array.from(await be.readAsync(x)))));
+          for (const x of st) be.free(x);
+        }
+        const what = `mem=${mem} r=${r} slot=${slot} direction=${direction}`;
+        for (const [i, name] of ['d', 'U', 'V'].entries()) assertClose(outs[1][i], outs[0][i], { rtol: 1e-4, atol: 1e-5 }, `${name} ${what}`);
+        if (!direction) expect(outs[1][0]).toEqual(d);
+      }
+    });
+  }
 });

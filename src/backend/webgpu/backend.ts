@@ -12,6 +12,7 @@
 import type { Backend, ConvSpec, LoopCapture, MatmulSpec, ReduceOp, Storage, UnaryOp, BinaryOp, TrackSpec } from '../backend.js';
 import { trackCopyKernel, trackRecordKernel, trackStopKernel } from './kernels_track.js';
 import { andersonAlphaKernel } from './kernels_anderson.js';
+import { broydenCombineKernel, broydenDenKernel, broydenDotsKernel, broydenUpdateKernel } from './kernels_broyden.js';
 import { armijoStageKernel, gmresColumnKernel, gmresStartKernel } from './kernels_gmres.js';
 import type { DType, TypedArray } from '../../dtype.js';
 import { GpuContext } from './context.js';
@@ -350,6 +351,21 @@ export class WebGpuBackend implements Backend {
       if (mixX) this.free(mixX);
     }
     return 0;
+  }
+  /** Four dispatches (./kernels_broyden.ts) for the composition's nineteen. */
+  broydenStep(dx: Storage, dg: Storage, g: Storage, d: Storage, U: Storage, V: Storage, r: number, slot: number,
+    direction: boolean, B: number, mem: number, D: number): void {
+    if (B * D === 0) return;
+    const c1 = this.temp(Math.max(1, B * r)), c2 = this.temp(Math.max(1, B * r));
+    const vT = this.temp(B * D), p = this.temp(B * D), den = this.temp(2 * B);
+    try {
+      if (r > 0) this.run(broydenDotsKernel, [U, V, dx, g], [c1, c2], [B * r, r, mem, D], grid(B * r));
+      this.run(broydenCombineKernel, [U, V, c1, c2, dx, g], [vT, p], [B * D, D, r, mem], linearGrid(B * D));
+      this.run(broydenDenKernel, [vT, dg, g], [den], [B, D], grid(B));
+      this.run(broydenUpdateKernel, [dx, p, vT, den], [d, U, V], [B * D, D, mem, slot, direction ? 1 : 0, B], linearGrid(B * D));
+    } finally {
+      for (const t of [c1, c2, vT, p, den]) this.free(t);
+    }
   }
   broydenAdvance(f: Storage, xNew: Storage, x: Storage, g: Storage, gNew: Storage, dx: Storage, dg: Storage,
     norms: Storage, B: number, D: number): void {
