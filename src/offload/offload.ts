@@ -97,7 +97,8 @@ interface GpuLike extends Backend { adapterInfo?: { isFallbackAdapter: boolean }
  * 'auto' offloads only onto a hardware adapter (never a fallback / CPU adapter) and only at or
  * above OFFLOAD_AUTO_MIN_ELEMENTS, and never changes anything otherwise.
  */
-export function offloadTarget(where: string, mode: OffloadMode, x: Tensor, find: (name: string) => Backend | undefined): Backend | null {
+export function offloadTarget(where: string, mode: OffloadMode, x: { backend: Backend; dtype: string; size: number },
+  find: (name: string) => Backend | undefined): Backend | null {
   if (mode === 'none' || x.backend.name === 'webgpu') return null;
   const gpu = find('webgpu') as GpuLike | undefined;
   if (mode === 'auto') {

@@ -19,6 +19,7 @@ import { Session } from './session.js';
 import { copyAll, type Buf } from './workspace.js';
 import type { Evaluation } from './evaluate.js';
 import type { Solver, SolverFunc, SolverOptions, SolverResult, SolverState } from './types.js';
+import { offloadable } from '../offload/solve.js';
 
 /** Relative ridges tried, per failing sample, when a bordered system is singular. */
 const FALLBACK_RIDGES = [1e-10, 1e-7, 1e-4];
@@ -29,7 +30,7 @@ const FALLBACK_RIDGES = [1e-10, 1e-7, 1e-4];
  * @example
  * const res = await anderson((z) => cos(z), zeros([4, 1], { dtype: 'float64' }), { maxIter: 30, tol: 1e-12 });
  */
-export const anderson: Solver = async <S extends SolverState>(func: SolverFunc<S>, x0: S,
+export const anderson: Solver = offloadable('anderson', async <S extends SolverState>(func: SolverFunc<S>, x0: S,
   options?: SolverOptions): Promise<SolverResult<S>> => {
   const s = new Session('anderson', func, x0, options, (o) => Math.max(1, o.maxIter - 1));
   try {
@@ -38,7 +39,7 @@ export const anderson: Solver = async <S extends SolverState>(func: SolverFunc<S
   } finally {
     s.dispose();
   }
-};
+});
 
 /**
  * Per history size n: the bordered matrix H = P + C (B, n+1, n+1), where P holds G G^T in its

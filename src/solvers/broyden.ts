@@ -23,6 +23,7 @@ import { broydenScratch, composedBroydenStep } from '../backend/broyden_composed
 import { hostLineSearch, deviceLineSearch } from './broyden_line_search.js';
 import { copyAll, type Buf } from './workspace.js';
 import type { Solver, SolverFunc, SolverOptions, SolverResult, SolverState } from './types.js';
+import { offloadable } from '../offload/solve.js';
 
 /**
  * Broyden's method (good Broyden, inverse form, limited memory).
@@ -30,7 +31,7 @@ import type { Solver, SolverFunc, SolverOptions, SolverResult, SolverState } fro
  * @example
  * const res = await broyden((z) => cos(z), zeros([4, 1], { dtype: 'float64' }), { maxIter: 30, tol: 1e-12 });
  */
-export const broyden: Solver = async <S extends SolverState>(func: SolverFunc<S>, x0: S,
+export const broyden: Solver = offloadable('broyden', async <S extends SolverState>(func: SolverFunc<S>, x0: S,
   options?: SolverOptions): Promise<SolverResult<S>> => {
   const s = new Session('broyden', func, x0, options, (o) => o.maxIter + 1, STALL);
   try {
@@ -39,7 +40,7 @@ export const broyden: Solver = async <S extends SolverState>(func: SolverFunc<S>
   } finally {
     s.dispose();
   }
-};
+});
 
 /** No-progress test: after this many steps, over this many steps, with this ratio and tol factor. */
 const STALL = { steps: 30, ratio: 1.3, tolFactor: 3 };

@@ -5,6 +5,7 @@
  */
 import { Session } from './session.js';
 import type { Solver, SolverFunc, SolverOptions, SolverResult, SolverState } from './types.js';
+import { offloadable } from '../offload/solve.js';
 
 /**
  * Plain (optionally damped) fixed-point iteration.
@@ -13,7 +14,7 @@ import type { Solver, SolverFunc, SolverOptions, SolverResult, SolverState } fro
  * const res = await fixedPointIter((z) => cos(z), zeros([1, 1], { dtype: 'float64' }), { maxIter: 100, tol: 1e-12 });
  * res.z.item(); // 0.7390851332151607
  */
-export const fixedPointIter: Solver = async <S extends SolverState>(func: SolverFunc<S>, x0: S,
+export const fixedPointIter: Solver = offloadable('fixed_point_iter', async <S extends SolverState>(func: SolverFunc<S>, x0: S,
   options?: SolverOptions): Promise<SolverResult<S>> => {
   const s = new Session('fixed_point_iter', func, x0, options, (o) => o.maxIter + 1);
   try {
@@ -39,4 +40,4 @@ export const fixedPointIter: Solver = async <S extends SolverState>(func: Solver
   } finally {
     s.dispose();
   }
-};
+});

@@ -14,6 +14,7 @@ import { SOLVER_KEYS } from './options.js';
 import { copyAll } from './workspace.js';
 import type { SolverFunc, SolverOptions, SolverResult, SolverState } from './types.js';
 import { show } from '../utils/format.js';
+import { offloadable } from '../offload/solve.js';
 
 /**
  * gmres's options: the common ones plus `restart`.
@@ -62,8 +63,8 @@ const ROUNDOFF = { float32: 2 ** -24, float64: 2 ** -53 } as const;
  * // g = 0.5 g + 1  ->  g = 2
  * const res = await gmres((g) => g.mul(0.5).add(1), zeros([3, 4], { dtype: 'float64' }), { tol: 1e-12 });
  */
-export const gmres = async <S extends SolverState>(func: SolverFunc<S>, x0: S,
-  options?: GmresOptions): Promise<SolverResult<S>> => {
+export const gmres: <S extends SolverState>(func: SolverFunc<S>, x0: S, options?: GmresOptions) => Promise<SolverResult<S>> =
+  offloadable('gmres', async <S extends SolverState>(func: SolverFunc<S>, x0: S, options?: GmresOptions): Promise<SolverResult<S>> => {
   const s = new Session('gmres', func, x0, options, (o) => o.maxIter + 1);
   try {
     const restart = options?.restart ?? GMRES_DEFAULT_RESTART;
@@ -75,7 +76,7 @@ export const gmres = async <S extends SolverState>(func: SolverFunc<S>, x0: S,
   } finally {
     s.dispose();
   }
-};
+});
 
 async function iterate(s: Session, restart: number): Promise<void> {
   const { o, L, ws } = s;

@@ -65,7 +65,7 @@ export function defaultCheckEvery(o: ResolvedOptions, backend: { asyncOnly?: boo
   return o.checkEvery ?? (backend.asyncOnly ? GPU_CHECK_EVERY : 1);
 }
 
-const COMMON = ['maxIter', 'tol', 'stopMode', 'indexing', 'returnFinal', 'writer', 'divergence', 'checkEvery', 'capture'] as const;
+const COMMON = ['maxIter', 'tol', 'stopMode', 'indexing', 'returnFinal', 'writer', 'divergence', 'checkEvery', 'capture', 'offload'] as const;
 
 /**
  * The option keys each built-in solver accepts.
@@ -73,7 +73,7 @@ const COMMON = ['maxIter', 'tol', 'stopMode', 'indexing', 'returnFinal', 'writer
  */
 export const SOLVER_KEYS: Readonly<Record<string, readonly string[]>> = Object.freeze({
   fixed_point_iter: [...COMMON, 'tau'],
-  simple_fixed_point_iter: ['maxIter', 'tol', 'stopMode', 'indexing', 'tau', 'writer', 'capture'],
+  simple_fixed_point_iter: ['maxIter', 'tol', 'stopMode', 'indexing', 'tau', 'writer', 'capture', 'offload'],
   anderson: [...COMMON, 'tau', 'm', 'lam'],
   broyden: [...COMMON, 'memory', 'lineSearch'],
   gmres: [...COMMON, 'restart'],

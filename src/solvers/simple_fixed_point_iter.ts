@@ -8,6 +8,7 @@ import { Session } from './session.js';
 import { finalStepStats } from './tracker.js';
 import { finalStepStatsOnDevice } from './device_tracker.js';
 import type { Solver, SolverFunc, SolverOptions, SolverResult, SolverState } from './types.js';
+import { offloadable } from '../offload/solve.js';
 
 /**
  * Fast fixed-point iteration without per-step monitoring. `tol` and `stopMode` only decide
@@ -16,7 +17,7 @@ import type { Solver, SolverFunc, SolverOptions, SolverResult, SolverState } fro
  * const res = await simpleFixedPointIter((z) => z.mul(0.5).add(1), zeros([2, 3]), { maxIter: 60 });
  * // res.z is 2 everywhere
  */
-export const simpleFixedPointIter: Solver = async <S extends SolverState>(func: SolverFunc<S>, x0: S,
+export const simpleFixedPointIter: Solver = offloadable('simple_fixed_point_iter', async <S extends SolverState>(func: SolverFunc<S>, x0: S,
   options?: SolverOptions): Promise<SolverResult<S>> => {
   const s = new Session('simple_fixed_point_iter', func, x0, options, () => 1);
   const snapshots: S[] = [];
@@ -55,4 +56,4 @@ export const simpleFixedPointIter: Solver = async <S extends SolverState>(func: 
     s.dispose();
     if (!done) for (const z of snapshots) for (const t of Array.isArray(z) ? z : [z]) if (!t.isDisposed) t.dispose();
   }
-};
+});

@@ -107,6 +107,15 @@ export interface SolverOptions {
    * simple_fixed_point_iter capture; broyden and gmres do not yet. Not a TorchDEQ option.
    */
   capture?: 'auto' | 'off';
+  /**
+   * Run the solve on the GPU for a state on a CPU backend: 'webgpu' always (float32, after
+   * `await init({ gpu })`), 'auto' with getDeq's rule (a hardware adapter and B x D at or above
+   * the crossover), 'none' (the default) never. x0 and every CPU tensor func touches are
+   * uploaded (each once per version), the result (z, trajectory, stats) comes back to x0's
+   * backend with its status read, and `writer` gets the stats there. func must be synchronous.
+   * Not a TorchDEQ option.
+   */
+  offload?: 'none' | 'auto' | 'webgpu';
   /** anderson: history size (default 6). */
   m?: number;
   /** anderson: ridge added to the Gram matrix (absolute, default 1e-4). */
