@@ -31,10 +31,10 @@ describe('registry', () => {
 });
 
 const VALID_KEYS: Record<string, string> = {
-  fixed_point_iter: "'maxIter', 'tol', 'stopMode', 'indexing', 'returnFinal', 'writer', 'divergence', 'checkEvery', 'capture', 'tau'",
-  simple_fixed_point_iter: "'maxIter', 'tol', 'stopMode', 'indexing', 'tau', 'writer', 'capture'",
-  anderson: "'maxIter', 'tol', 'stopMode', 'indexing', 'returnFinal', 'writer', 'divergence', 'checkEvery', 'capture', 'tau', 'm', 'lam'",
-  broyden: "'maxIter', 'tol', 'stopMode', 'indexing', 'returnFinal', 'writer', 'divergence', 'checkEvery', 'capture', 'memory', 'lineSearch'",
+  fixed_point_iter: "'maxIter', 'tol', 'stopMode', 'indexing', 'returnFinal', 'writer', 'divergence', 'checkEvery', 'capture', 'offload', 'tau'",
+  simple_fixed_point_iter: "'maxIter', 'tol', 'stopMode', 'indexing', 'tau', 'writer', 'capture', 'offload'",
+  anderson: "'maxIter', 'tol', 'stopMode', 'indexing', 'returnFinal', 'writer', 'divergence', 'checkEvery', 'capture', 'offload', 'tau', 'm', 'lam'",
+  broyden: "'maxIter', 'tol', 'stopMode', 'indexing', 'returnFinal', 'writer', 'divergence', 'checkEvery', 'capture', 'offload', 'memory', 'lineSearch'",
 };
 
 const BAD: [keyof SolverOptions, unknown, RegExp][] = [
