@@ -3,12 +3,12 @@
  * the model lives on wasm and the DEQ runs with offload 'webgpu'), in Node through the npm
  * `webgpu` package. Sizes (d, B) = (256, 64), (1024, 64), (1024, 4096), the baseline step of
  * ./deq_step_model.ts (anderson 30 + IFT 30, phantom k = 5, tol 0). On a fallback (CPU) adapter
- * only (64, 32) and (256, 64) run, and every table says the numbers are CPU-adapter numbers,
- * not GPU speed. A second table times a forward solve with a tolerance (anderson, tol 1e-30 so
- * every check reads and none stops) for checkEvery 1, 2, 4, 8, 16: the cost of the stop test's
- * reads, which decides the default checkEvery (GPU_CHECK_EVERY).
- * TorchDEQ on CUDA is not run by this section (../shared/oracle/bench_torchdeq.py has no device
- * option yet); BENCHMARKS.md lists the command to add it on a GPU machine.
+ * only (64, 32) and (256, 64) run ((64, 32) with --quick), and every table says the numbers are
+ * CPU-adapter numbers, not GPU speed. A second table times a forward solve with a tolerance
+ * (anderson, tol 1e-30 so every check reads and none stops) for checkEvery 1 to 32: the cost of the stop test's
+ * reads, which decides the default checkEvery (GPU_CHECK_EVERY), at the smallest and largest size.
+ * TorchDEQ on CUDA is not run by this section: scripts/gpu_bench.sh runs this section and
+ * scripts/gpu/bench_torchdeq_cuda.py together on a GPU machine and puts them side by side.
  */
 import type { BenchCell, BenchContext, BenchTable } from './registry.js';
 import { init } from '../init.js';
@@ -74,7 +74,8 @@ async function tablesOnGpu(ctx: BenchContext): Promise<BenchTable[]> {
   const cpuAdapter = gpu.adapterInfo.isFallbackAdapter;
   const ad = gpu.adapterInfo;
   const adapter = `${ad.vendor} ${ad.architecture} ${ad.description}`.trim() + (cpuAdapter ? ' (a CPU fallback adapter)' : '');
-  const sizes = cpuAdapter || ctx.quick ? CPU_ADAPTER_SIZES : GPU_SIZES;
+  // --quick on a CPU adapter is a smoke run of the harness (scripts/gpu_bench.sh run --cpu-adapter): one small size.
+  const sizes = cpuAdapter ? (ctx.quick ? CPU_ADAPTER_SIZES.slice(0, 1) : CPU_ADAPTER_SIZES) : ctx.quick ? CPU_ADAPTER_SIZES : GPU_SIZES;
   const home: Backend = ctx.offload ? findBackend('wasm')! : gpu;
   const rows: Record<string, BenchCell>[] = [];
   for (const [d, B] of sizes) {
@@ -105,14 +106,26 @@ async function tablesOnGpu(ctx: BenchContext): Promise<BenchTable[]> {
       cpuAdapter ? 'This adapter runs on the CPU: only the small sizes run, and the numbers say nothing about GPU speed.' : 'TorchDEQ CUDA: not measured by this section (see BENCHMARKS.md).',
     ],
   }];
-  // The stop test's reads: a forward solve with a tolerance that never stops, by checkEvery.
-  const [d, B] = sizes[sizes.length - 1];
-  const model = new StepModel(d, B, gpu);
+  // The stop test's reads: a forward solve with a tolerance that never stops, by checkEvery, at
+  // the smallest size (launch-bound: where a read costs most relative to the work) and the largest.
   const crow: Record<string, BenchCell>[] = [];
+  for (const [d, B] of [...new Set([sizes[0], sizes[sizes.length - 1]])]) await checkEverySweep(ctx, gpu, d, B, crow);
+  tables.push({
+    title: `anderson forward solve on WebGPU with a tolerance (30 iterations, never stops) by checkEvery; adapter: ${adapter}; ${label}`,
+    columns: ['d, B', 'checkEvery', 'ms/solve', 'stop-test reads', 'runs'],
+    rows: crow,
+    notes: ['ms/solve includes reading z back. The default checkEvery on GPU backends is GPU_CHECK_EVERY (src/solvers/options.ts): the smallest value whose ms/solve is within a few percent of checkEvery 32, and at least 8 (the issue\'s floor).'],
+  });
+  void getBackend;
+  return tables;
+}
+
+async function checkEverySweep(ctx: BenchContext, gpu: WebGpuBackend, d: number, B: number, crow: Record<string, BenchCell>[]): Promise<void> {
+  const model = new StepModel(d, B, gpu);
   try {
     const inj = linear(model.x, model.U, model.b);
     const f = (z: Tensor): Tensor => linearTanh(z, model.W, inj);
-    for (const checkEvery of [1, 2, 4, 8, 16]) {
+    for (const checkEvery of [1, 2, 4, 8, 16, 32]) {
       ctx.log(`deq_step checkEvery=${checkEvery}`);
       const t = await timeRuns(async () => {
         const t0 = performance.now();
@@ -128,12 +141,4 @@ async function tablesOnGpu(ctx: BenchContext): Promise<BenchTable[]> {
   } finally {
     model.dispose();
   }
-  tables.push({
-    title: `anderson forward solve on WebGPU with a tolerance (30 iterations, never stops) by checkEvery; adapter: ${adapter}; ${label}`,
-    columns: ['d, B', 'checkEvery', 'ms/solve', 'stop-test reads', 'runs'],
-    rows: crow,
-    notes: ['ms/solve includes reading z back. The default checkEvery on GPU backends is GPU_CHECK_EVERY (src/solvers/options.ts).'],
-  });
-  void getBackend;
-  return tables;
 }

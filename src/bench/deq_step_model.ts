@@ -35,6 +35,9 @@ export const DEQ_STEP_OPTIONS: Readonly<Record<StepGrad, DEQOptions>> = Object.f
   ift: {
     core: 'sliced', fSolver: 'anderson', fMaxIter: 30, fTol: 0, fStopMode: 'rel',
     ift: true, bSolver: 'fixed_point_iter', bMaxIter: 30, bTol: 0, bStopMode: 'rel',
+    // No failure report: with 'warn' the backward reads the adjoint solve's status to look for
+    // nan / diverged samples, one GPU read per step on webgpu that TorchDEQ does not make.
+    bFailure: 'ignore',
   },
   pg_k5: {
     core: 'sliced', fSolver: 'anderson', fMaxIter: 30, fTol: 0, fStopMode: 'rel', grad: 5, tau: 0.5,
