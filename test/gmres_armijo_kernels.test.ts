@@ -7,6 +7,7 @@
  * - the webgpu kernels (gmresStart, gmresColumn, armijoStage) against js on awkward sizes.
  */
 import { describe, expect, it } from 'vitest';
+import * as T from '../src/index.js';
 import { JsBackend } from '../src/backend/js.js';
 import { ARMIJO_FIELDS, ARMIJO_STAGES, gmresLsqStride, type Backend, type Storage } from '../src/backend/backend.js';
 import { armijoStageOn } from '../src/backend/armijo_host.js';
@@ -158,6 +159,27 @@ describe('gmres least-squares kernels (js, float64)', () => {
     expect(Array.from(js.readSync(scale))).toEqual([0, 0, 0]);
     expect(Array.from(js.readSync(y))).toEqual([0, 0.5, 0]);
     expect(Array.from(js.readSync(abs))).toEqual([0, 1e-20 / Math.hypot(2, 1e-20) * 1, 1]);
+  });
+});
+
+describe('a backend without gmresStart / gmresColumn', () => {
+  it('runs gmres through the host reference, equal to js (the methods are optional in the contract)', async () => {
+    class Plain extends JsBackend {
+      override readonly name = 'plain_no_gmres';
+    }
+    const plain = new Plain() as unknown as Record<string, unknown>;
+    plain.gmresStart = undefined;
+    plain.gmresColumn = undefined;
+    T.registerBackend('plain_no_gmres', plain as unknown as JsBackend);
+    const f64 = (backend: string) => ({ dtype: 'float64' as const, backend });
+    const run = async (backend: string): Promise<number[]> => {
+      const v = T.tensor([1, 2, 3, -1, 0.5, 2], [2, 3], f64(backend));
+      const res = await T.gmres((g) => T.add(T.mul(g, 0.5), v), T.zeros([2, 3], f64(backend)), { tol: 1e-12, restart: 2 });
+      return Array.from(res.z.dataSync());
+    };
+    const got = await run('plain_no_gmres');
+    expect(got).toEqual(await run('js'));
+    assertClose(got, [2, 4, 6, -2, 1, 4], { rtol: 1e-10, atol: 1e-12 }, 'g = 0.5 g + v');
   });
 });
 

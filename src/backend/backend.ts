@@ -212,7 +212,9 @@ export interface Backend {
   trackStep(norms: Storage, state: Storage, trace: Storage, candidate: Storage, best: Storage, spec: TrackSpec): void;
 
   /**
-   * Starts a GMRES cycle (src/solvers/gmres.ts) for every sample, with nothing read back.
+   * Optional (a backend without it runs the host reference, src/backend/gmres_host.ts, which
+   * reads synchronously): starts a GMRES cycle (src/solvers/gmres.ts) for every sample, with
+   * nothing read back.
    * `beta`, `fNorm`, `xNorm` (B each) are ||f(x) - x||, ||f(x)||, ||x|| at the cycle's start
    * point. The least-squares state `lsq` (B, gmresLsqStride(m)) of sample b restarts with the
    * rotated right-hand side g = (beta', 0, ..) for beta' = beta when finite, else 0, no
@@ -220,9 +222,9 @@ export interface Backend {
    * for a frozen sample (the first Krylov vector is r0 scale); h[b] = max(1, ||f(x)||, ||x||)
    * over the finite ones (the step of the difference quotient A v = v - (f(x + h v) - f(x)) / h).
    */
-  gmresStart(beta: Storage, fNorm: Storage, xNorm: Storage, lsq: Storage, scale: Storage, h: Storage, B: number, m: number): void;
+  gmresStart?(beta: Storage, fNorm: Storage, xNorm: Storage, lsq: Storage, scale: Storage, h: Storage, B: number, m: number): void;
   /**
-   * Adds Arnoldi column `j` (0-based) to every sample's least-squares problem
+   * Optional, with `gmresStart`: adds Arnoldi column `j` (0-based) to every sample's least-squares problem
    * min ||beta e1 - Hbar y||: the column is h[b, :] ((B, j + 1): the projections of A v_j on
    * v_0..v_j) with subdiagonal wNorm[b] (the norm of what is left);
    * unless the sample is frozen, the earlier Givens rotations are applied to it, a new rotation
@@ -234,7 +236,7 @@ export interface Backend {
    * (Q^T (0, .., 0, g_k)); abs[b] = |g_k| (the residual norm of that solution). Arithmetic in
    * the state's dtype; the `js` reference is src/backend/gmres_host.ts.
    */
-  gmresColumn(h: Storage, avNorm: Storage, wNorm: Storage, lsq: Storage, scale: Storage, y: Storage,
+  gmresColumn?(h: Storage, avNorm: Storage, wNorm: Storage, lsq: Storage, scale: Storage, y: Storage,
     s: Storage, abs: Storage, j: number, B: number, m: number, breakdown: number): void;
   /**
    * Optional: one stage of Broyden's Armijo line search kept on the device, so a solve with

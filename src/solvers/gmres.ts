@@ -10,6 +10,7 @@
  */
 import { gmresLsqStride, type Storage } from '../backend/backend.js';
 import { Session } from './session.js';
+import { gmresColumnHost, gmresStartHost } from '../backend/gmres_host.js';
 import { SOLVER_KEYS } from './options.js';
 import { copyAll } from './workspace.js';
 import type { SolverFunc, SolverOptions, SolverResult, SolverState } from './types.js';
@@ -93,6 +94,11 @@ async function iterate(s: Session, restart: number): Promise<void> {
   const yb = Array.from({ length: m }, (_, j) => ws.buf(B * (j + 1)));
   const sb = Array.from({ length: m }, (_, j) => ws.buf(B * (j + 2)));
   const vStride = (m + 1) * D;
+  // The backend's least-squares kernels, or the host reference on a backend without them.
+  const start = be.gmresStart ? be.gmresStart.bind(be)
+    : (...a: Parameters<typeof gmresStartHost> extends [unknown, ...infer R] ? R : never) => gmresStartHost(be, ...a);
+  const column = be.gmresColumn ? be.gmresColumn.bind(be)
+    : (...a: Parameters<typeof gmresColumnHost> extends [unknown, ...infer R] ? R : never) => gmresColumnHost(be, ...a);
   const rows = (out: Storage, src: Storage, perRow: Storage, op: 'mul' | 'div'): void =>
     be.binary(op, src, perRow, out, [B, D], [D, 1], [1, 0]);
   const setV = (j: number, src: Storage): void => be.copy(src, 0, [D, 1], V.s, j * D, [vStride, 1], [B, D]);
@@ -120,7 +126,7 @@ async function iterate(s: Session, restart: number): Promise<void> {
     be.copy(n2.s, 0, [1], s.fusedNorms.s, B, [1], [B]);
     const stop0 = s.record(calls, X.s);
     if ((stop0 instanceof Promise ? await stop0 : stop0) || calls >= o.maxIter) break;
-    be.gmresStart(n1.s, n2.s, n3.s, lsq.s, scale.s, h.s, B, m);
+    start(n1.s, n2.s, n3.s, lsq.s, scale.s, h.s, B, m);
     rows(tmp.s, W.s, scale.s, 'mul');
     setV(0, tmp.s);
     for (let j = 0; j < m && calls < o.maxIter; j++) {
@@ -144,7 +150,7 @@ async function iterate(s: Session, restart: number): Promise<void> {
       }
       be.batchedNorm(W.s, n2.s, B, D);
       be.axpby(1, hs[j][0].s, 1, hs[j][1].s, hs[j][0].s);
-      be.gmresColumn(hs[j][0].s, n1.s, n2.s, lsq.s, scale.s, yb[j].s, sb[j].s, abs.s, j, B, m, BREAKDOWN[dtype]);
+      column(hs[j][0].s, n1.s, n2.s, lsq.s, scale.s, yb[j].s, sb[j].s, abs.s, j, B, m, BREAKDOWN[dtype]);
       rows(tmp.s, W.s, scale.s, 'mul');
       setV(j + 1, tmp.s);
       // The new iterate x_j = X + V y and, for the relative residual, f(x_j) = X + V (y + t).
