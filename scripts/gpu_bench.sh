@@ -15,7 +15,7 @@
 # binary, TorchDEQ's python package from TORCHDEQ_SRC (a checkout holding torchdeq/), and the
 # Vulkan loader (Debian's libvulkan1, downloaded with apt-get) into .gpu_bench/ (about 40 MB).
 # On the device machine (see /work/.library/device/README.md), with a few minutes left:
-#   run(command="bash scripts/gpu_bench.sh run", carry=[".gpu_bench"], timeout_s=580)
+#   run(command="bash scripts/gpu_bench.sh run", carry=[".gpu_bench"], timeout_s=560)
 # `run` unpacks node and dawn.node to /tmp, installs the Vulkan loader when the machine has none,
 # points the loader at the NVIDIA ICD, prints the adapter, and runs, each under its own time
 # limit: deq_step --backend webgpu, deq_step --offload, deq_step on wasm, and TorchDEQ CUDA at
@@ -93,17 +93,18 @@ run() {
   : > "$log"
   echo "gpu_bench: node $("$node" --version), VK_ICD_FILENAMES=${VK_ICD_FILENAMES:-unset}, $(date -u +%FT%TZ)" | tee -a "$log"
   local bench=("$node" --experimental-wasm-relaxed-simd "$tmp/build/bench.js" --only deq_step --json "${quick[@]}")
-  local lim=150
-  [ "$cpu" = 1 ] && lim=400
-  (cd "$tmp" && timeout "$lim" "${bench[@]}" --backend webgpu > "$out/webgpu.json" 2>> "$log") || echo "gpu_bench: deq_step --backend webgpu failed or timed out ($?)" | tee -a "$log"
-  (cd "$tmp" && timeout "$lim" "${bench[@]}" --offload > "$out/offload.json" 2>> "$log") || echo "gpu_bench: deq_step --offload failed or timed out ($?)" | tee -a "$log"
+  # Time limits (s) that keep the whole run under 9 minutes on the device machine.
+  local lw=150 lo=120
+  [ "$cpu" = 1 ] && { lw=600; lo=600; }
+  (cd "$tmp" && timeout "$lw" "${bench[@]}" --backend webgpu > "$out/webgpu.json" 2>> "$log") || echo "gpu_bench: deq_step --backend webgpu failed or timed out ($?)" | tee -a "$log"
+  (cd "$tmp" && timeout "$lo" "${bench[@]}" --offload > "$out/offload.json" 2>> "$log") || echo "gpu_bench: deq_step --offload failed or timed out ($?)" | tee -a "$log"
   if [ "$cpu" = 0 ]; then
-    (cd "$tmp" && env -u TORCHDEQ_SRC timeout 120 "${bench[@]}" > "$out/wasm.json" 2>> "$log") || echo "gpu_bench: deq_step on wasm failed or timed out ($?)" | tee -a "$log"
+    (cd "$tmp" && env -u TORCHDEQ_SRC timeout 100 "${bench[@]}" > "$out/wasm.json" 2>> "$log") || echo "gpu_bench: deq_step on wasm failed or timed out ($?)" | tee -a "$log"
   fi
   if [ "$torch" = 1 ]; then
     local py=${PYTHON:-python3} dev=cuda sizes=256x64,1024x64,1024x4096 t=(--min-time 2)
     [ "$cpu" = 1 ] && { py=${PYTHON:-/usr/bin/python3}; dev=cpu; sizes=64x32; t=(--min-time 0.2 --min-runs 3 --warmup 1); }
-    TORCHDEQ_SRC="$PK/torchdeq_src" timeout 150 "$py" "$ROOT/scripts/gpu/bench_torchdeq_cuda.py" --device "$dev" --sizes "$sizes" \
+    TORCHDEQ_SRC="$PK/torchdeq_src" timeout 120 "$py" "$ROOT/scripts/gpu/bench_torchdeq_cuda.py" --device "$dev" --sizes "$sizes" \
       "${t[@]}" --out "$out/torchdeq.json" 2>&1 | tee -a "$log" || echo "gpu_bench: TorchDEQ ($dev) failed or timed out" | tee -a "$log"
   fi
   "$node" "$ROOT/scripts/gpu/summary.mjs" "$out" > "$out/summary.md" 2>> "$log" || echo "gpu_bench: summary failed" | tee -a "$log"
