@@ -76,6 +76,9 @@ run('record once, replay', () => {
       ['anderson', { maxIter: 30, tol: 0, indexing: [2, 12, 25], m: 3, tau: 0.8 }],
       ['anderson', { maxIter: 35, tol: 1e-6, m: 4, lam: 1e-6, returnFinal: true, checkEvery: 5 }],
       ['simple_fixed_point_iter', { maxIter: 30, tol: 1e-3, indexing: [1, 7, 29], tau: 0.9 }],
+      // More replays than one batch holds (64): uniform regions are reused by the next batch.
+      ['fixed_point_iter', { maxIter: 150, tol: 0, tau: 0.95 }],
+      ['anderson', { maxIter: 100, tol: 0, m: 5 }],
     ];
     for (const [name, opts] of cases) {
       const p = problem(17, 3, 31), q = problem(17, 3, 31);

@@ -16,15 +16,20 @@
  * is what the JS would have computed for a counter that steps by a constant.
  *
  * Replay: the recording owns one pooled buffer per temporary (by index and size; a temporary
- * never outlives its iteration, so phases share them), a constant buffer per upload, and
- * uniform regions with cached bind groups: a batch's j-th replay of this capture uses region j,
- * whose words are written with `queue.writeBuffer` just before the batch's submit (queue order
- * keeps earlier batches on the earlier words). A replayed iteration is one command of the
- * context, so a whole stretch of iterations goes into one command encoder and one submit.
+ * never outlives its iteration, so phases share them), a constant buffer per upload, and one
+ * uniform arena. Each traced dispatch replays through its kernel's dynamic-offset variant
+ * (`PipelineCache.dynamic`) with one bind group made once per recording; a batch's j-th replay
+ * of this capture takes arena region j (selected by the dynamic offset), whose words are written
+ * with `queue.writeBuffer` while the batch is encoded, before its submit (queue order keeps
+ * earlier batches on the earlier words). A replayed iteration is one command of the context, so
+ * a whole stretch of iterations goes into one command encoder and one submit.
  */
 import type { LoopCapture } from '../backend.js';
-import type { PipelineEntry } from './pipelines.js';
+import type { PipelineCache, PipelineEntry } from './pipelines.js';
 import { USAGE } from './gpu_constants.js';
+
+/** Replays a batch holds at most (the context submits when it has this many). */
+export const MAX_REPLAYS_PER_BATCH = 64;
 
 /** A buffer in a trace: an input (a GPUBuffer that existed before the iteration) or temporary number i. */
 type Ref = GPUBuffer | number;
@@ -38,6 +43,7 @@ export type TraceCmd =
 /** What the context needs from the capture tracing now and from captures being replayed. */
 export interface CaptureHost {
   readonly device: GPUDevice;
+  readonly pipelines: PipelineCache;
   readonly align: number;
   /** The trace being recorded, if any. */
   tracer: IterationTrace | null;
@@ -122,8 +128,8 @@ function refsOf(c: TraceCmd): Ref[] {
 /** A per-iteration uniform word: base value (cycle A) and step per cycle. */
 interface Patch { cmd: number; word: number; type: 'u32' | 'f32'; base: number; delta: number; }
 
-/** One uniform region: words of one replayed iteration and the bind groups over them. */
-interface Region { buffer: GPUBuffer; phase: number; groups: GPUBindGroup[]; }
+/** The replay pipeline of a traced dispatch (its kernel with a dynamic uniform offset). */
+interface Replayed { pipeline: PipelineEntry; group: GPUBindGroup | null; slot: number; }
 
 export class CycleCapture implements LoopCapture {
   private readonly traces: IterationTrace[] = [];
@@ -132,9 +138,12 @@ export class CycleCapture implements LoopCapture {
   private patches: Patch[][] = [];
   private temps = new Map<string, GPUBuffer>();
   private uploads = new Map<Float32Array, GPUBuffer>();
-  private readonly regions: Region[] = [];
-  /** Dispatch slots (uniform regions of `align` bytes) of each phase. */
-  private slots: number[] = [];
+  /** Per phase, per command: the replay pipeline and bind group of a dispatch (null for other commands). */
+  private replayed: (Replayed | null)[][] = [];
+  /** Per phase: the uniform words of one replay (each dispatch's block at its slot), before patches. */
+  private words: Uint32Array<ArrayBuffer>[] = [];
+  /** Uniform arena: MAX_REPLAYS_PER_BATCH regions of `regionBytes`, region j for a batch's j-th replay (dynamic offsets). */
+  private arena: GPUBuffer | null = null;
   private regionBytes = 0;
   private next = 0;
   private disposed = false;
@@ -227,10 +236,21 @@ export class CycleCapture implements LoopCapture {
         }
       }
     }
-    this.slots = this.traces.slice(0, P).map((t) => t.cmds.filter((c) => c.kind === 'dispatch').length);
-    this.regionBytes = Math.max(4, ...this.slots) * this.host.align;
+    const align = this.host.align;
+    const slots = this.traces.slice(0, P).map((t) => t.cmds.filter((c) => c.kind === 'dispatch').length);
+    this.regionBytes = Math.max(1, ...slots) * align;
     this.next = 2 * P;
     this.traces.splice(P); // cycle A is the recording
+    for (let p = 0; p < P; p++) {
+      const words = new Uint32Array(this.regionBytes / 4);
+      let slot = 0;
+      this.replayed[p] = this.traces[p].cmds.map((c) => {
+        if (c.kind !== 'dispatch') return null;
+        words.set(c.params, (slot * align) / 4);
+        return { pipeline: this.host.pipelines.dynamic(c.entry), group: null, slot: slot++ };
+      });
+      this.words[p] = words;
+    }
     for (let p = 0; p < P; p++) this.traces[p].sizes.forEach((_, i) => this.temp(p, i));
     this.ready = true;
   }
@@ -273,7 +293,7 @@ export class CycleCapture implements LoopCapture {
   /** Whether every pipeline of the recording is compiled; else the promises to wait for. */
   pending(): Promise<unknown>[] {
     const out: Promise<unknown>[] = [];
-    for (const t of this.traces) for (const c of t.cmds) if (c.kind === 'dispatch' && c.entry.pipeline === null) out.push(c.entry.ready);
+    for (const ph of this.replayed) for (const r of ph) if (r !== null && r.pipeline.pipeline === null) out.push(r.pipeline.ready);
     return out;
   }
 
@@ -307,47 +327,37 @@ export class CycleCapture implements LoopCapture {
   encode(enc: GPUCommandEncoder, t: number, j: number): void {
     this.unencoded--;
     const P = this.period, phase = t % P, cycle = Math.floor((t - phase) / P);
-    const trace = this.traces[phase];
+    const trace = this.traces[phase], replayed = this.replayed[phase];
     const device = this.host.device, align = this.host.align;
-    while (this.regions.length <= j) {
-      this.regions.push({
-        buffer: device.createBuffer({ size: this.regionBytes, usage: USAGE.UNIFORM | USAGE.COPY_DST, label: 'tsdeq capture uniforms' }),
-        phase: -1, groups: [],
-      });
-    }
-    const region = this.regions[j];
-    const words = new Uint32Array(this.regionBytes / 4);
-    let slot = 0;
-    const slotOf: number[] = [];
-    trace.cmds.forEach((c, i) => {
-      if (c.kind !== 'dispatch') return;
-      words.set(c.params, (slot * align) / 4);
-      slotOf[i] = slot++;
-    });
-    for (const p of this.patches[phase]) {
-      const v = p.base + cycle * p.delta;
-      words[(slotOf[p.cmd] * align) / 4 + p.word] = p.type === 'u32' ? v >>> 0 : bitsOf(v);
-    }
-    device.queue.writeBuffer(region.buffer, 0, words);
-    if (region.phase !== phase) {
-      region.groups = [];
-      for (let i = 0; i < trace.cmds.length; i++) {
-        const c = trace.cmds[i];
-        if (c.kind !== 'dispatch') continue;
-        const pipeline = c.entry.pipeline!;
-        const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: region.buffer, offset: slotOf[i] * align, size: c.params.byteLength } }];
-        c.refs.forEach((r, k) => entries.push({ binding: k + 1, resource: { buffer: this.buf(phase, r) } }));
-        region.groups.push(device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries }));
+    if (j >= MAX_REPLAYS_PER_BATCH) throw new Error(`captureLoop: more than ${MAX_REPLAYS_PER_BATCH} replays in one batch (internal error)`);
+    this.arena ??= device.createBuffer({ size: MAX_REPLAYS_PER_BATCH * this.regionBytes, usage: USAGE.UNIFORM | USAGE.COPY_DST, label: 'tsdeq capture uniforms' });
+    const words = this.words[phase];
+    const patches = this.patches[phase];
+    if (patches.length > 0) {
+      const w = words.slice();
+      for (const p of patches) {
+        const v = p.base + cycle * p.delta;
+        w[(replayed[p.cmd]!.slot * align) / 4 + p.word] = p.type === 'u32' ? v >>> 0 : bitsOf(v);
       }
-      region.phase = phase;
+      device.queue.writeBuffer(this.arena!, j * this.regionBytes, w);
+    } else {
+      device.queue.writeBuffer(this.arena!, j * this.regionBytes, words);
     }
+    const base = j * this.regionBytes;
     let pass: GPUComputePassEncoder | null = null;
-    let d = 0;
-    for (const c of trace.cmds) {
+    for (let i = 0; i < trace.cmds.length; i++) {
+      const c = trace.cmds[i];
       if (c.kind === 'dispatch') {
+        const r = replayed[i]!;
+        const pipeline = r.pipeline.pipeline!;
+        if (r.group === null) {
+          const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.arena!, offset: 0, size: c.params.byteLength } }];
+          c.refs.forEach((ref, k) => entries.push({ binding: k + 1, resource: { buffer: this.buf(phase, ref) } }));
+          r.group = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+        }
         pass ??= enc.beginComputePass();
-        pass.setPipeline(c.entry.pipeline!);
-        pass.setBindGroup(0, region.groups[d++]);
+        pass.setPipeline(pipeline);
+        pass.setBindGroup(0, r.group, [base + r.slot * align]);
         pass.dispatchWorkgroups(c.groups[0], c.groups[1], c.groups[2]);
         continue;
       }
@@ -376,8 +386,9 @@ export class CycleCapture implements LoopCapture {
     this.temps.clear();
     for (const b of this.uploads.values()) this.host.destroyLater(b);
     this.uploads.clear();
-    for (const r of this.regions) this.host.destroyLater(r.buffer);
-    this.regions.length = 0;
+    if (this.arena) this.host.destroyLater(this.arena);
+    this.arena = null;
+    this.replayed = [];
     this.traces.length = 0;
   }
 

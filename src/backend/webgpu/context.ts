@@ -19,7 +19,7 @@
 import { BufferPool } from './buffers.js';
 import { MAP_READ, USAGE } from './gpu_constants.js';
 import { PipelineCache, type KernelDef, type PipelineEntry } from './pipelines.js';
-import { CycleCapture, type CaptureHost, type IterationTrace } from './capture.js';
+import { CycleCapture, MAX_REPLAYS_PER_BATCH, type CaptureHost, type IterationTrace } from './capture.js';
 
 type Command =
   | { kind: 'dispatch'; entry: PipelineEntry; buffers: GPUBuffer[]; params: Uint32Array; groups: [number, number, number] }
@@ -29,8 +29,6 @@ type Command =
 
 /** Commands recorded before a batch is submitted without a read asking for it. */
 const BATCH_SIZE = 128;
-/** Replayed iterations recorded before a batch is submitted (each holds one uniform region). */
-const BATCH_REPLAYS = 64;
 /** Bytes of storage buffers kept in the pool for reuse. */
 const POOL_BYTES = 256 * 1024 * 1024;
 /** Bytes of released buffers waiting for a submit that trigger one. */
@@ -132,7 +130,7 @@ export class GpuContext implements CaptureHost {
     this.replays++;
     this.replayed++;
     this.push({ kind: 'replay', cap, t });
-    if (this.replays >= BATCH_REPLAYS && this.cmds.length > 0) {
+    if (this.replays >= MAX_REPLAYS_PER_BATCH && this.cmds.length > 0) {
       this.flush().catch((e: Error) => { this.pendingError ??= e; });
     }
   }

@@ -23,7 +23,12 @@ export interface PipelineEntry {
   key: string;
   /** The kernel's `iterationWords`, or null. */
   iterationWords: Readonly<Record<number, 'u32' | 'f32'>> | null;
+  /** The WGSL (kept for the dynamic-offset variant, see `PipelineCache.dynamic`). */
+  code: string;
 }
+
+/** GPUShaderStage.COMPUTE (the global is missing in some runtimes). */
+const STAGE_COMPUTE = 4;
 
 export class PipelineCache {
   private readonly entries = new Map<string, PipelineEntry>();
@@ -32,33 +37,58 @@ export class PipelineCache {
 
   /** The entry for `def`, starting its compilation on first use. */
   get(def: KernelDef): PipelineEntry {
-    let e = this.entries.get(def.key);
+    const e = this.entries.get(def.key);
     if (e) return e;
-    const device = this.device;
     const code = def.code();
-    const entry: PipelineEntry = { pipeline: null, key: def.key, iterationWords: def.iterationWords ?? null, ready: null as unknown as Promise<GPUComputePipeline> };
+    const entry: PipelineEntry = { pipeline: null, key: def.key, iterationWords: def.iterationWords ?? null, code, ready: null as unknown as Promise<GPUComputePipeline> };
+    this.entries.set(def.key, entry);
+    this.compile(entry, 'auto');
+    return entry;
+  }
+
+  /**
+   * The same kernel with an explicit layout whose uniform block (binding 0) takes a dynamic
+   * offset, so one bind group serves many uniform slots of one buffer (loop replays, ./capture.ts).
+   * The storage bindings are read from the WGSL header (./wgsl.ts `header`).
+   */
+  dynamic(base: PipelineEntry): PipelineEntry {
+    const key = `${base.key}#dynamic`;
+    const e = this.entries.get(key);
+    if (e) return e;
+    const entries: GPUBindGroupLayoutEntry[] = [{ binding: 0, visibility: STAGE_COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true } }];
+    for (const m of base.code.matchAll(/@binding\((\d+)\) var<storage, (read_write|read)>/g)) {
+      entries.push({ binding: Number(m[1]), visibility: STAGE_COMPUTE, buffer: { type: m[2] === 'read' ? 'read-only-storage' : 'storage' } });
+    }
+    const layout = this.device.createPipelineLayout({ bindGroupLayouts: [this.device.createBindGroupLayout({ entries, label: key })], label: key });
+    const entry: PipelineEntry = { pipeline: null, key, iterationWords: base.iterationWords, code: base.code, ready: null as unknown as Promise<GPUComputePipeline> };
+    this.entries.set(key, entry);
+    this.compile(entry, layout);
+    return entry;
+  }
+
+  private compile(entry: PipelineEntry, layout: GPUPipelineLayout | 'auto'): void {
+    const device = this.device;
+    const code = entry.code;
     entry.ready = (async () => {
       device.pushErrorScope('validation');
-      const module = device.createShaderModule({ code, label: def.key });
+      const module = device.createShaderModule({ code, label: entry.key });
       const moduleError = await device.popErrorScope();
       try {
         if (moduleError) throw new Error(moduleError.message);
-        const p = await device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: def.key });
+        const p = await device.createComputePipelineAsync({ layout, compute: { module, entryPoint: 'main' }, label: entry.key });
         entry.pipeline = p;
         return p;
       } catch (err) {
-        this.entries.delete(def.key); // a later call may retry (e.g. on a new device)
+        this.entries.delete(entry.key); // a later call may retry (e.g. on a new device)
         let detail = '';
         try {
           const info = await module.getCompilationInfo();
           detail = info.messages.filter((m) => m.type === 'error').map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('; ');
         } catch { /* no compilation info */ }
-        throw new Error(`webgpu backend: the kernel '${def.key}' failed to compile: ${(err as Error).message}${detail ? ` (${detail})` : ''}`);
+        throw new Error(`webgpu backend: the kernel '${entry.key}' failed to compile: ${(err as Error).message}${detail ? ` (${detail})` : ''}`);
       }
     })();
     entry.ready.catch(() => undefined); // reported to whoever waits on the submit
-    this.entries.set(def.key, entry);
-    return entry;
   }
 
   /** Number of cached (or compiling) pipelines. */
