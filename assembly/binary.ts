@@ -8,13 +8,15 @@
  * - Each innermost row runs as one loop: when both row strides are 0 or 1 it is a SIMD loop
  *   (a stride-0 operand is splatted into a dims-block slot and re-read in place), otherwise a
  *   scalar strided loop. Tails (row length mod lanes) reuse the vector code on splatted
- *   scalars, so every element gets the same arithmetic. `pow` is scalar everywhere.
+ *   scalars, so every element gets the same arithmetic (`pow`'s scalar form runs the same
+ *   vector core on a splat).
  * - out must not overlap a or b unless it is the identical array with identical strides.
  * - Semantics match src/backend/js.ts: comparisons give 1 or 0; maximum/minimum return a if
- *   a is NaN or a >= b (<= b), else b; pow follows JS Math.pow (pow(1, NaN) = NaN).
+ *   a is NaN or a >= b (<= b), else b; pow follows JS Math.pow (pow(1, NaN) = NaN; table-free, ./pow).
  */
 import { lane0, lanes, maskToOne, select } from './simd';
 import { nextRow, rowLength, rowOffset, rowStride, slot, startRows } from './nd';
+import { jsPow, pow_f64x2 } from './pow';
 
 const ADD = 0;
 const SUB = 1;
@@ -30,7 +32,18 @@ const LE = 10;
 const GT = 11;
 const GE = 12;
 
+/** f32 pow lanes through the f64 pow (as the js backend: Math.pow, then rounded to f32). */
+@inline function powF32x4(a: v128, b: v128): v128 {
+  const lo = pow_f64x2(f64x2.promote_low_f32x4(a), f64x2.promote_low_f32x4(b));
+  const ah = i8x16.shuffle(a, a, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15);
+  const bh = i8x16.shuffle(b, b, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15);
+  const hi = pow_f64x2(f64x2.promote_low_f32x4(ah), f64x2.promote_low_f32x4(bh));
+  return i8x16.shuffle(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi),
+    0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+}
+
 @inline function applyV<T>(op: i32, a: v128, b: v128): v128 {
+  if (op == POW) return sizeof<T>() == 8 ? pow_f64x2(a, b) : powF32x4(a, b);
   if (op == ADD) return v128.add<T>(a, b);
   if (op == SUB) return v128.sub<T>(a, b);
   if (op == MUL) return v128.mul<T>(a, b);
@@ -45,13 +58,6 @@ const GE = 12;
   return maskToOne<T>(v128.ge<T>(a, b)); // GE
 }
 
-/** JS Math.pow: like C pow except that a NaN exponent, or |base| 1 with an infinite exponent, gives NaN. */
-export function jsPow(a: f64, b: f64): f64 {
-  if (b != b) return NaN;
-  if (Math.abs(a) == 1.0 && Math.abs(b) == Infinity) return NaN;
-  return Math.pow(a, b);
-}
-
 @inline function applyS<T>(op: i32, a: T, b: T): T {
   if (op == POW) return <T>jsPow(<f64>a, <f64>b);
   return lane0<T>(applyV<T>(op, v128.splat<T>(a), v128.splat<T>(b)));
@@ -60,7 +66,7 @@ export function jsPow(a: f64, b: f64): f64 {
 @inline function binaryRow<T>(op: i32, pa: usize, sa: i32, pb: usize, sb: i32, po: usize, n: i32,
                               dims: usize): void {
   const sz = <i32>sizeof<T>();
-  if (op != POW && (sa == 0 || sa == 1) && (sb == 0 || sb == 1)) {
+  if ((sa == 0 || sa == 1) && (sb == 0 || sb == 1)) {
     let ia: usize = 16, ib: usize = 16;
     if (sa == 0) { v128.store(slot(dims, 0), v128.load_splat<T>(pa)); pa = slot(dims, 0); ia = 0; }
     if (sb == 0) { v128.store(slot(dims, 1), v128.load_splat<T>(pb)); pb = slot(dims, 1); ib = 0; }

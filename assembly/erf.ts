@@ -1,8 +1,9 @@
 /**
- * Scalar f64 special functions for the unary kernels: an erf accurate to ~2.2e-16 relative
- * (checked against 40-digit mpmath on 20k points in [-6.5, 6.5]), and the exact-erf GELU,
- * its derivative and softplus written exactly as the js backend writes them (same
- * formulas, same operation order), so f64 results agree with it to a few ulp.
+ * f64 erf for the unary kernels, accurate to ~2.2e-16 relative (checked against 40-digit
+ * mpmath on 20k points in [-6.5, 6.5]), and the exact-erf GELU and its derivative written
+ * exactly as the js backend writes them (same formulas, same operation order), so f64 results
+ * agree with it to a few ulp. Two lanes at a time: the exponentials come from the table-free
+ * vector exp of ./vmath_f64, the series per lane.
  *
  * erf method (coefficients derived for this project with mpmath):
  * - |x| < 1: erf(x) = x P(x^2), P the Taylor series 2/sqrt(pi) sum (-1)^k x^(2k) / (k! (2k+1)),
@@ -12,6 +13,7 @@
  *   e^(-xh^2) (1 - d + d^2/2) with xh = x rounded to 26 bits (xh^2 exact) and d = x^2 - xh^2.
  * - |x| >= 6: +-1 (erfc(6) < 2^-55); NaN -> NaN.
  */
+import { exp_f64x2 } from './vmath_f64';
 
 const TAYLOR = memory.data<f64>([
   1.1283791670955126, -0.37612638903183754, 0.11283791670955126,
@@ -72,15 +74,8 @@ const CHEB3 = memory.data<f64>([
   return t * b1 - b2 + load<f64>(c);
 }
 
-/** e^(-x^2) for 1 <= x < 6 without the rounding error of forming x^2. */
-@inline function expNegSquare(x: f64): f64 {
-  const xh = reinterpret<f64>(reinterpret<u64>(x) & 0xFFFFFFFFF8000000);
-  const d = (x - xh) * (x + xh);
-  return Math.exp(-(xh * xh)) * (1.0 - d + 0.5 * d * d);
-}
-
-/** The error function. */
-export function erf64(x: f64): f64 {
+/** The error function, given e = e^(-xh^2) for xh = |x| rounded down to 26 bits (used for 1 <= |x| < 6). */
+function erfWith(x: f64, e: f64): f64 {
   const ax = Math.abs(x);
   if (ax < 1.0) {
     const z = x * x;
@@ -94,23 +89,35 @@ export function erf64(x: f64): f64 {
   else if (ax < 2.5) g = clenshaw(CHEB1, 18, 2.0 * ax - 4.0);
   else if (ax < 4.0) g = clenshaw(CHEB2, 19, (2.0 * ax - 6.5) / 1.5);
   else g = clenshaw(CHEB3, 19, ax - 5.0);
-  return copysign<f64>(1.0 - expNegSquare(ax) * g, x);
+  // e^(-x^2) = e^(-xh^2) e^(-d), d = x^2 - xh^2 = (x - xh)(x + xh) exact-ish and < 2^-20.
+  const xh = reinterpret<f64>(reinterpret<u64>(ax) & 0xFFFFFFFFF8000000);
+  const d = (ax - xh) * (ax + xh);
+  return copysign<f64>(1.0 - e * (1.0 - d + 0.5 * d * d) * g, x);
 }
 
-const SQRT1_2: f64 = 0.7071067811865476;
-const INV_SQRT_2PI: f64 = 0.3989422804014327;
-
-/** 0.5 x (1 + erf(x / sqrt 2)). */
-export function gelu64(x: f64): f64 {
-  return 0.5 * x * (1.0 + erf64(x * SQRT1_2));
+/** erf lane-wise: the e^(-xh^2) of both lanes from one table-free vector exp, the rest per lane. */
+@inline export function erf_f64x2(x: v128): v128 {
+  const xh = v128.and(f64x2.abs(x), i64x2.splat(0xFFFFFFFFF8000000));
+  const e = exp_f64x2(f64x2.neg(f64x2.mul(xh, xh)));
+  const r0 = erfWith(f64x2.extract_lane(x, 0), f64x2.extract_lane(e, 0));
+  return f64x2.replace_lane(f64x2.splat(r0), 1, erfWith(f64x2.extract_lane(x, 1), f64x2.extract_lane(e, 1)));
 }
 
-/** d/dx gelu: 0.5 (1 + erf(x / sqrt 2)) + x phi(x). */
-export function geluGrad64(x: f64): f64 {
-  return 0.5 * (1.0 + erf64(x * SQRT1_2)) + x * INV_SQRT_2PI * Math.exp(-0.5 * x * x);
+// @ts-ignore: decorator
+@inline const SQRT1_2: f64 = 0.7071067811865476;
+// @ts-ignore: decorator
+@inline const INV_SQRT_2PI: f64 = 0.3989422804014327;
+
+/** 0.5 x (1 + erf(x / sqrt 2)) lane-wise, in the js backend's operation order. */
+@inline export function gelu_f64x2(x: v128): v128 {
+  const erf = erf_f64x2(f64x2.mul(x, f64x2.splat(SQRT1_2)));
+  return f64x2.mul(f64x2.mul(f64x2.splat(0.5), x), f64x2.add(f64x2.splat(1.0), erf));
 }
 
-/** x > 20 ? x : log1p(e^x). */
-export function softplus64(x: f64): f64 {
-  return x > 20.0 ? x : Math.log1p(Math.exp(x));
+/** d/dx gelu = 0.5 (1 + erf(x / sqrt 2)) + x phi(x) lane-wise, in the js backend's operation order. */
+@inline export function geluGrad_f64x2(x: v128): v128 {
+  const erf = erf_f64x2(f64x2.mul(x, f64x2.splat(SQRT1_2)));
+  const phi = exp_f64x2(f64x2.mul(f64x2.mul(f64x2.splat(-0.5), x), x));
+  return f64x2.add(f64x2.mul(f64x2.splat(0.5), f64x2.add(f64x2.splat(1.0), erf)),
+    f64x2.mul(f64x2.mul(x, f64x2.splat(INV_SQRT_2PI)), phi));
 }

@@ -7,14 +7,15 @@
  *   is not allowed.
  * - SIMD ops run 16 bytes per step; the tail (n mod lanes) goes through the same vector code
  *   with the element splatted, so body and tail give identical results.
- * - Ops without a vector form for a dtype (f64 exp/log/softplus/gelu/geluGrad/sin/cos, f32
- *   sin/cos) run a scalar loop (musl-derived Math/Mathf functions, our erf in ./erf).
+ * - Ops without a vector form (sin/cos) run a scalar loop (musl-derived Math/Mathf). Every
+ *   f64 exp/log goes through the table-free f64x2 code of ./vmath_f64 (erf's in ./erf too), so
+ *   the module carries none of the standard library's f64 exp/log lookup tables.
  * - Semantics match src/backend/js.ts, including NaN: relu/step/sign map NaN to 0.
  */
 import { lane0, lanes, maskToOne, select } from './simd';
 import { exp_f32x4, gelu_f32x4, geluGrad_f32x4, log_f32x4, sigmoid_f32x4, softplus_f32x4, tanh_f32x4 } from './vmath_f32';
-import { gelu64, geluGrad64, softplus64 } from './erf';
-import { sigmoid_f64x2, tanh_f64x2 } from './vmath_f64';
+import { gelu_f64x2, geluGrad_f64x2 } from './erf';
+import { exp_f64x2, log_f64x2, sigmoid_f64x2, softplus_f64x2, tanh_f64x2 } from './vmath_f64';
 
 const NEG = 0;
 const SQRT = 1;
@@ -38,10 +39,7 @@ const COS = 16;
 @inline function vectorised<T>(op: i32): bool {
   if (op == NEG || op == SQRT || op == ABS || op == RELU || op == SIGN || op == SQUARE
     || op == RECIPROCAL || op == STEP) return true;
-  if (sizeof<T>() == 4) {
-    return op == EXP || op == LOG || op == TANH || op == SIGMOID || op == SOFTPLUS || op == GELU || op == GELU_GRAD;
-  }
-  return op == TANH || op == SIGMOID; // f64 exp: musl's table-driven scalar exp measured faster
+  return op == EXP || op == LOG || op == TANH || op == SIGMOID || op == SOFTPLUS || op == GELU || op == GELU_GRAD;
 }
 
 @inline function applyV<T>(op: i32, x: v128): v128 {
@@ -58,8 +56,13 @@ const COS = 16;
   if (op == RECIPROCAL) return v128.div<T>(v128.splat<T>(<T>1), x);
   if (op == STEP) return maskToOne<T>(v128.gt<T>(x, zero));
   if (sizeof<T>() == 8) {
+    if (op == EXP) return exp_f64x2(x);
+    if (op == LOG) return log_f64x2(x);
     if (op == TANH) return tanh_f64x2(x);
-    return sigmoid_f64x2(x); // SIGMOID
+    if (op == SIGMOID) return sigmoid_f64x2(x);
+    if (op == GELU) return gelu_f64x2(x);
+    if (op == GELU_GRAD) return geluGrad_f64x2(x);
+    return softplus_f64x2(x); // SOFTPLUS
   }
   if (op == EXP) return exp_f32x4(x);
   if (op == LOG) return log_f32x4(x);
@@ -72,11 +75,6 @@ const COS = 16;
 
 @inline function applyS<T>(op: i32, v: T): T {
   const x = <f64>v;
-  if (op == EXP) return <T>Math.exp(x);
-  if (op == LOG) return <T>Math.log(x);
-  if (op == SOFTPLUS) return <T>softplus64(x);
-  if (op == GELU) return <T>gelu64(x);
-  if (op == GELU_GRAD) return <T>geluGrad64(x);
   if (sizeof<T>() == 4) {
     if (op == SIN) return <T>Mathf.sin(<f32>v);
     return <T>Mathf.cos(<f32>v); // COS
