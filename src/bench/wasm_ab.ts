@@ -38,7 +38,7 @@ for (const n of [64, 256]) {
   // Elementwise float64 transcendental kernels on 64K elements (the table-free f64 math).
   const N = 1 << 16;
   const gen = (lo: number, hi: number, seed: number) => { let t = seed; return Array.from({ length: N }, () => { t = (t * 1103515245 + 12345) % 2147483648; return lo + (hi - lo) * t / 2147483648; }); };
-  const unaryCases: [UnaryOp, number, number][] = [['exp', -30, 30], ['log', 1e-3, 1e3], ['softplus', -25, 25], ['gelu', -6, 6], ['geluGrad', -6, 6], ['tanh', -6, 6]];
+  const unaryCases: [UnaryOp, number, number][] = [['exp', -30, 30], ['log', 1e-3, 1e3], ['softplus', -25, 25], ['gelu', -6, 6], ['geluGrad', -6, 6], ['tanh', -6, 6], ['sigmoid', -30, 30]];
   for (const [op, lo, hi] of unaryCases) {
     const data = gen(lo, hi, op.length);
     const st = { wasmA: A, wasmB: B } as const;
