@@ -5,7 +5,8 @@
  * exp: Cody-Waite reduction x = n ln2 + r (ln2 split into a 33-bit head, so n * LN2_HI is
  * exact), |r| <= ln2/2, then the Taylor series of e^r (or e^r - 1) to degree 13 (truncation
  * < 2e-17 relative), then scaling by 2^n from exponent bits, in two halves so denormal results
- * round once. Within ~1 ulp of Math.exp; +-Inf and NaN handled like Math.exp/tanh.
+ * round once; 1 + r is summed exactly, so the result rounds about once (<= 1 ulp from
+ * Math.exp, nearly always equal). +-Inf and NaN handled like Math.exp/tanh.
  *
  * log: x = 2^k m with m in [sqrt(1/2), sqrt(2)) from the exponent bits (denormals scaled by 2^54
  * first), f = m - 1, s = f / (2 + f), log(1 + f) = f - f^2/2 + s (f^2/2 + R(s^2)) with R the
@@ -57,9 +58,16 @@ import { madd, select } from './simd';
   const xc = f64x2.pmax(f64x2.pmin(x, d(710.0)), d(-746.0));
   const k = madd<f64>(xc, d(LOG2E), d(MAGIC));
   const nf = f64x2.sub(k, d(MAGIC));
-  let r = f64x2.sub(f64x2.sub(xc, f64x2.mul(nf, d(LN2_HI))), f64x2.mul(nf, d(LN2_LO)));
-  if (hasLo) r = f64x2.add(r, lo);
-  const p = f64x2.add(d(1.0), madd<f64>(f64x2.mul(r, r), taylorTail(r), r));
+  // r = hi + rl: hi exact (Cody-Waite), rl the small rest; 1 + hi is summed exactly (fast
+  // two-sum, |hi| < 1) so that the result rounds once, ~0.5 ulp.
+  const hi = f64x2.sub(xc, f64x2.mul(nf, d(LN2_HI)));
+  let rl = f64x2.neg(f64x2.mul(nf, d(LN2_LO)));
+  if (hasLo) rl = f64x2.add(rl, lo);
+  const r = f64x2.add(hi, rl);
+  const q = f64x2.mul(f64x2.mul(r, r), taylorTail(r));
+  const s1 = f64x2.add(d(1.0), hi);
+  const e1 = f64x2.add(f64x2.sub(d(1.0), s1), hi);
+  const p = f64x2.add(s1, f64x2.add(e1, f64x2.add(rl, q)));
   const n = i64x2.sub(k, i64x2.splat(MAGIC_BITS)); // |n| <= 1077: the low i32 of each lane holds it
   const n1 = i32x4.shr_s(n, 1); // n >> 1 per i64 lane (the high i32 is the sign: -1 >> 1 = -1, 0 >> 1 = 0)
   return f64x2.mul(f64x2.mul(p, pow2(n1)), pow2(i64x2.sub(n, n1)));

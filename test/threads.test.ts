@@ -85,7 +85,7 @@ describe('shared-memory builds of the module', () => {
     expect(staticData()).toBe(0);
     await WebAssembly.instantiate(bytes as BufferSource, { env: { memory } });
     const written = staticData();
-    expect(written).toBeGreaterThan(1000); // the math tables
+    expect(written).toBeGreaterThan(500); // erf's coefficient tables and other static data (~1 KB)
     // A mutable static area (e.g. a kernel's spill slots) keeps its contents when a worker starts.
     const u8 = new Uint8Array(memory.buffer);
     const marks = [1024, 1500, 2000].map((i) => { u8[i] ^= 0xff; return u8[i]; });

@@ -69,12 +69,16 @@ const SPECIALS = [0, -0, NaN, Infinity, -Infinity, Number.MIN_VALUE, -Number.MIN
 describe.each(['simd', 'relaxed'] as const)('table-free float64 math, %s build', (variant) => {
   const be = () => builds[variant]!;
 
-  it('exp: within 1 ulp of Math.exp over the whole range, exact at specials, overflow and underflow', () => {
+  it('exp: within 1 ulp of Math.exp over the whole range (equal to it for > 90% of points, e^1 = Math.E), exact at specials, overflow and underflow', () => {
     const xs = [...SPECIALS, ...DENORMALS, 1e-300, -1e-300, 1e-17, 709.782712893384, 709.7827128933841, 710, -708.39,
       -708.4, -709.5, -744.44, -745.13321910194, -745.1332191019412, -746, -1000, 1000, 0.5 * Math.LN2, -0.5 * Math.LN2];
     for (let i = 0; i < 4000; i++) xs.push((rand() * 2 - 1) * (i < 2000 ? 750 : 3));
-    const worst = expectUlps(runUnary(be(), 'exp', xs), xs.map(Math.exp), xs, 1, 'exp');
-    expect(worst).toBeLessThanOrEqual(1);
+    const got = runUnary(be(), 'exp', xs), want = xs.map(Math.exp);
+    expectUlps(got, want, xs, 1, 'exp');
+    // 1 + r is summed exactly, so the result is rounded about once: mostly V8's value.
+    const same = want.filter((w, i) => Object.is(got[i], w)).length;
+    expect(same / xs.length).toBeGreaterThan(0.9); // 92% measured; V8's fdlibm exp is not correctly rounded either
+    expect(Array.from(runUnary(be(), 'exp', [1, 2, -1, 0.5, 10]))).toEqual([Math.E, Math.exp(2), Math.exp(-1), Math.exp(0.5), Math.exp(10)]);
   });
 
   it('log: within 1 ulp of Math.log on denormals, huge, near 1 and random magnitudes; specials exact', () => {
