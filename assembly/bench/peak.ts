@@ -8,6 +8,9 @@
  * arithmetic rate: twelve independent multiply-add chains, no loads.
  */
 import { madd } from '../simd';
+// The project's asconfig.json wires the abort handler to assembly/runtime.ts (`use`), so the
+// module must include it even though this benchmark never aborts.
+import '../runtime';
 
 const BUF_BYTES: usize = 4096;
 let buf: usize = 0;

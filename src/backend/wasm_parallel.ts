@@ -9,7 +9,11 @@
  * Small calls stay on the calling thread: handing a job to the workers and waiting for them
  * costs some microseconds, so a product is split only from `MIN_PARALLEL_FLOPS` and an
  * elementwise kernel from `MIN_PARALLEL_ELEMENTS` (measured: `npm run bench -- --only gemm
- * --threads 2`, and one vs two threads on the kernels alone). The pool starts lazily: the first call worth splitting starts
+ * --threads 2`, and one vs two threads on the kernels alone). The product threshold is 4 MFLOP
+ * (2^22): `npm run bench -- --only threads_split` (a whole DEQ training step, one thread vs two
+ * by threshold, interleaved) put two threads at 1.17-1.28x one thread's time at (d, B) = (96,
+ * 128) to (160, 64) when products from 2 MFLOP were split, and never above noise from 4 MFLOP
+ * (BENCHMARKS.md, "Threads: where splitting pays"). The pool starts lazily: the first call worth splitting starts
  * it in the background and runs on one thread.
  */
 import type { MatmulSpec } from './backend.js';
@@ -17,7 +21,7 @@ import type { DType } from '../dtype.js';
 import { ThreadPool, type PoolTarget } from '../threads/pool.js';
 
 /** Default smallest product (2 m n k flops, whole batch) that is split across threads. */
-export const MIN_PARALLEL_FLOPS = 2 ** 21;
+export const MIN_PARALLEL_FLOPS = 2 ** 22;
 
 /**
  * Default smallest addTanh / tanhGrad (elements) split across threads: tanh is compute-heavy

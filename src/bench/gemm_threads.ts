@@ -67,7 +67,7 @@ export async function gemmThreadsTable(quick: boolean, log: (m: string) => void)
     rows,
     notes: [
       `tsdeq ${variant}-threads build (shared memory), both columns on the same instance; ${support.cores} cores reported.`,
-      'Products from 2 MFLOP are split into row or column blocks (bit-identical to one thread); smaller ones run on one thread.',
+      'Products from 4 MFLOP (MIN_PARALLEL_FLOPS) are split into row or column blocks (bit-identical to one thread); smaller ones run on one thread.',
       'split calls: share of the multi-thread calls that ran split; the rest ran on one thread because the pool had backed off (the caller kept waiting for workers: other processes held the cores).',
     ],
   };

@@ -60,7 +60,7 @@ function describe(n: unknown): string {
  * cross-origin isolated, or a custom module passed to `init()`).
  * @example
  * await init();
- * await setThreads(2); // GEMMs from about 2 MFLOP now run on two threads
+ * await setThreads(2); // GEMMs from about 4 MFLOP now run on two threads
  */
 export function setThreads(n: number): Promise<number> {
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_THREADS) {
