@@ -2,7 +2,7 @@
  * The device-side kernels that let gmres and Broyden's line search run without reads:
  * - `armijoStageOn` (the reference arithmetic of Backend.armijoStage) replays `armijo`
  *   (src/solvers/line_search.ts) exactly: same trials, same result, on many phi shapes;
- * - Backend.gmresStart / gmresColumn on js equal a dense least-squares solve of the Hessenberg
+ * - the host reference of Backend.gmresStart / gmresColumn (gmres_host.ts, what js and wasm run) equals a dense least-squares solve of the Hessenberg
  *   system (closed form via normal equations in float64);
  * - the webgpu kernels (gmresStart, gmresColumn, armijoStage) against js on awkward sizes.
  */
@@ -11,6 +11,7 @@ import * as T from '../src/index.js';
 import { JsBackend } from '../src/backend/js.js';
 import { ARMIJO_FIELDS, ARMIJO_STAGES, gmresLsqStride, type Backend, type Storage } from '../src/backend/backend.js';
 import { armijoStageOn } from '../src/backend/armijo_host.js';
+import { gmresColumnHost, gmresStartHost } from '../src/backend/gmres_host.js';
 import { armijo } from '../src/solvers/line_search.js';
 import { WEBGPU } from './helpers/webgpu.js';
 import { assertClose } from './helpers/tolerance.js';
@@ -120,7 +121,7 @@ describe('gmres least-squares kernels (js, float64)', () => {
     const beta = [2, 0.5, 3];
     const H = Array.from({ length: B }, () => Array.from({ length: m + 1 }, (_, r) => Array.from({ length: m }, (_, c) => (r === c + 1 ? 0.1 + u() : r <= c ? u() - 0.5 + (r === c ? 1 : 0) : 0))));
     const lsq = js.alloc(B * gmresLsqStride(m), 'float64'), scale = js.alloc(B, 'float64'), h = js.alloc(B, 'float64');
-    js.gmresStart(put(js, beta, 'float64'), put(js, [1, 5, 0.1], 'float64'), put(js, [3, NaN, 2], 'float64'), lsq, scale, h, B, m);
+    gmresStartHost(js, put(js, beta, 'float64'), put(js, [1, 5, 0.1], 'float64'), put(js, [3, NaN, 2], 'float64'), lsq, scale, h, B, m);
     expect(Array.from(js.readSync(scale))).toEqual(beta.map((b) => 1 / b));
     expect(Array.from(js.readSync(h))).toEqual([3, 5, 2]);
     for (let j = 0; j < m; j++) {
@@ -128,7 +129,7 @@ describe('gmres least-squares kernels (js, float64)', () => {
       const wn = put(js, H.map((Hb) => Hb[j + 1][j]), 'float64');
       const av = put(js, [1, 1, 1], 'float64');
       const y = js.alloc(B * (j + 1), 'float64'), s = js.alloc(B * (j + 2), 'float64'), abs = js.alloc(B, 'float64');
-      js.gmresColumn(hc, av, wn, lsq, scale, y, s, abs, j, B, m, 1e-13);
+      gmresColumnHost(js, hc, av, wn, lsq, scale, y, s, abs, j, B, m, 1e-13);
       const yv = js.readSync(y), sv = js.readSync(s), av2 = js.readSync(abs), sc = js.readSync(scale);
       for (let b = 0; b < B; b++) {
         const ref = lsqRef(H[b], beta[b], j + 1);
@@ -151,16 +152,21 @@ describe('gmres least-squares kernels (js, float64)', () => {
   it('freezes a sample at a zero beta, at breakdown and at a zero column, and scales by 0 there', () => {
     const B = 3, m = 3;
     const lsq = js.alloc(B * gmresLsqStride(m), 'float64'), scale = js.alloc(B, 'float64'), h = js.alloc(B, 'float64');
-    js.gmresStart(put(js, [0, 1, 1], 'float64'), put(js, [1, 1, 1], 'float64'), put(js, [1, 1, 1], 'float64'), lsq, scale, h, B, m);
+    gmresStartHost(js, put(js, [0, 1, 1], 'float64'), put(js, [1, 1, 1], 'float64'), put(js, [1, 1, 1], 'float64'), lsq, scale, h, B, m);
     expect(Array.from(js.readSync(scale))).toEqual([0, 1, 1]);
     const y = js.alloc(B, 'float64'), s = js.alloc(2 * B, 'float64'), abs = js.alloc(B, 'float64');
     // sample 1: breakdown (w tiny relative to ||A v||); sample 2: a zero column
-    js.gmresColumn(put(js, [1, 2, 0], 'float64'), put(js, [1, 1, 1], 'float64'), put(js, [1, 1e-20, 0], 'float64'), lsq, scale, y, s, abs, 0, B, m, 1e-13);
+    gmresColumnHost(js, put(js, [1, 2, 0], 'float64'), put(js, [1, 1, 1], 'float64'), put(js, [1, 1e-20, 0], 'float64'), lsq, scale, y, s, abs, 0, B, m, 1e-13);
     expect(Array.from(js.readSync(scale))).toEqual([0, 0, 0]);
     expect(Array.from(js.readSync(y))).toEqual([0, 0.5, 0]);
     expect(Array.from(js.readSync(abs))).toEqual([0, 1e-20 / Math.hypot(2, 1e-20) * 1, 1]);
   });
 });
+
+/** A backend's gmres kernels, or the host reference that gmres runs on a backend without them. */
+type Rest<F> = F extends (be: Backend, ...a: infer R) => void ? R : never;
+const gmresStartOn = (be: Backend, ...a: Rest<typeof gmresStartHost>): void => (be.gmresStart ? be.gmresStart(...a) : gmresStartHost(be, ...a));
+const gmresColumnOn = (be: Backend, ...a: Rest<typeof gmresColumnHost>): void => (be.gmresColumn ? be.gmresColumn(...a) : gmresColumnHost(be, ...a));
 
 describe('a backend without gmresStart / gmresColumn', () => {
   it('runs gmres through the host reference, equal to js (the methods are optional in the contract)', async () => {
@@ -171,6 +177,8 @@ describe('a backend without gmresStart / gmresColumn', () => {
     plain.gmresStart = undefined;
     plain.gmresColumn = undefined;
     T.registerBackend('plain_no_gmres', plain as unknown as JsBackend);
+    // js and wasm have no gmres kernels of their own either: the solver runs the host reference.
+    expect((new JsBackend() as Backend).gmresStart).toBeUndefined();
     const f64 = (backend: string) => ({ dtype: 'float64' as const, backend });
     const run = async (backend: string): Promise<number[]> => {
       const v = T.tensor([1, 2, 3, -1, 0.5, 2], [2, 3], f64(backend));
@@ -191,7 +199,7 @@ run('gmres and Armijo kernels: webgpu vs js', () => {
       const sides = [js, WEBGPU!].map((be) => ({ be, lsq: be.alloc(B * gmresLsqStride(m), 'float32'), scale: be.alloc(B, 'float32'), h: be.alloc(B, 'float32') }));
       const beta = f32(Array.from({ length: B }, (_, b) => (b % 7 === 3 ? 0 : b % 11 === 5 ? NaN : 0.5 + u())));
       const fn = f32(Array.from({ length: B }, () => u() * 4)), xn = f32(Array.from({ length: B }, (_, b) => (b % 5 === 1 ? Infinity : u() * 3)));
-      for (const sd of sides) sd.be.gmresStart(put(sd.be, beta), put(sd.be, fn), put(sd.be, xn), sd.lsq, sd.scale, sd.h, B, m);
+      for (const sd of sides) gmresStartOn(sd.be, put(sd.be, beta), put(sd.be, fn), put(sd.be, xn), sd.lsq, sd.scale, sd.h, B, m);
       assertClose(await WEBGPU!.readAsync(sides[1].scale), js.readSync(sides[0].scale), { rtol: 1e-6, atol: 0 }, 'scale');
       assertClose(await WEBGPU!.readAsync(sides[1].h), js.readSync(sides[0].h), { rtol: 0, atol: 0 }, 'h');
       for (let j = 0; j < m; j++) {
@@ -201,7 +209,7 @@ run('gmres and Armijo kernels: webgpu vs js', () => {
         const out = [];
         for (const sd of sides) {
           const y = sd.be.alloc(B * (j + 1), 'float32'), s = sd.be.alloc(B * (j + 2), 'float32'), abs = sd.be.alloc(B, 'float32');
-          sd.be.gmresColumn(put(sd.be, hc), put(sd.be, av), put(sd.be, wn), sd.lsq, sd.scale, y, s, abs, j, B, m, 1e-5);
+          gmresColumnOn(sd.be, put(sd.be, hc), put(sd.be, av), put(sd.be, wn), sd.lsq, sd.scale, y, s, abs, j, B, m, 1e-5);
           out.push([sd.scale, y, s, abs]);
         }
         const names = ['scale', 'y', 's', 'abs'];

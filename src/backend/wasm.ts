@@ -7,7 +7,6 @@
  */
 import type { Backend, BinaryOp, ConvSpec, MatmulSpec, ReduceOp, Storage, TrackSpec, UnaryOp } from './backend.js';
 import { trackStepHost } from './track_host.js';
-import { gmresColumnHost, gmresStartHost } from './gmres_host.js';
 import { armijoStageHost } from './armijo_host.js';
 import { bytesPer, type DType, type TypedArray } from '../dtype.js';
 import { DIMS_BYTES, MAX_ALLOC_BYTES } from './wasm_constants.js';
@@ -124,13 +123,6 @@ export class WasmBackend implements Backend {
   }
   trackStep(norms: Storage, state: Storage, trace: Storage, candidate: Storage, best: Storage, spec: TrackSpec): void {
     trackStepHost(this, norms, state, trace, candidate, best, spec);
-  }
-  gmresStart(beta: Storage, fNorm: Storage, xNorm: Storage, lsq: Storage, scale: Storage, h: Storage, B: number, m: number): void {
-    gmresStartHost(this, beta, fNorm, xNorm, lsq, scale, h, B, m);
-  }
-  gmresColumn(h: Storage, avNorm: Storage, wNorm: Storage, lsq: Storage, scale: Storage, y: Storage, s: Storage, abs: Storage,
-    j: number, B: number, m: number, breakdown: number): void {
-    gmresColumnHost(this, h, avNorm, wNorm, lsq, scale, y, s, abs, j, B, m, breakdown);
   }
   armijoStage(norm: Storage, state: Storage, trial: Storage, take: Storage, stage: number): void {
     armijoStageHost(this, norm, state, trial, take, stage);
