@@ -14,6 +14,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, resolve, sep } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import { CHROMIUM_ARGS } from './helpers/static_server.js';
 
 const root = resolve(__dirname, '..');
 const web = join(root, 'build', 'web');
@@ -109,7 +110,7 @@ describe('npm run demo:web', () => {
       const { chromium } = await import('playwright-core');
       browser = await chromium.launch({
         executablePath: chromiumBin,
-        args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+        args: CHROMIUM_ARGS,
       });
       // A plain static host: the same files, no isolation headers.
       plain = createServer((req, res) => {
@@ -178,7 +179,7 @@ describe('npm run demo:web', () => {
       // Chromium gives a SwiftShader (CPU, fallback) adapter with this flag (/work/shared/WEBGPU.md).
       const gpuBrowser = await chromium.launch({
         executablePath: chromiumBin,
-        args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--enable-unsafe-webgpu'],
+        args: [...CHROMIUM_ARGS, '--enable-unsafe-webgpu'],
       });
       try {
         const page = await gpuBrowser.newPage();

@@ -8,12 +8,12 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { dirname, extname, join, resolve, sep } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { CHROMIUM_ARGS, serveStatic, type StaticServer } from './helpers/static_server.js';
 import * as T from '../src/index.js';
 
 const root = resolve(__dirname, '..');
@@ -306,38 +306,19 @@ describe('bundled package smoke runs', () => {
   if (chromiumMissing) console.log(`[portability] Chromium smoke test skipped: ${chromiumBin} is absent (apt-get install -y chromium; .ci/run does this)`);
   describe.skipIf(chromiumMissing)('headless Chromium', () => {
     // Skipped only when /usr/bin/chromium is genuinely absent (reason printed above).
-    let server: Server;
+    let server: StaticServer | undefined;
     let base = '';
     beforeAll(async () => {
-      server = createServer((req, res) => {
-        const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-        const file = resolve(root, '.' + decodeURIComponent(url.pathname));
-        const allowed = [join(root, 'build') + sep, join(root, 'test', 'portability') + sep];
-        if (!allowed.some((a) => file.startsWith(a)) || !existsSync(file) || !statSync(file).isFile()) {
-          res.writeHead(404).end('not found');
-          return;
-        }
-        const types: Record<string, string> = {
-          '.js': 'text/javascript', '.mjs': 'text/javascript', '.html': 'text/html', '.wasm': 'application/wasm', '.map': 'application/json',
-        };
-        // ?isolated: serve the page cross-origin isolated, so that it gets SharedArrayBuffer (threads).
-        const isolation = url.searchParams.has('isolated')
-          ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {};
-        res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream', ...isolation });
-        res.end(readFileSync(file));
-      });
-      await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      server = await serveStatic(root, [join(root, 'build'), join(root, 'test', 'portability')]);
+      base = server.base;
     });
-    afterAll(async () => {
-      await new Promise<void>((ok) => server?.close(() => ok()));
-    });
+    afterAll(async () => { await server?.close(); });
 
     it('runs the bundle as an ES module in a page (each page loads the package afresh)', async () => {
       const { chromium } = await import('playwright-core');
       const browser = await chromium.launch({
         executablePath: chromiumBin,
-        args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-gpu'],
+        args: [...CHROMIUM_ARGS, '--disable-gpu'],
       });
       try {
         // Pages: plain (no cross-origin isolation: one thread), precompiled module, and (when the

@@ -9,10 +9,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { extname, join, resolve, sep } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { CHROMIUM_ARGS, serveStatic, type StaticServer } from './helpers/static_server.js';
 import { assertClose } from './helpers/tolerance.js';
 
 const root = resolve(__dirname, '..');
@@ -73,33 +72,19 @@ describe('WebGPU in other runtimes (bundled package)', () => {
   }, 130_000);
 
   describe.skipIf(!existsSync(chromiumBin) && !process.env.CI)('headless Chromium', () => {
-    let server: Server;
+    let server: StaticServer | undefined;
     let base = '';
     beforeAll(async () => {
-      server = createServer((req, res) => {
-        const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-        const file = resolve(root, '.' + decodeURIComponent(url.pathname));
-        const allowed = [join(root, 'build') + sep, join(root, 'test', 'portability') + sep];
-        if (!allowed.some((a) => file.startsWith(a)) || !existsSync(file) || !statSync(file).isFile()) {
-          res.writeHead(404).end('not found');
-          return;
-        }
-        const types: Record<string, string> = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.html': 'text/html', '.wasm': 'application/wasm' };
-        res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
-        res.end(readFileSync(file));
-      });
-      await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      server = await serveStatic(root, [join(root, 'build'), join(root, 'test', 'portability')]);
+      base = server.base;
     });
-    afterAll(async () => {
-      await new Promise<void>((ok) => server?.close(() => ok()));
-    });
+    afterAll(async () => { await server?.close(); });
 
     it('one page with --enable-unsafe-webgpu (SwiftShader)', async () => {
       const { chromium } = await import('playwright-core');
       const browser = await chromium.launch({
         executablePath: chromiumBin,
-        args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--enable-unsafe-webgpu'],
+        args: [...CHROMIUM_ARGS, '--enable-unsafe-webgpu'],
       });
       try {
         const page = await browser.newPage();
